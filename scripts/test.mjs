@@ -1,0 +1,52 @@
+// Runs the whole test suite with Node's test runner: type check, then every *.test.ts under src/ and test/.
+//   node scripts/test.mjs            everything
+//   node scripts/test.mjs --fast     only the pure unit tests next to the code (src/)
+//   node scripts/test.mjs PATTERN    only files whose path contains PATTERN
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { cpus } from 'node:os';
+
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const fast = args.includes('--fast');
+const noTypecheck = args.includes('--no-typecheck') || fast;
+const patterns = args.filter((a) => !a.startsWith('--'));
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out;
+}
+
+let files = walk(join(root, 'src'), []);
+if (!fast) files = files.concat(walk(join(root, 'test'), []));
+if (patterns.length) files = files.filter((f) => patterns.some((p) => f.includes(p)));
+files.sort();
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+
+if (!noTypecheck) {
+  const tc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.check.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (tc.status !== 0) {
+    console.error('type check failed');
+    process.exit(tc.status ?? 1);
+  }
+}
+
+const concurrency = Math.max(2, cpus().length);
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, ETAPE_LOG_LEVEL: process.env.ETAPE_LOG_LEVEL ?? 'silent' } },
+);
+process.exit(r.status ?? 1);

@@ -1,0 +1,38 @@
+// The whole etape.yaml. Each section lives in its own file; this one puts them together.
+import { z } from 'zod';
+import { fleetSchema } from './fleet.js';
+import { policySchema } from './policy.js';
+import { serviceSchema } from './service.js';
+import { incidentRulesSchema, statusPageSchema, webhookSchema } from './statuspage.js';
+import { customerSchema, slaSchema } from './sla.js';
+import { duration, secretRef } from './common.js';
+
+export const tokenSchema = z.strictObject({
+  name: z.string().min(1),
+  /** The bearer token, inline or (better) `{ env: NAME }`. Never logged. */
+  token: secretRef(),
+  role: z.enum(['viewer', 'operator']),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  fleet: fleetSchema,
+  services: z.array(serviceSchema).default([]),
+  policy: policySchema.default(policySchema.parse({})),
+  statuspage: statusPageSchema.default(statusPageSchema.parse({})),
+  incidents: incidentRulesSchema.default(incidentRulesSchema.parse({})),
+  sla: z.array(slaSchema).default([]),
+  customers: z.array(customerSchema).default([]),
+  notifications: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).default({ webhooks: [] }),
+  server: z
+    .strictObject({
+      listen: z.string().default('127.0.0.1:7070'),
+      tokens: z.array(tokenSchema).default([]),
+      reconcileEvery: duration().default('1s'),
+    })
+    .default({ listen: '127.0.0.1:7070', tokens: [], reconcileEvery: '1s' }),
+  /** Store URL: a SQLite file path (default .etape/etape.db) or postgres://… ; ETAPE_STORE overrides. */
+  store: z.string().optional(),
+});
+
+export type EtapeConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,129 @@
+// services: what is deployed, where, by which driver, watched by which probes and gates.
+import { z } from 'zod';
+import { duration, id, secretRef } from './common.js';
+
+export const execDriverSchema = z.strictObject({
+  kind: z.literal('exec'),
+  /** Commands run through the shell; they also get ETAPE_* variables (target, version, idempotency key). */
+  deploy: z.string().min(1),
+  rollback: z.string().min(1).optional(),
+  force: z.string().min(1).optional(),
+  observe: z.string().min(1).optional(),
+  timeout: duration().default('60s'),
+  retries: z.number().int().min(0).default(2),
+});
+
+export const httpDriverSchema = z.strictObject({
+  kind: z.literal('http'),
+  /** Webhook URL; receives a JSON body signed with HMAC-SHA256 in the X-Etape-Signature header. */
+  url: z.string().url(),
+  secret: secretRef(),
+  timeout: duration().default('30s'),
+  retries: z.number().int().min(0).default(3),
+});
+
+export const fleetDriverSchema = z.strictObject({
+  kind: z.literal('fleet'),
+  /** Control URL template of the local fleet's supervisor. */
+  url: z.string().default('http://127.0.0.1:{controlPort}'),
+  timeout: duration().default('10s'),
+  retries: z.number().int().min(0).default(1),
+});
+
+export const driverSchema = z.discriminatedUnion('kind', [execDriverSchema, httpDriverSchema, fleetDriverSchema]);
+
+export const probeSchema = z.strictObject({
+  name: id(),
+  /** URL template with {region}, {cell} and any region or cell `vars`. */
+  url: z.string().min(1),
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT']).default('GET'),
+  expectStatus: z.union([z.number().int(), z.array(z.number().int())]).default(200),
+  bodyMatch: z.string().optional(),
+  interval: duration().default('10s'),
+  timeout: duration().default('2s'),
+});
+
+const limits = {
+  /** Failed measurements tolerated before the gate fails (0: the first failure fails it). */
+  failureLimit: z.number().int().min(0).default(0),
+  /** Consecutive errored measurements (could not measure) tolerated before the rollout halts (I3). */
+  consecutiveErrorLimit: z.number().int().min(0).default(4),
+  /** Inconclusive measurements tolerated before the gate fails. */
+  inconclusiveLimit: z.number().int().min(0).default(10),
+  /** Evidence older than this is stale: not a pass (I3). Defaults to 3 × the probe interval. */
+  freshFor: duration().optional(),
+};
+
+export const probeGateSchema = z.strictObject({
+  kind: z.literal('probe'),
+  name: id(),
+  probe: id(),
+  /** Consecutive failed probes that fail the gate (k). */
+  failAfter: z.number().int().positive().default(3),
+  ...limits,
+});
+
+export const metricGateSchema = z.strictObject({
+  kind: z.literal('metric'),
+  name: id(),
+  /** Prometheus base URL. */
+  prometheus: z.string().url(),
+  /** PromQL with {region}, {cell}, {version} placeholders. */
+  query: z.string().min(1),
+  /** Conditions on `result`, like `result < 0.01`. */
+  successCondition: z.string().optional(),
+  failureCondition: z.string().optional(),
+  interval: duration().default('30s'),
+  timeout: duration().default('5s'),
+  ...limits,
+});
+
+export const judgeMetricSchema = z.strictObject({
+  name: id(),
+  /** PromQL returning the metric for one target; placeholders {region}, {cell}, {version}. */
+  query: z.string().min(1),
+  kind: z.enum(['count', 'latency']).default('latency'),
+  /** Which change is bad. */
+  direction: z.enum(['increase', 'decrease', 'either']).default('increase'),
+  critical: z.boolean().default(false),
+  /** Smallest relative change that matters (0.1 = 10%). */
+  effectFloor: z.number().min(0).optional(),
+  weight: z.number().positive().default(1),
+});
+
+export const judgeGateSchema = z.strictObject({
+  kind: z.literal('judge'),
+  name: id(),
+  prometheus: z.string().url(),
+  metrics: z.array(judgeMetricSchema).min(1),
+  interval: duration().default('1m'),
+  timeout: duration().default('10s'),
+  minSamples: z.number().int().positive().default(50),
+  passScore: z.number().min(0).max(100).default(95),
+  marginalScore: z.number().min(0).max(100).default(75),
+  ...limits,
+});
+
+export const approvalGateSchema = z.strictObject({
+  kind: z.literal('approval'),
+  name: id(),
+});
+
+export const gateSchema = z.discriminatedUnion('kind', [probeGateSchema, metricGateSchema, judgeGateSchema, approvalGateSchema]);
+
+export const serviceSchema = z.strictObject({
+  name: id(),
+  description: z.string().optional(),
+  /** Regions the service runs in; `all` (default) for the whole fleet. */
+  regions: z.union([z.literal('all'), z.array(id()).min(1)]).default('all'),
+  driver: driverSchema.optional(),
+  probes: z.array(probeSchema).default([]),
+  gates: z.array(gateSchema).default([]),
+  /** Version running everywhere before any rollout (the last verified version). */
+  initialVersion: z.string().optional(),
+});
+
+export type DriverConfig = z.infer<typeof driverSchema>;
+export type ProbeConfig = z.infer<typeof probeSchema>;
+export type GateConfig = z.infer<typeof gateSchema>;
+export type ServiceConfig = z.infer<typeof serviceSchema>;

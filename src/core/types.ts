@@ -1,0 +1,49 @@
+// Domain words shared by every part of etape: targets, verdicts and evidence.
+
+/** What a gate or a measurement concluded. `error` (could not measure) is never a pass (I3). */
+export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
+export const VERDICTS: readonly Verdict[] = ['pass', 'fail', 'inconclusive', 'error'];
+
+/** The smallest thing a driver deploys to: one cell of one region, for one service. */
+export interface Target {
+  service: string;
+  region: string;
+  cell: string;
+}
+
+/** `region/cell`, the id a target goes by inside one service. */
+export function targetId(t: { region: string; cell: string }): string {
+  return `${t.region}/${t.cell}`;
+}
+
+export function parseTargetId(id: string): { region: string; cell: string } {
+  const i = id.indexOf('/');
+  if (i < 0) throw new Error(`not a target id: ${id}`);
+  return { region: id.slice(0, i), cell: id.slice(i + 1) };
+}
+
+/**
+ * One stored measurement: a probe result or a metric reading about one target (or a whole region when
+ * `cell` is null). Gates, the status page and the SLA report all read these (I3, I6, I8).
+ */
+export interface Observation {
+  service: string;
+  region: string;
+  cell: string | null;
+  /** Which probe or metric gate produced it. */
+  source: string;
+  /** When it was measured (ms since epoch). */
+  at: number;
+  verdict: Verdict;
+  /** Round-trip time of a probe; for a timeout, the timeout. */
+  latencyMs?: number;
+  /** A metric value, when the source is a metric. */
+  value?: number;
+  /** Version the target was running when measured, when known. */
+  version?: string;
+  /** Requests served and failed in the period this observation covers (for request-based SLAs). */
+  requests?: number;
+  failures?: number;
+  /** Short human explanation: "timeout after 2s", "HTTP 503", "p99 +38% …". */
+  detail?: string;
+}
