@@ -31,3 +31,39 @@ export function resolveSecret(s: z.infer<ReturnType<typeof secretRef>> | undefin
   if (typeof s === 'string') return s;
   return env[s.env];
 }
+
+/** Edit distance (Levenshtein) between two short strings, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The closest of `known` to `word` when it is close enough to be a likely typo; ties go to the first. */
+export function closest(word: string, known: Iterable<string>): string | undefined {
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  let best: string | undefined;
+  let bestD = Infinity;
+  const lw = word.toLowerCase();
+  for (const k of known) {
+    const d = editDistance(lw, k.toLowerCase());
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return bestD <= limit ? best : undefined;
+}
+
+/** `; did you mean "x"?` when there is a close match, else the empty string. */
+export function didYouMean(word: string, known: Iterable<string>): string {
+  const c = closest(word, known);
+  return c === undefined ? '' : `; did you mean "${c}"?`;
+}

@@ -31,3 +31,18 @@ export const policySchema = z.strictObject({
 });
 
 export type PolicyConfig = z.infer<typeof policySchema>;
+
+/**
+ * One wave of a plan written by hand (`services[].plan`): whole regions and/or `region/cell` targets.
+ * Kinds follow position: wave 1 canary, wave 2 first, the rest later. The plan is checked against I1 and I2.
+ */
+export const planWaveSchema = z.strictObject({
+  regions: z.array(id()).optional(),
+  targets: z.array(z.string().min(1)).optional(),
+  /** Overrides the policy's bake for this wave. */
+  bake: duration().optional(),
+  /** Wait for a manual approval before this wave starts (in addition to policy.approvals). */
+  approval: z.boolean().optional(),
+});
+
+export type PlanWaveConfig = z.infer<typeof planWaveSchema>;

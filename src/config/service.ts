@@ -1,6 +1,7 @@
 // services: what is deployed, where, by which driver, watched by which probes and gates.
 import { z } from 'zod';
 import { duration, id, secretRef } from './common.js';
+import { planWaveSchema } from './policy.js';
 
 export const execDriverSchema = z.strictObject({
   kind: z.literal('exec'),
@@ -68,9 +69,9 @@ export const metricGateSchema = z.strictObject({
   name: id(),
   /** Prometheus base URL. */
   prometheus: z.string().url(),
-  /** PromQL with {region}, {cell}, {version} placeholders. */
+  /** PromQL with {region}, {cell}, {version} placeholders; evaluated once per target (instant query). */
   query: z.string().min(1),
-  /** Conditions on `result`, like `result < 0.01`. */
+  /** Conditions on `result`, like `result < 0.01` or `result >= 0.99 and result <= 1`. */
   successCondition: z.string().optional(),
   failureCondition: z.string().optional(),
   interval: duration().default('30s'),
@@ -80,15 +81,25 @@ export const metricGateSchema = z.strictObject({
 
 export const judgeMetricSchema = z.strictObject({
   name: id(),
-  /** PromQL returning the metric for one target; placeholders {region}, {cell}, {version}. */
+  /**
+   * PromQL for one target; placeholders {region}, {cell}, {version}. For `latency`: a value per step (for
+   * example a p99 from a histogram). For `count`: the cumulative counter of failed requests.
+   */
   query: z.string().min(1),
+  /** For `count`: the cumulative counter of all requests (the denominator). */
+  totalQuery: z.string().min(1).optional(),
   kind: z.enum(['count', 'latency']).default('latency'),
   /** Which change is bad. */
   direction: z.enum(['increase', 'decrease', 'either']).default('increase'),
   critical: z.boolean().default(false),
-  /** Smallest relative change that matters (0.1 = 10%). */
+  /** Smallest relative change that matters (0.1 = 10%); default 0.1 for latency, 0.25 for count. */
   effectFloor: z.number().min(0).optional(),
   weight: z.number().positive().default(1),
+  /** Samples (latency) or requests (count) each side needs before this metric can pass. */
+  minSamples: z.number().int().positive().optional(),
+}).refine((m) => m.kind !== 'count' || m.totalQuery !== undefined, {
+  message: 'a count metric needs `totalQuery`, the cumulative counter of all requests (`query` counts the failed ones)',
+  path: ['totalQuery'],
 });
 
 export const judgeGateSchema = z.strictObject({
@@ -98,10 +109,23 @@ export const judgeGateSchema = z.strictObject({
   metrics: z.array(judgeMetricSchema).min(1),
   interval: duration().default('1m'),
   timeout: duration().default('10s'),
+  /** Resolution of the range queries (one latency sample / one count bucket per step). */
+  step: duration().default('15s'),
+  /** Confidence of decisions and intervals; stays valid however often the judge looks. */
+  confidence: z.number().gt(0.5).lt(1).default(0.98),
+  /** Latency samples each side needs before a latency metric can pass. */
   minSamples: z.number().int().positive().default(50),
+  /** Requests each side needs before a count metric can pass. */
+  minRequests: z.number().int().positive().default(1000),
+  /** An error rate whose upper confidence bound is below this passes (error-free services). */
+  negligibleErrorRate: z.number().min(0).max(1).default(0.001),
+  /** Judge each canary target alone as well as all together. */
+  perCell: z.boolean().default(true),
   passScore: z.number().min(0).max(100).default(95),
   marginalScore: z.number().min(0).max(100).default(75),
   ...limits,
+  /** Early looks are inconclusive while traffic accrues; the limit counts only looks with enough data. */
+  inconclusiveLimit: z.number().int().min(0).default(10),
 });
 
 export const approvalGateSchema = z.strictObject({
@@ -121,6 +145,8 @@ export const serviceSchema = z.strictObject({
   gates: z.array(gateSchema).default([]),
   /** Version running everywhere before any rollout (the last verified version). */
   initialVersion: z.string().optional(),
+  /** Waves written by hand instead of planned from the policy; checked against I1 and I2 (see docs/planning.md). */
+  plan: z.array(planWaveSchema).min(1).optional(),
 });
 
 export type DriverConfig = z.infer<typeof driverSchema>;

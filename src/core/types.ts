@@ -44,6 +44,8 @@ export interface Observation {
   /** Requests served and failed in the period this observation covers (for request-based SLAs). */
   requests?: number;
   failures?: number;
+  /** Canary judge: share (0..1) of the minimum data volume behind this measurement; bake accrues with it. */
+  evidenceFraction?: number;
   /** Short human explanation: "timeout after 2s", "HTTP 503", "p99 +38% …". */
   detail?: string;
 }

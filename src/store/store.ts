@@ -54,6 +54,9 @@ export interface ObservationQuery {
   /** Exclusive upper bound on `at`. */
   to?: number;
   limit?: number;
+  /** Order by `at` (ties by insertion): `asc` (default, oldest first) or `desc` (newest first, so
+   *  `limit` keeps the most recent). */
+  order?: 'asc' | 'desc';
 }
 
 export type IncidentStatus =

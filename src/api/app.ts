@@ -1,0 +1,218 @@
+// The JSON HTTP API: the rollout operations of the CLI, behind bearer tokens with roles. Everything under
+// /api/ needs a token (401 without a valid one); reads need `viewer`, writes `operator` (403 otherwise).
+// Other parts mount their routes with `routes` registrars and get the same auth and error handling.
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { EtapeError, isEtapeError, type ErrorCode } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { EtapeConfig } from '../config/schema.js';
+import type { Store } from '../store/store.js';
+import type { GateKind } from '../gates/gate.js';
+import * as ops from '../rollout/operations.js';
+import { summarize } from '../rollout/view.js';
+import { allows, TokenAuth, type Principal, type Role } from './auth.js';
+import { openApiDocument, type OpenApiDocument } from './openapi.js';
+
+export type ApiEnv = { Variables: { principal: Principal; actor: string } };
+export type ApiApp = Hono<ApiEnv>;
+
+export interface ApiContext {
+  store: Store;
+  config: EtapeConfig;
+  clock: Clock;
+  log: Logger;
+  /** Middleware that requires `role` (the /api/ default already requires viewer for reads, operator for writes). */
+  requireRole: (role: Role) => MiddlewareHandler<ApiEnv>;
+  /** Parses a JSON body with a zod schema; bad input becomes a 400 naming the field. */
+  body: <T extends z.ZodType>(c: Context<ApiEnv>, schema: T) => Promise<z.infer<T>>;
+  /** Adds paths to the OpenAPI document. */
+  describe: (paths: OpenApiDocument['paths'], schemas?: Record<string, unknown>) => void;
+}
+
+/** Mounts more routes on the API app (incidents, status page helpers, …). */
+export type RouteRegistrar = (app: ApiApp, ctx: ApiContext) => void;
+
+export interface ApiOptions {
+  store: Store;
+  config: EtapeConfig;
+  clock?: Clock;
+  log?: Logger;
+  /** Called after a write, so a controller in the same process acts at once. */
+  onChange?: (rolloutId: string) => void;
+  routes?: RouteRegistrar[];
+  planner?: ops.OperationsContext['planner'];
+  gateKinds?: ReadonlyMap<string, GateKind>;
+  env?: NodeJS.ProcessEnv;
+}
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  bad_request: 400,
+  usage: 400,
+  'config.invalid': 400,
+  'plan.invalid': 400,
+  'plan.unsatisfiable': 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  'store.conflict': 409,
+  'store.unavailable': 503,
+  'driver.failed': 502,
+};
+
+function errorBody(e: EtapeError) {
+  return { error: { code: e.code, message: e.message, problems: e.problems.map((p) => ({ path: p.path, message: p.message })) } };
+}
+
+export function createApi(opts: ApiOptions): ApiApp {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? silentLogger;
+  const auth = new TokenAuth(opts.config.server.tokens, opts.env);
+  const doc = openApiDocument();
+  const app: ApiApp = new Hono<ApiEnv>();
+  const opsCtx: ops.OperationsContext = { store: opts.store, config: opts.config, clock, planner: opts.planner, gateKinds: opts.gateKinds };
+
+  app.onError((err, c) => {
+    if (isEtapeError(err)) {
+      const status = STATUS[err.code] ?? 500;
+      if (status >= 500) log.error({ err, path: c.req.path }, 'request failed');
+      return c.json(errorBody(err), status as 400);
+    }
+    log.error({ err, path: c.req.path }, 'request failed');
+    return c.json({ error: { code: 'internal', message: 'internal error; see the server log', problems: [] } }, 500);
+  });
+  app.notFound((c) =>
+    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}; see /openapi.json`, problems: [] } }, 404),
+  );
+
+  app.get('/openapi.json', (c) => c.json(doc));
+  app.get('/healthz', (c) => c.json({ ok: true, at: new Date(clock.now()).toISOString() }));
+
+  // Authentication for everything under /api/, then the role a method needs.
+  app.use('/api/*', async (c, next) => {
+    const p = auth.authenticate(c.req.header('authorization'));
+    if (!p) {
+      c.header('WWW-Authenticate', 'Bearer realm="etape"');
+      throw new EtapeError(
+        'unauthorized',
+        auth.size === 0
+          ? 'no API tokens are configured: add server.tokens to etape.yaml (give each a name, a role and the token, preferably { env: NAME })'
+          : 'send a valid bearer token: Authorization: Bearer <token>',
+      );
+    }
+    c.set('principal', p);
+    c.set('actor', `api:${p.name}`);
+    const need: Role = c.req.method === 'GET' || c.req.method === 'HEAD' ? 'viewer' : 'operator';
+    if (!allows(p.role, need)) throw new EtapeError('forbidden', `token ${p.name} has role ${p.role}; this needs ${need}`);
+    await next();
+  });
+
+  const requireRole =
+    (role: Role): MiddlewareHandler<ApiEnv> =>
+    async (c, next) => {
+      const p = c.get('principal');
+      if (!p) throw new EtapeError('unauthorized', 'send a valid bearer token: Authorization: Bearer <token>');
+      if (!allows(p.role, role)) throw new EtapeError('forbidden', `token ${p.name} has role ${p.role}; this needs ${role}`);
+      await next();
+    };
+
+  const body = async <T extends z.ZodType>(c: Context<ApiEnv>, schema: T): Promise<z.infer<T>> => {
+    let raw: unknown = {};
+    const text = await c.req.text();
+    if (text.trim() !== '') {
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        throw new EtapeError('bad_request', 'body: not valid JSON', { problems: [{ path: 'body', message: 'not valid JSON' }] });
+      }
+    }
+    const r = schema.safeParse(raw);
+    if (!r.success) {
+      const problems = r.error.issues.map((i) => {
+        const path = i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? (i as { keys: string[] }).keys.join(', ') : 'body';
+        return { path, message: i.message };
+      });
+      throw new EtapeError('bad_request', problems.map((p) => `${p.path}: ${p.message}`).join('; '), { problems });
+    }
+    return r.data;
+  };
+
+  const ctx: ApiContext = {
+    store: opts.store,
+    config: opts.config,
+    clock,
+    log,
+    requireRole,
+    body,
+    describe: (paths, schemas) => {
+      Object.assign(doc.paths, paths);
+      if (schemas) Object.assign(doc.components.schemas, schemas);
+    },
+  };
+
+  registerRolloutRoutes(app, ctx, opsCtx, opts.onChange ?? (() => {}));
+  for (const r of opts.routes ?? []) r(app, ctx);
+  return app;
+}
+
+const startBody = z.strictObject({
+  service: z.string({ error: 'give the service name as a string' }).min(1, 'give the service name'),
+  version: z.string({ error: 'give the version as a string' }).min(1, 'give the version'),
+  id: z.string().optional(),
+  rollbackOnHalt: z.boolean().optional(),
+});
+const reasonBody = z.strictObject({ reason: z.string().max(1000).optional() });
+const approveBody = z.strictObject({ wave: z.number({ error: 'give the wave as a number' }).int('wave must be a whole number').min(1, 'wave must be 1 or more').optional() });
+
+function intParam(c: Context<ApiEnv>, name: string, min: number): number | undefined {
+  const v = c.req.query(name);
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    throw new EtapeError('bad_request', `${name}: must be a whole number of at least ${min}`, { problems: [{ path: name, message: `must be a whole number of at least ${min}` }] });
+  }
+  return n;
+}
+
+function registerRolloutRoutes(app: ApiApp, ctx: ApiContext, opsCtx: ops.OperationsContext, onChange: (id: string) => void): void {
+  app.get('/api/rollouts', async (c) => {
+    const active = c.req.query('active');
+    if (active !== undefined && active !== 'true' && active !== 'false') {
+      throw new EtapeError('bad_request', 'active: must be true or false', { problems: [{ path: 'active', message: 'must be true or false' }] });
+    }
+    const rs = await ops.listRollouts(ctx.store, { service: c.req.query('service') || undefined, active: active === 'true', limit: intParam(c, 'limit', 1) });
+    return c.json({ rollouts: rs.map(summarize) });
+  });
+
+  app.post('/api/rollouts', async (c) => {
+    const b = await ctx.body(c, startBody);
+    const rec = await ops.startRollout(opsCtx, { ...b, actor: c.get('actor') });
+    onChange(rec.id);
+    return c.json(summarize(rec), 201);
+  });
+
+  app.get('/api/rollouts/:id', async (c) => c.json(summarize(await ops.getRollout(ctx.store, c.req.param('id')))));
+
+  app.get('/api/rollouts/:id/events', async (c) => {
+    const events = await ops.rolloutHistory(ctx.store, c.req.param('id'), { afterSeq: intParam(c, 'after', 0), limit: intParam(c, 'limit', 1) });
+    return c.json({ events });
+  });
+
+  const write = (path: string, run: (c: Context<ApiEnv>, id: string) => Promise<import('../store/store.js').RolloutRecord>) =>
+    app.post(`/api/rollouts/:id/${path}`, async (c) => {
+      const id = c.req.param('id');
+      await ops.getRollout(ctx.store, id); // 404 before judging the body
+      const rec = await run(c, id);
+      onChange(id);
+      return c.json(summarize(rec));
+    });
+  write('pause', async (c, id) => ops.pauseRollout(opsCtx, id, c.get('actor'), (await ctx.body(c, reasonBody)).reason));
+  write('resume', async (c, id) => {
+    await ctx.body(c, z.strictObject({}));
+    return ops.resumeRollout(opsCtx, id, c.get('actor'));
+  });
+  write('abort', async (c, id) => ops.abortRollout(opsCtx, id, c.get('actor'), (await ctx.body(c, reasonBody)).reason));
+  write('approve', async (c, id) => ops.approveWave(opsCtx, id, c.get('actor'), (await ctx.body(c, approveBody)).wave));
+}

@@ -1,0 +1,172 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../core/clock.js';
+import { configSchema, type EtapeConfig } from '../config/schema.js';
+import type { Driver, DriverCall, DriverResult } from '../drivers/driver.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { handPlan } from '../rollout/sim.js';
+import { abortRollout, startRollout } from '../rollout/operations.js';
+import type { RolloutState } from '../rollout/state.js';
+import { Controller } from './controller.js';
+
+const HOUR = 3_600_000;
+
+function config(): EtapeConfig {
+  return configSchema.parse({
+    fleet: {
+      regions: [
+        { id: 'r1', geography: 'g1', cells: [{ id: 'c1' }] },
+        { id: 'r2', geography: 'g1', cells: [{ id: 'c1' }, { id: 'c2' }] },
+        { id: 'r3', geography: 'g2', cells: [{ id: 'c1' }] },
+      ],
+    },
+    services: [
+      {
+        name: 'blob',
+        initialVersion: 'v1',
+        driver: { kind: 'exec', deploy: 'true' },
+        probes: [{ name: 'http', url: 'http://127.0.0.1:9/{region}/{cell}', interval: '10s', timeout: '2s' }],
+        gates: [{ kind: 'probe', name: 'health', probe: 'http', failAfter: 3 }],
+      },
+    ],
+  });
+}
+
+const plan = () =>
+  handPlan('blob', [
+    { targets: ['r1/c1'], bakeMs: HOUR, gates: ['health'] },
+    { targets: ['r2/c1', 'r2/c2'], bakeMs: HOUR, gates: ['health'] },
+    { targets: ['r3/c1'], bakeMs: HOUR, gates: ['health'] },
+  ]);
+
+class FakeDriver implements Driver {
+  calls: DriverCall[] = [];
+  versions = new Map<string, string>();
+  hang = new Set<string>();
+  private result(call: DriverCall): Promise<DriverResult> {
+    this.calls.push(call);
+    if (this.hang.has(call.key)) return new Promise(() => {});
+    this.versions.set(`${call.target.region}/${call.target.cell}`, call.version);
+    return Promise.resolve({ ok: true, detail: 'ok', durationMs: 1, attempts: 1 });
+  }
+  deploy = (c: DriverCall) => this.result(c);
+  rollback = (c: DriverCall) => this.result(c);
+  force = (c: DriverCall) => this.result(c);
+  observe = async () => ({ detail: 'n/a' });
+}
+
+/** Drives the controller in virtual time, feeding passing (or chosen) evidence for every deployed target. */
+async function drive(
+  c: Controller,
+  store: Store,
+  clock: VirtualClock,
+  id: string,
+  opts: { until?: (phase: string, s: RolloutState) => boolean; verdict?: (target: string) => 'pass' | 'fail'; maxSteps?: number } = {},
+) {
+  for (let i = 0; i < (opts.maxSteps ?? 100_000); i++) {
+    const next = await c.tick();
+    await c.idle();
+    const rec = (await store.getRollout(id))!;
+    const s = rec.state as RolloutState;
+    if (opts.until ? opts.until(rec.phase, s) : ['completed', 'rolled_back', 'failed'].includes(rec.phase)) return rec;
+    const now = clock.now();
+    await store.recordObservations(
+      Object.values(s.targets)
+        .filter((t) => t.status === 'deployed')
+        .map((t) => ({ service: 'blob', region: t.region, cell: t.cell, source: 'http', at: now, verdict: opts.verdict?.(t.id) ?? 'pass', detail: 'HTTP 200' })),
+    );
+    clock.set(Math.max(now + 1, Math.min(next ?? now + 10_000, now + 10_000)));
+  }
+  throw new Error('did not settle');
+}
+
+test('the controller runs a rollout to completion from the store, in virtual time', async () => {
+  const store = await openStore(':memory:');
+  const clock = new VirtualClock();
+  const driver = new FakeDriver();
+  const cfg = config();
+  const rec = await startRollout({ store, config: cfg, clock }, { service: 'blob', version: 'v2', actor: 'test', plan: plan() });
+  const c = new Controller({ store, config: cfg, clock, driverFor: () => driver });
+  const done = await drive(c, store, clock, rec.id);
+  assert.equal(done.phase, 'completed');
+  assert.equal(driver.calls.length, 4);
+  const events = await store.listEvents({ rolloutId: rec.id });
+  const types = events.map((e) => e.type);
+  for (const t of ['rollout.created', 'rollout.running', 'wave.deploying', 'driver.deploy.started', 'driver.deploy.succeeded', 'target.deployed', 'wave.baking', 'wave.verified', 'rollout.completed']) {
+    assert.ok(types.includes(t), `event ${t} appended`);
+  }
+  assert.equal(types.filter((t) => t === 'wave.verified').length, 3);
+  for (const call of driver.calls) assert.equal((await store.getAction(call.key))?.status, 'succeeded');
+  await c.stop();
+  await store.close();
+});
+
+test('after a crash, a started action is repeated with the same key and a finished one is not', async () => {
+  const store = await openStore(':memory:');
+  const clock = new VirtualClock();
+  const cfg = config();
+  const rec = await startRollout({ store, config: cfg, clock }, { service: 'blob', version: 'v2', actor: 'test', plan: plan() });
+
+  // Controller A starts the canary deploy and "dies" with the call in flight.
+  const a = new FakeDriver();
+  const key = `${rec.id}:r1/c1:deploy:1`;
+  a.hang.add(key);
+  const ca = new Controller({ store, config: cfg, clock, driverFor: () => a, holder: 'A', leaseMs: 30_000 });
+  await ca.tick();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal((await store.getAction(key))?.status, 'started');
+
+  // Controller B cannot take the rollout while A's lease holds, then repeats the same key.
+  const b = new FakeDriver();
+  const cb = new Controller({ store, config: cfg, clock, driverFor: () => b, holder: 'B', leaseMs: 30_000 });
+  await cb.tick();
+  await cb.idle();
+  assert.equal(b.calls.length, 0, 'the lease keeps a second controller off');
+  clock.advance(31_000);
+  await drive(cb, store, clock, rec.id, { until: (_p, s) => s.targets['r2/c1'].status === 'deploying' });
+  assert.deepEqual(b.calls.filter((x) => x.target.region === 'r1').map((x) => x.key), [key]);
+  const started = (await store.listEvents({ rolloutId: rec.id, types: ['driver.deploy.started'] })).filter((e) => (e.data as { key: string }).key === key);
+  assert.deepEqual(started.map((e) => (e.data as { repeated: boolean }).repeated), [false, true]);
+
+  // A driver call finished in the store but not yet in the state (crash between the two) is not repeated.
+  const w2 = [`${rec.id}:r2/c1:deploy:1`, `${rec.id}:r2/c2:deploy:1`];
+  const c = new FakeDriver();
+  for (const k of w2) {
+    await store.beginAction(k, rec.id, clock.now());
+    await store.finishAction(k, 'succeeded', clock.now(), { ok: true, detail: 'ok' });
+  }
+  await cb.stop();
+  clock.advance(31_000);
+  const cc = new Controller({ store, config: cfg, clock, driverFor: () => c, holder: 'C' });
+  const done = await drive(cc, store, clock, rec.id);
+  assert.equal(done.phase, 'completed');
+  assert.ok(!c.calls.some((x) => w2.includes(x.key)), 'finished calls are answered from the store');
+  await cc.stop();
+  await store.close();
+});
+
+test('a failing gate halts and the controller rolls back the touched targets; abort does the same', async () => {
+  const store = await openStore(':memory:');
+  const clock = new VirtualClock();
+  const cfg = config();
+  const driver = new FakeDriver();
+  const rec = await startRollout({ store, config: cfg, clock }, { service: 'blob', version: 'v2', actor: 'test', plan: plan() });
+  const c = new Controller({ store, config: cfg, clock, driverFor: () => driver });
+  const done = await drive(c, store, clock, rec.id, { verdict: (t) => (t.startsWith('r2/') ? 'fail' : 'pass') });
+  assert.equal(done.phase, 'rolled_back');
+  assert.deepEqual(
+    driver.calls.filter((x) => x.key.includes(':rollback:')).map((x) => `${x.target.region}/${x.target.cell}`).sort(),
+    ['r1/c1', 'r2/c1', 'r2/c2'],
+  );
+  for (const v of driver.versions.values()) assert.equal(v, 'v1');
+
+  const rec2 = await startRollout({ store, config: cfg, clock }, { service: 'blob', version: 'v3', actor: 'test', plan: plan() });
+  await drive(c, store, clock, rec2.id, { until: (_p, s) => s.waves[0].status === 'baking' });
+  await abortRollout({ store, clock }, rec2.id, 'cli:test');
+  const aborted = await drive(c, store, clock, rec2.id);
+  assert.equal(aborted.phase, 'rolled_back');
+  assert.equal((aborted.state as RolloutState).stop?.kind, 'abort');
+  await c.stop();
+  await store.close();
+});

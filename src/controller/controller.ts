@@ -1,0 +1,367 @@
+// The reconcile loop: for each active rollout it holds the lease of, load the state, gather evidence from
+// the store, ask the core what to do, save the next state with the revision check, and perform the driver
+// calls with their idempotency keys (I5). Nothing waits in a timer: the core says when to look again.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { EtapeError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { Observation } from '../core/types.js';
+import type { EtapeConfig } from '../config/schema.js';
+import type { ServiceConfig } from '../config/service.js';
+import { ms } from '../config/common.js';
+import type { Driver, DriverCall, DriverResult } from '../drivers/driver.js';
+import type { NewEvent, RolloutRecord, Store } from '../store/store.js';
+import { decide, DEFAULT_LIMITS, isDriverAction, type Decision, type DriverAction, type DriverOutcome, type Limits } from '../rollout/decide.js';
+import { ACTIVE_PHASES, isTerminal } from '../rollout/phases.js';
+import type { RolloutState } from '../rollout/state.js';
+
+/**
+ * Something that keeps evidence coming while the controller runs: `etape serve` passes a Prober over every
+ * probe of every target (src/evidence/prober.ts), since the status page needs the same evidence.
+ */
+export interface EvidenceRunner {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface ControllerOptions {
+  store: Store;
+  config: EtapeConfig;
+  clock?: Clock;
+  log?: Logger;
+  /** The driver of a service (by name). Default: the one its config describes (src/drivers). */
+  driverFor?: (service: string, config: ServiceConfig) => Driver | Promise<Driver>;
+  /** Started and stopped with the controller. Default: none (evidence comes from elsewhere). */
+  prober?: EvidenceRunner;
+  /** Lease holder name; unique per process by default. */
+  holder?: string;
+  /** How long a rollout's lease lasts without renewal (default 15 s). */
+  leaseMs?: number;
+  /** Longest sleep between reconciles (default: config server.reconcileEvery). */
+  reconcileEveryMs?: number;
+  limits?: Partial<Limits>;
+  /** Drive only these rollouts (the CLI following one rollout). */
+  only?: string[];
+  /** How far back evidence is read (default 15 min, or more when gates need it). */
+  evidenceWindowMs?: number;
+  /** Rollouts reconciled at once (default 8). */
+  concurrency?: number;
+  /** Called after each reconcile with its duration in ms (benchmarks). */
+  onReconcile?: (id: string, ms: number, d: Decision | undefined) => void;
+}
+
+interface InFlight {
+  key: string;
+  ac: AbortController;
+  done: Promise<void>;
+}
+
+export class Controller {
+  readonly store: Store;
+  readonly config: EtapeConfig;
+  readonly clock: Clock;
+  readonly holder: string;
+  private log: Logger;
+  private opts: ControllerOptions;
+  private limits: Limits;
+  private leaseMs: number;
+  private everyMs: number;
+  private drivers = new Map<string, Promise<Driver>>();
+  /** Driver outcomes not yet consumed by the core, per rollout. */
+  private outcomes = new Map<string, Map<string, DriverOutcome>>();
+  /** Driver calls running in this process, by `rollout|target`. */
+  private inflight = new Map<string, InFlight>();
+  private busy = new Map<string, Promise<number | undefined>>();
+  private again = new Set<string>();
+  private wakeAt = new Map<string, number>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private sleeper: AbortController | undefined;
+  private nudged = false;
+  private leased = new Set<string>();
+
+  constructor(opts: ControllerOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    this.config = opts.config;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? silentLogger;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.leaseMs = opts.leaseMs ?? 15_000;
+    this.everyMs = opts.reconcileEveryMs ?? ms(opts.config.server.reconcileEvery);
+    this.holder = opts.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  }
+
+  /** Resumes every active rollout from the store and keeps reconciling until `stop`. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.opts.prober?.start();
+    this.loop = this.run();
+  }
+
+  /** Stops the loop, waits for driver calls in flight (they are idempotent; a restart repeats unfinished ones), releases leases. */
+  async stop(opts: { abortCalls?: boolean } = {}): Promise<void> {
+    this.running = false;
+    this.sleeper?.abort();
+    await this.loop?.catch(() => {});
+    if (opts.abortCalls) for (const f of this.inflight.values()) f.ac.abort();
+    await Promise.allSettled([...this.inflight.values()].map((f) => f.done));
+    await Promise.allSettled([...this.busy.values()]);
+    await this.opts.prober?.stop();
+    for (const id of this.leased) await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
+    this.leased.clear();
+    for (const d of this.drivers.values()) await d.then((x) => x.close?.()).catch(() => {});
+  }
+
+  /** Resolves once no reconcile and no driver call of this controller is running (tests, benchmarks). */
+  async idle(): Promise<void> {
+    while (this.busy.size > 0 || this.inflight.size > 0) {
+      await Promise.allSettled([...this.busy.values(), ...[...this.inflight.values()].map((f) => f.done)]);
+    }
+  }
+
+  /** Driver calls running in this process. */
+  get callsInFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Asks the loop to reconcile now (a command arrived, a driver call finished). */
+  nudge(): void {
+    this.nudged = true;
+    this.sleeper?.abort();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.nudged = false;
+      let next: number | undefined;
+      try {
+        next = await this.tick();
+      } catch (e) {
+        this.log.error({ err: e }, 'reconcile pass failed');
+      }
+      if (!this.running) break;
+      if (this.nudged) continue;
+      const now = this.clock.now();
+      const wait = Math.max(0, Math.min(this.everyMs, (next ?? Infinity) - now));
+      this.sleeper = new AbortController();
+      await this.clock.sleep(wait, this.sleeper.signal);
+      this.sleeper = undefined;
+    }
+  }
+
+  /** One pass over every active rollout. Returns the earliest time any of them wants to be looked at again. */
+  async tick(): Promise<number | undefined> {
+    const active = await this.store.listRollouts({ phases: [...ACTIVE_PHASES] });
+    const ids = active.map((r) => r.id).filter((id) => !this.opts.only || this.opts.only.includes(id));
+    const now = this.clock.now();
+    // Only rollouts that are due (or were never looked at by this process).
+    const due = ids.filter((id) => {
+      const w = this.wakeAt.get(id);
+      return w === undefined || w <= now || this.again.has(id) || this.hasNews(id);
+    });
+    const limit = Math.max(1, this.opts.concurrency ?? 8);
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(limit, due.length) }, async () => {
+        while (i < due.length) await this.reconcile(due[i++]).catch((e) => this.log.error({ err: e, rollout: due[i - 1] }, 'reconcile failed'));
+      }),
+    );
+    let next: number | undefined;
+    for (const id of ids) {
+      const w = this.wakeAt.get(id);
+      if (w !== undefined && (next === undefined || w < next)) next = w;
+    }
+    return next;
+  }
+
+  private hasNews(id: string): boolean {
+    return (this.outcomes.get(id)?.size ?? 0) > 0;
+  }
+
+  /** Reconciles one rollout; concurrent calls for the same rollout coalesce. Returns when it wants to be called again. */
+  reconcile(id: string): Promise<number | undefined> {
+    const cur = this.busy.get(id);
+    if (cur) {
+      this.again.add(id);
+      return cur;
+    }
+    const p = (async () => {
+      let wake: number | undefined;
+      let rounds = 0;
+      do {
+        this.again.delete(id);
+        wake = await this.reconcileOnce(id);
+      } while (this.again.has(id) && ++rounds < 20);
+      return wake;
+    })().finally(() => this.busy.delete(id));
+    this.busy.set(id, p);
+    return p;
+  }
+
+  private async reconcileOnce(id: string): Promise<number | undefined> {
+    const started = performance.now();
+    const now = this.clock.now();
+    if (!(await this.store.acquireLease(`rollout:${id}`, this.holder, now, now + this.leaseMs))) {
+      this.leased.delete(id);
+      this.wakeAt.set(id, now + Math.min(this.leaseMs, this.everyMs * 2));
+      return this.wakeAt.get(id);
+    }
+    this.leased.add(id);
+    const rec = await this.store.getRollout(id);
+    if (!rec || isTerminal(rec.phase)) {
+      this.forget(id);
+      return undefined;
+    }
+    const state = rec.state as RolloutState;
+    const observations = await this.evidence(state, now);
+    const outcomes = this.outcomes.get(id) ?? new Map<string, DriverOutcome>();
+    const d = decide(state, { observations, outcomes }, now, this.limits);
+    const changed = d.events.length > 0;
+    if (changed) {
+      try {
+        await this.store.saveRollout(id, rec.revision, { phase: d.nextState.phase, state: d.nextState, updatedAt: d.nextState.updatedAt }, d.events);
+      } catch (e) {
+        if (e instanceof EtapeError && e.code === 'store.conflict') {
+          // A person's command (or another writer) came first: decide again on the new state.
+          this.again.add(id);
+          return now;
+        }
+        throw e;
+      }
+      for (const e of d.events) this.log.info({ rollout: id, type: e.type, ...(e.data as object) }, e.type);
+    }
+    // Outcomes the core has consumed are no longer needed.
+    const wanted = new Set(Object.values(d.nextState.targets).map((t) => t.key).filter(Boolean));
+    for (const k of outcomes.keys()) if (!wanted.has(k)) outcomes.delete(k);
+    if (outcomes.size === 0) this.outcomes.delete(id);
+
+    for (const a of d.actions) if (isDriverAction(a)) this.perform(d.nextState, a);
+    if (isTerminal(d.nextState.phase)) {
+      this.forget(id);
+      await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
+    } else if (d.wakeAt !== undefined) this.wakeAt.set(id, d.wakeAt);
+    else this.wakeAt.set(id, now + this.everyMs);
+    // A state change may make the next step possible at once (next wave, rollback after halt).
+    if (changed && !isTerminal(d.nextState.phase)) this.again.add(id);
+    this.opts.onReconcile?.(id, performance.now() - started, d);
+    return isTerminal(d.nextState.phase) ? undefined : this.wakeAt.get(id);
+  }
+
+  private forget(id: string): void {
+    this.wakeAt.delete(id);
+    this.outcomes.delete(id);
+    this.leased.delete(id);
+  }
+
+  private async evidence(state: RolloutState, now: number): Promise<Observation[]> {
+    const specs = Object.values(state.gates).filter((g) => g.kind !== 'approval');
+    if (specs.length === 0) return [];
+    const need = Math.max(...specs.map((g) => Math.max(g.freshForMs, g.intervalMs * ((g.failAfter ?? g.failureLimit + 1) + g.consecutiveErrorLimit + 2))));
+    const window = Math.max(this.opts.evidenceWindowMs ?? 15 * 60_000, need);
+    return this.store.queryObservations({ service: state.service, from: now - window });
+  }
+
+  private driver(service: string): Promise<Driver> {
+    let d = this.drivers.get(service);
+    if (!d) {
+      const cfg = this.config.services.find((s) => s.name === service);
+      d = (async () => {
+        if (!cfg) throw new EtapeError('config.invalid', `service ${service} is no longer in the config; put it back to let its rollout finish`);
+        if (this.opts.driverFor) return this.opts.driverFor(service, cfg);
+        const { createDriver } = await import('../drivers/index.js');
+        return createDriver(cfg, { clock: this.clock, log: this.log, fleet: this.config.fleet });
+      })();
+      this.drivers.set(service, d);
+      d.catch(() => this.drivers.delete(service));
+    }
+    return d;
+  }
+
+  /** Performs one driver call at most once at a time per target; finished calls are answered from the store (I5). */
+  private perform(state: RolloutState, a: DriverAction): void {
+    const slot = `${a.rolloutId}|${a.target.region}/${a.target.cell}`;
+    const prev = this.inflight.get(slot);
+    if (prev?.key === a.key) return;
+    const ac = new AbortController();
+    const done = (async () => {
+      if (prev) {
+        // The core moved on (a rollback replaces a deploy in flight): stop the old call first.
+        prev.ac.abort();
+        await prev.done;
+      }
+      const outcome = await this.call(state, a, ac.signal);
+      let m = this.outcomes.get(a.rolloutId);
+      if (!m) this.outcomes.set(a.rolloutId, (m = new Map()));
+      m.set(a.key, outcome);
+    })()
+      .catch((e) => this.log.error({ err: e, key: a.key }, 'driver call bookkeeping failed'))
+      .finally(() => {
+        if (this.inflight.get(slot)?.key === a.key) this.inflight.delete(slot);
+        this.again.add(a.rolloutId);
+        this.nudge();
+      });
+    this.inflight.set(slot, { key: a.key, ac, done });
+  }
+
+  private async call(state: RolloutState, a: DriverAction, signal: AbortSignal): Promise<DriverOutcome> {
+    const { record, created } = await this.store.beginAction(a.key, a.rolloutId, this.clock.now());
+    if (record.status !== 'started') {
+      const r = (record.result ?? {}) as Partial<DriverOutcome>;
+      return { ok: record.status === 'succeeded', detail: r.detail ?? record.status, timedOut: r.timedOut };
+    }
+    const target = `${a.target.region}/${a.target.cell}`;
+    const base = { key: a.key, target, version: a.version };
+    await this.append([{ rolloutId: a.rolloutId, at: this.clock.now(), actor: 'controller', type: `driver.${a.kind}.started`, data: { ...base, repeated: !created } }]);
+    const call: DriverCall = { key: a.key, rolloutId: a.rolloutId, target: a.target, version: a.version, fromVersion: a.fromVersion };
+    let result: DriverResult;
+    try {
+      const driver = await this.driver(state.service);
+      result = await driver[a.kind](call, signal);
+    } catch (e) {
+      // Drivers return failures as values; an exception is a bug or a missing driver, and still a failure.
+      result = { ok: false, detail: `driver error: ${(e as Error).message}`, durationMs: 0, attempts: 1 };
+    }
+    if (signal.aborted && !result.ok) {
+      // Stopped on purpose (the rollout moved on, or shutdown): leave the action `started` so that a restart
+      // repeats it if the core still wants it.
+      return { ok: false, detail: 'stopped: the rollout moved on' };
+    }
+    const outcome: DriverOutcome = { ok: result.ok, detail: result.detail, timedOut: result.timedOut };
+    await this.store.finishAction(a.key, result.ok ? 'succeeded' : 'failed', this.clock.now(), {
+      ...outcome,
+      durationMs: result.durationMs,
+      attempts: result.attempts,
+    });
+    await this.append([
+      {
+        rolloutId: a.rolloutId,
+        at: this.clock.now(),
+        actor: 'controller',
+        type: `driver.${a.kind}.${result.ok ? 'succeeded' : 'failed'}`,
+        data: { ...base, detail: result.detail, timedOut: result.timedOut ?? false, durationMs: result.durationMs, attempts: result.attempts, output: result.output },
+      },
+    ]);
+    return outcome;
+  }
+
+  private async append(events: NewEvent[]): Promise<void> {
+    await this.store.appendEvents(events);
+  }
+
+  /** Resolves when the rollout reaches a terminal phase (polling the store), or rejects after `timeoutMs` of this clock. */
+  async waitFor(id: string, pred: (r: RolloutRecord) => boolean = (r) => isTerminal(r.phase), timeoutMs = 60 * 60_000): Promise<RolloutRecord> {
+    const until = this.clock.now() + timeoutMs;
+    for (;;) {
+      const r = await this.store.getRollout(id);
+      if (r && pred(r)) return r;
+      if (this.clock.now() > until) throw new Error(`rollout ${id} did not reach the expected state in time`);
+      await this.clock.sleep(Math.min(200, this.everyMs));
+    }
+  }
+}
+
+export type { DriverAction };

@@ -1,0 +1,305 @@
+// The `exec` driver: runs the configured shell command for each call. The target, versions and idempotency
+// key reach the command twice: as {placeholders} in the command text (shell-quoted when needed) and as
+// ETAPE_* environment variables. Each run has a timeout that kills the command's whole process group (a
+// deploy script that hangs, and whatever it started in the foreground, is stopped). Failures and timeouts are
+// retried with backoff up to `retries` more times; the result is always a value, never an exception.
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { z } from 'zod';
+import { systemClock, type Clock } from '../core/clock.js';
+import { formatDuration } from '../core/duration.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { Target } from '../core/types.js';
+import { ms } from '../config/common.js';
+import type { execDriverSchema } from '../config/service.js';
+import type { Driver, DriverCall, DriverResult, Observed } from './driver.js';
+import { backoffDelay, OutputCollector, OUTPUT_LIMIT } from './retry.js';
+
+export type ExecDriverConfig = z.output<typeof execDriverSchema>;
+export type DriverAction = 'deploy' | 'rollback' | 'force' | 'observe';
+
+export interface ExecDriverOptions {
+  /** Backoff between retries waits on this clock. Default: the system clock. */
+  clock?: Clock;
+  log?: Logger;
+  /** Extra template values per target (the region's and cell's `vars` from the fleet config). */
+  vars?: (target: Target) => Record<string, string | number>;
+  /** First retry delay (ms, before jitter). Default 500. */
+  backoffMs?: number;
+  /** Largest retry delay (ms). Default 30 000. */
+  maxBackoffMs?: number;
+  random?: () => number;
+  /** After SIGTERM to the group on timeout, how long before SIGKILL (ms). Default 1000. */
+  killGraceMs?: number;
+  /** Characters of output kept. Default 4096. */
+  outputLimit?: number;
+  cwd?: string;
+  /** Base environment for the command. Default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
+const SAFE = /^[A-Za-z0-9_.,:/@%+=-]+$/;
+
+/** Quotes a value for a POSIX shell unless it is plainly safe. */
+export function shellQuote(v: string): string {
+  if (SAFE.test(v)) return v;
+  return `'${v.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Replaces `{name}` in a command with the shell-quoted value of `name`. Unknown names are left alone, so
+ * shell syntax with braces (`${HOME}`, `{a,b}`) still works.
+ */
+export function expandCommand(template: string, vars: Record<string, string | number>): string {
+  return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string, offset: number) => {
+    if (!Object.hasOwn(vars, name)) return m;
+    // `${name}` is the shell's own parameter expansion: leave it to the shell (the ETAPE_* variables exist).
+    if (offset > 0 && template[offset - 1] === '$') return m;
+    return shellQuote(String(vars[name]));
+  });
+}
+
+/** The template values and ETAPE_* variables of one call. */
+export function callVariables(
+  action: DriverAction,
+  call: DriverCall,
+  extra: Record<string, string | number> = {},
+): { vars: Record<string, string | number>; env: Record<string, string> } {
+  const t = call.target;
+  const vars: Record<string, string | number> = {
+    ...extra,
+    service: t.service,
+    region: t.region,
+    cell: t.cell,
+    version: call.version,
+    fromVersion: call.fromVersion ?? '',
+    key: call.key,
+    rolloutId: call.rolloutId,
+    action,
+  };
+  const env: Record<string, string> = {
+    ETAPE_ACTION: action,
+    ETAPE_SERVICE: t.service,
+    ETAPE_REGION: t.region,
+    ETAPE_CELL: t.cell,
+    ETAPE_VERSION: call.version,
+    ETAPE_FROM_VERSION: call.fromVersion ?? '',
+    ETAPE_IDEMPOTENCY_KEY: call.key,
+    ETAPE_ROLLOUT_ID: call.rolloutId,
+  };
+  for (const [k, v] of Object.entries(extra)) {
+    const name = k.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+    env[`ETAPE_VAR_${name}`] = String(v);
+  }
+  return { vars, env };
+}
+
+interface RunOutcome {
+  ok: boolean;
+  detail: string;
+  timedOut: boolean;
+  aborted: boolean;
+  output: string;
+  stdout: string;
+}
+
+/**
+ * Runs one shell command in its own process group. Resolves (never rejects) when it exits, when its
+ * timeout kills the group, or when `signal` aborts it.
+ */
+export function runCommand(
+  command: string,
+  o: { env: NodeJS.ProcessEnv; timeoutMs: number; signal?: AbortSignal; killGraceMs?: number; outputLimit?: number; cwd?: string },
+): Promise<RunOutcome> {
+  return new Promise((resolve) => {
+    const out = new OutputCollector(o.outputLimit ?? OUTPUT_LIMIT);
+    const stdout = new OutputCollector(o.outputLimit ?? OUTPUT_LIMIT);
+    if (o.signal?.aborted) {
+      resolve({ ok: false, detail: 'aborted before start', timedOut: false, aborted: true, output: '', stdout: '' });
+      return;
+    }
+    let child;
+    try {
+      child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: o.env, cwd: o.cwd });
+    } catch (e) {
+      resolve({ ok: false, detail: `could not start: ${(e as Error).message}`, timedOut: false, aborted: false, output: '', stdout: '' });
+      return;
+    }
+    let timedOut = false;
+    let aborted = false;
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const pid = child.pid;
+
+    const killGroup = (sig: NodeJS.Signals) => {
+      if (pid === undefined) return;
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    const stop = () => {
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), o.killGraceMs ?? 1000);
+      killTimer.unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, o.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      out.push(d);
+      stdout.push(d);
+    });
+    child.stderr!.on('data', (d: string) => out.push(d));
+
+    const finish = (detail: string, ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      if (timedOut || aborted) {
+        // Make sure nothing of the group outlives a timeout, even if the shell died first.
+        killGroup('SIGKILL');
+        if (killTimer) clearTimeout(killTimer);
+      }
+      resolve({
+        ok: ok && !timedOut && !aborted,
+        detail: timedOut ? `timeout after ${formatDuration(o.timeoutMs)}` : aborted ? 'aborted' : detail,
+        timedOut,
+        aborted,
+        output: out.text(),
+        stdout: stdout.text(),
+      });
+    };
+
+    child.on('error', (e) => finish(`could not start: ${e.message}`, false));
+    child.on('exit', (code, sig) => {
+      const detail = code !== null ? `exit ${code}` : `killed by ${sig}`;
+      // Output pipes close when every process holding them is gone. A command may leave a background
+      // process running (a server it started): wait briefly for the pipes, then stop reading.
+      let closed = false;
+      child.once('close', () => {
+        closed = true;
+        finish(detail, code === 0);
+      });
+      setTimeout(() => {
+        if (closed) return;
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(detail, code === 0);
+      }, 250).unref();
+    });
+  });
+}
+
+export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions = {}): Driver {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? silentLogger;
+  const timeoutMs = ms(cfg.timeout);
+  const retries = cfg.retries;
+  const commands: Record<Exclude<DriverAction, 'observe'>, string> = {
+    deploy: cfg.deploy,
+    // A rollback is a deploy of the last verified version unless a dedicated command is given; a force
+    // without its own command falls back the same way (ETAPE_ACTION tells the script which it is).
+    rollback: cfg.rollback ?? cfg.deploy,
+    force: cfg.force ?? cfg.rollback ?? cfg.deploy,
+  };
+
+  async function act(action: Exclude<DriverAction, 'observe'>, call: DriverCall, signal?: AbortSignal): Promise<DriverResult> {
+    const started = performance.now();
+    let extra: Record<string, string | number> = {};
+    try {
+      extra = opts.vars?.(call.target) ?? {};
+    } catch (e) {
+      return { ok: false, detail: `no template values for ${call.target.region}/${call.target.cell}: ${(e as Error).message}`, durationMs: 0, attempts: 0 };
+    }
+    const { vars, env } = callVariables(action, call, extra);
+    const command = expandCommand(commands[action], vars);
+    let last: RunOutcome | undefined;
+    let attempts = 0;
+    for (let i = 0; i <= retries; i++) {
+      if (i > 0) {
+        const wait = backoffDelay(i, { baseMs: opts.backoffMs ?? 500, maxMs: opts.maxBackoffMs ?? 30_000, random: opts.random });
+        log.warn({ key: call.key, action, attempt: attempts, detail: last?.detail, retryInMs: wait }, 'exec driver: retrying');
+        await clock.sleep(wait, signal);
+        if (signal?.aborted) break;
+      }
+      attempts++;
+      last = await runCommand(command, {
+        env: { ...(opts.env ?? process.env), ...env, ETAPE_TRY: String(attempts) },
+        timeoutMs,
+        signal,
+        killGraceMs: opts.killGraceMs,
+        outputLimit: opts.outputLimit,
+        cwd: opts.cwd,
+      });
+      if (last.ok || last.aborted) break;
+    }
+    const durationMs = Math.round(performance.now() - started);
+    if (!last) return { ok: false, detail: 'aborted before start', durationMs, attempts };
+    const detail = attempts > 1 ? `${last.detail} after ${attempts} attempts` : last.detail;
+    const result: DriverResult = { ok: last.ok, detail, durationMs, attempts };
+    if (last.timedOut) result.timedOut = true;
+    if (last.output) result.output = last.output;
+    log.info({ key: call.key, action, ok: result.ok, detail, attempts, durationMs }, 'exec driver call');
+    return result;
+  }
+
+  return {
+    deploy: (call, signal) => act('deploy', call, signal),
+    rollback: (call, signal) => act('rollback', call, signal),
+    force: (call, signal) => act('force', call, signal),
+    async observe(target: Target, signal?: AbortSignal): Promise<Observed> {
+      if (!cfg.observe) return { detail: 'no observe command configured' };
+      let extra: Record<string, string | number> = {};
+      try {
+        extra = opts.vars?.(target) ?? {};
+      } catch (e) {
+        return { healthy: false, detail: `no template values: ${(e as Error).message}` };
+      }
+      const call: DriverCall = { key: `observe:${target.service}:${target.region}/${target.cell}`, rolloutId: '', target, version: '' };
+      const { vars, env } = callVariables('observe', call, extra);
+      const r = await runCommand(expandCommand(cfg.observe, vars), {
+        env: { ...(opts.env ?? process.env), ...env, ETAPE_TRY: '1' },
+        timeoutMs,
+        signal,
+        killGraceMs: opts.killGraceMs,
+        outputLimit: opts.outputLimit,
+        cwd: opts.cwd,
+      });
+      if (!r.ok) return { healthy: false, detail: r.output ? `${r.detail}: ${r.output.split('\n').at(-1)}` : r.detail };
+      return parseObserved(r.stdout, r.detail);
+    },
+  };
+}
+
+/**
+ * Reads what an observe command printed: JSON `{"version": "...", "healthy": true, "detail": "..."}`, or
+ * else the first non-empty line as the version.
+ */
+export function parseObserved(stdout: string, fallbackDetail: string): Observed {
+  const text = stdout.trim();
+  if (text.startsWith('{')) {
+    try {
+      const j = JSON.parse(text) as { version?: unknown; healthy?: unknown; detail?: unknown };
+      const o: Observed = { detail: typeof j.detail === 'string' ? j.detail : fallbackDetail };
+      if (typeof j.version === 'string') o.version = j.version;
+      if (typeof j.healthy === 'boolean') o.healthy = j.healthy;
+      return o;
+    } catch {
+      // not JSON after all: fall through
+    }
+  }
+  const first = text.split('\n').find((l) => l.trim() !== '')?.trim();
+  return first ? { version: first, healthy: true, detail: fallbackDetail } : { healthy: true, detail: fallbackDetail };
+}

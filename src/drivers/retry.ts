@@ -1,0 +1,75 @@
+// Shared by the exec and http drivers: exponential backoff with jitter, and trimming captured output.
+
+export interface BackoffOptions {
+  /** Delay before the first retry, before jitter (ms). */
+  baseMs: number;
+  /** Upper bound on any delay (ms). */
+  maxMs: number;
+  /** Random source in [0, 1), injectable for tests. */
+  random?: () => number;
+}
+
+/**
+ * Delay before retry number `retry` (1 = the first retry): base × 2^(retry−1), capped, with "equal jitter"
+ * (half fixed, half random) so drivers retrying together spread out but never retry immediately.
+ */
+export function backoffDelay(retry: number, o: BackoffOptions): number {
+  const exp = Math.min(o.maxMs, o.baseMs * 2 ** Math.max(0, retry - 1));
+  const r = (o.random ?? Math.random)();
+  return Math.round(exp / 2 + (r * exp) / 2);
+}
+
+/** Default number of characters of output kept for the event log. */
+export const OUTPUT_LIMIT = 4096;
+
+/**
+ * Collects process or response output without holding more than a few KB: the head (how it started) and
+ * the tail (how it ended, usually the error), with a marker saying how much was dropped between them.
+ */
+export class OutputCollector {
+  private head = '';
+  private tail = '';
+  private dropped = 0;
+  private readonly headLimit: number;
+  private readonly tailLimit: number;
+
+  constructor(limit = OUTPUT_LIMIT) {
+    this.headLimit = Math.floor(limit / 4);
+    this.tailLimit = limit - this.headLimit;
+  }
+
+  push(chunk: string): void {
+    // NUL and other C0 controls except tab/newline/CR make event logs unreadable (and jsonb refuses NUL).
+    // eslint-disable-next-line no-control-regex
+    let s = chunk.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '\uFFFD');
+    if (this.head.length < this.headLimit) {
+      const take = this.headLimit - this.head.length;
+      this.head += s.slice(0, take);
+      s = s.slice(take);
+    }
+    if (s.length === 0) return;
+    this.tail += s;
+    if (this.tail.length > this.tailLimit * 2) {
+      const cut = this.tail.length - this.tailLimit;
+      this.dropped += cut;
+      this.tail = this.tail.slice(cut);
+    }
+  }
+
+  text(): string {
+    let tail = this.tail;
+    let dropped = this.dropped;
+    if (tail.length > this.tailLimit) {
+      dropped += tail.length - this.tailLimit;
+      tail = tail.slice(tail.length - this.tailLimit);
+    }
+    const out = dropped > 0 ? `${this.head}\n…[${dropped} characters trimmed]…\n${tail}` : this.head + tail;
+    return out.trim();
+  }
+}
+
+export function trimOutput(s: string, limit = OUTPUT_LIMIT): string {
+  const c = new OutputCollector(limit);
+  c.push(s);
+  return c.text();
+}

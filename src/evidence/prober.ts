@@ -1,0 +1,224 @@
+// Runs every probe against every target on its interval and writes the observations to the store, in
+// batches. It only measures: no verdict about a gate or a rollout lives here, and nothing it holds in
+// memory matters after a restart (the store has the evidence; a restarted prober just measures again).
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { Observation, Target } from '../core/types.js';
+import { ms } from '../config/common.js';
+import type { FleetConfig } from '../config/fleet.js';
+import type { ProbeConfig, ServiceConfig } from '../config/service.js';
+import type { Store } from '../store/store.js';
+import { runProbe, targetVars, type TemplateVars } from './probe.js';
+
+/** One probe of one target. */
+export interface ProbeCheck {
+  target: Target;
+  probe: ProbeConfig;
+  vars: TemplateVars;
+}
+
+/** A stable id for a check: `service/region/cell/probe`. */
+export function checkId(c: Pick<ProbeCheck, 'target' | 'probe'>): string {
+  return `${c.target.service}/${c.target.region}/${c.target.cell}/${c.probe.name}`;
+}
+
+/**
+ * Every probe of every service, for every cell of every region the service runs in, with template values
+ * from the fleet.
+ */
+export function probeChecks(config: { fleet: FleetConfig; services: ServiceConfig[] }): ProbeCheck[] {
+  const out: ProbeCheck[] = [];
+  for (const svc of config.services) {
+    if (svc.probes.length === 0) continue;
+    const regions = svc.regions === 'all' ? config.fleet.regions : config.fleet.regions.filter((r) => (svc.regions as string[]).includes(r.id));
+    for (const region of regions) {
+      for (const cell of region.cells) {
+        const target: Target = { service: svc.name, region: region.id, cell: cell.id };
+        const vars = targetVars(config.fleet, target);
+        for (const probe of svc.probes) out.push({ target, probe, vars });
+      }
+    }
+  }
+  return out;
+}
+
+export interface ProberOptions {
+  store: Pick<Store, 'recordObservations'>;
+  clock?: Clock;
+  log?: Logger;
+  checks?: ProbeCheck[];
+  /** Write to the store once this many observations wait. Default 50. */
+  batchSize?: number;
+  /** ...or at least this often (ms). Default 1000. */
+  flushEveryMs?: number;
+  /** Observations kept while the store is unreachable; beyond this the oldest are dropped. Default 10 000. */
+  maxBuffered?: number;
+  /** Called with every observation as it is measured (before it is stored). */
+  onObservation?: (o: Observation) => void;
+  /** The version a target runs, when the answer does not say (X-Etape-Version / X-Version headers). */
+  versionOf?: (t: Target) => string | undefined;
+}
+
+interface Running {
+  check: ProbeCheck;
+  stop: AbortController;
+  loop: Promise<void>;
+}
+
+export class Prober {
+  private readonly store: Pick<Store, 'recordObservations'>;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly batchSize: number;
+  private readonly flushEveryMs: number;
+  private readonly maxBuffered: number;
+  private readonly onObservation?: (o: Observation) => void;
+  private readonly versionOf?: (t: Target) => string | undefined;
+
+  private checks = new Map<string, ProbeCheck>();
+  private running = new Map<string, Running>();
+  private inFlight = new Set<Promise<unknown>>();
+  private buffer: Observation[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private flushLoop: { stop: AbortController; loop: Promise<void> } | undefined;
+  private started = false;
+
+  /** Counters since construction: measured, stored, dropped (store unreachable too long), store write errors. */
+  readonly stats = { measured: 0, stored: 0, dropped: 0, storeErrors: 0 };
+
+  constructor(opts: ProberOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? silentLogger;
+    this.batchSize = Math.max(1, opts.batchSize ?? 50);
+    this.flushEveryMs = Math.max(1, opts.flushEveryMs ?? 1000);
+    this.maxBuffered = Math.max(1, opts.maxBuffered ?? 10_000);
+    this.onObservation = opts.onObservation;
+    this.versionOf = opts.versionOf;
+    if (opts.checks) for (const c of opts.checks) this.checks.set(checkId(c), c);
+  }
+
+  get isRunning(): boolean {
+    return this.started;
+  }
+
+  /** Replaces the set of checks. While running, new checks start now and removed ones stop (not awaited). */
+  setChecks(checks: ProbeCheck[]): void {
+    this.checks = new Map(checks.map((c) => [checkId(c), c]));
+    if (!this.started) return;
+    for (const [id, r] of this.running) {
+      if (this.checks.get(id) !== r.check) {
+        r.stop.abort();
+        this.running.delete(id);
+      }
+    }
+    for (const [id, c] of this.checks) if (!this.running.has(id)) this.launch(id, c);
+  }
+
+  /** Starts probing every check on its interval (the first run of each is immediate). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const [id, c] of this.checks) this.launch(id, c);
+    const stop = new AbortController();
+    const loop = (async () => {
+      while (!stop.signal.aborted) {
+        await this.clock.sleep(this.flushEveryMs, stop.signal);
+        if (stop.signal.aborted) break;
+        await this.flush();
+      }
+    })();
+    this.flushLoop = { stop, loop };
+  }
+
+  /** Stops scheduling, waits for the probes in flight to finish, and writes what is buffered. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    const loops: Promise<void>[] = [];
+    for (const r of this.running.values()) {
+      r.stop.abort();
+      loops.push(r.loop);
+    }
+    this.running.clear();
+    if (this.flushLoop) {
+      this.flushLoop.stop.abort();
+      loops.push(this.flushLoop.loop);
+      this.flushLoop = undefined;
+    }
+    await Promise.all(loops);
+    await Promise.all([...this.inFlight]);
+    await this.flush();
+  }
+
+  /** Runs every check once now, stores the results, and returns them (for `etape` commands and tests). */
+  async runOnce(): Promise<Observation[]> {
+    const out = await Promise.all([...this.checks.values()].map((c) => this.measure(c)));
+    await this.flush();
+    return out;
+  }
+
+  /** Writes buffered observations to the store. On a store error they stay buffered for the next flush. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      while (this.buffer.length > 0) {
+        const batch = this.buffer.slice(0, Math.max(this.batchSize, 500));
+        try {
+          await this.store.recordObservations(batch);
+        } catch (e) {
+          this.stats.storeErrors++;
+          this.log.warn({ err: (e as Error).message, buffered: this.buffer.length }, 'prober: could not store observations; will retry');
+          return;
+        }
+        this.buffer.splice(0, batch.length);
+        this.stats.stored += batch.length;
+      }
+    });
+    return this.flushing;
+  }
+
+  private launch(id: string, check: ProbeCheck): void {
+    const stop = new AbortController();
+    const interval = Math.max(1, ms(check.probe.interval));
+    const loop = (async () => {
+      while (!stop.signal.aborted) {
+        const begun = this.clock.now();
+        const p = this.measure(check);
+        this.inFlight.add(p);
+        try {
+          await p;
+        } finally {
+          this.inFlight.delete(p);
+        }
+        if (stop.signal.aborted) break;
+        const wait = interval - (this.clock.now() - begun);
+        await this.clock.sleep(Math.max(0, wait), stop.signal);
+      }
+    })();
+    loop.catch((e) => this.log.error({ err: e, check: id }, 'prober: probe loop failed'));
+    this.running.set(id, { check, stop, loop });
+  }
+
+  private async measure(check: ProbeCheck): Promise<Observation> {
+    const o = await runProbe(check.probe, check.target, check.vars, this.clock);
+    if (o.version === undefined) {
+      const v = this.versionOf?.(check.target);
+      if (v !== undefined) o.version = v;
+    }
+    this.stats.measured++;
+    this.buffer.push(o);
+    if (this.buffer.length > this.maxBuffered) {
+      const drop = this.buffer.length - this.maxBuffered;
+      this.buffer.splice(0, drop);
+      this.stats.dropped += drop;
+    }
+    try {
+      this.onObservation?.(o);
+    } catch (e) {
+      this.log.error({ err: e }, 'prober: onObservation threw');
+    }
+    if (this.buffer.length >= this.batchSize) void this.flush();
+    return o;
+  }
+}

@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judge, type CountPoint, type JudgeMetricInput, type TargetSeries, type ValuePoint } from './judge.js';
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const r = rng(42);
+const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+function binomial(n: number, p: number): number {
+  if (n * p < 30) {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (r() < p) k++;
+    return k;
+  }
+  return Math.max(0, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * normal()));
+}
+function counts(target: string, buckets: number, perBucket: number, rate: number): TargetSeries<CountPoint> {
+  return { target, points: Array.from({ length: buckets }, (_, t) => ({ t, total: perBucket, errors: binomial(perBucket, rate) })) };
+}
+function latencies(target: string, n: number, medianMs: number): TargetSeries<ValuePoint> {
+  return { target, points: Array.from({ length: n }, (_, i) => ({ t: i, value: medianMs * Math.exp(0.3 * normal()) })) };
+}
+const countMetric = (canary: TargetSeries<CountPoint>[], baseline: TargetSeries<CountPoint>[], critical = false): JudgeMetricInput => ({
+  name: 'errors', kind: 'count', direction: 'increase', critical, weight: 1, canary, baseline,
+});
+const latencyMetric = (canary: TargetSeries<ValuePoint>[], baseline: TargetSeries<ValuePoint>[], direction: 'increase' | 'decrease' | 'either' = 'increase'): JudgeMetricInput => ({
+  name: 'p99 latency', kind: 'latency', direction, critical: false, weight: 1, canary, baseline,
+});
+
+test('the same version passes', () => {
+  const res = judge([
+    countMetric([counts('westeurope/cell-1', 30, 500, 0.01)], [counts('westeurope/cell-2', 30, 500, 0.01)]),
+    latencyMetric([latencies('westeurope/cell-1', 400, 80)], [latencies('westeurope/cell-2', 400, 80)]),
+  ]);
+  assert.equal(res.verdict, 'pass', res.reason);
+  assert.equal(res.score, 100);
+  assert.equal(res.evidenceFraction, 1);
+});
+
+test('one more percentage point of errors fails, explained with rates, interval and volumes', () => {
+  const res = judge([countMetric([counts('westeurope/cell-1', 30, 500, 0.02)], [counts('westeurope/cell-2', 30, 500, 0.01)])]);
+  assert.equal(res.verdict, 'fail', res.reason);
+  assert.match(res.reason, /errors rate \+\d+% \(98% CI \+\d+%…\+\d+%\) across all canary targets against baseline: 2\.\d% vs [\d.]+% baseline, 15,000 vs 15,000 requests/);
+});
+
+test('a slower canary fails with the Hodges–Lehmann shift and its interval', () => {
+  const res = judge([latencyMetric([latencies('westeurope/cell-2', 300, 110)], [latencies('westeurope/cell-1', 300, 80)])]);
+  assert.equal(res.verdict, 'fail', res.reason);
+  const m = res.metrics[0].scopes[0];
+  assert.ok(m.change > 0.25 && m.change < 0.5, `${m.change}`);
+  assert.ok(m.lower > 0.1 && m.upper > m.change);
+  assert.match(res.reason, /p99 latency \+\d+% \(98% CI \+\d+%…\+\d+%\) across all canary targets against baseline, 300 vs 300 samples/);
+});
+
+test('a faster canary is fine when only increases are bad, and fails when either direction is', () => {
+  const c = [latencies('a/1', 300, 50)];
+  const b = [latencies('a/2', 300, 80)];
+  assert.equal(judge([latencyMetric(c, b, 'increase')]).verdict, 'pass');
+  assert.equal(judge([latencyMetric(c, b, 'either')]).verdict, 'fail');
+});
+
+test('too little traffic never passes', () => {
+  const res = judge([
+    countMetric([counts('a/1', 5, 20, 0.01)], [counts('a/2', 5, 20, 0.01)]),
+    latencyMetric([latencies('a/1', 10, 80)], [latencies('a/2', 10, 80)]),
+  ]);
+  assert.equal(res.verdict, 'inconclusive', res.reason);
+  assert.ok(res.evidenceFraction < 0.25, `${res.evidenceFraction}`);
+  assert.match(res.reason, /too little traffic|too few samples/);
+});
+
+test('an error-free service passes once its error rate is negligibly bounded', () => {
+  const res = judge([countMetric([counts('a/1', 30, 1000, 0)], [counts('a/2', 30, 1000, 0)])]);
+  assert.equal(res.verdict, 'pass', res.reason);
+  assert.match(res.reason, /negligible/);
+});
+
+test('a single bad cell among good ones is caught and named', () => {
+  const canary = [counts('westeurope/cell-1', 30, 400, 0.01), counts('westeurope/cell-2', 30, 400, 0.04), counts('northeurope/cell-1', 30, 400, 0.01), counts('northeurope/cell-2', 30, 400, 0.01)];
+  const baseline = [counts('westeurope/cell-3', 30, 1600, 0.01)];
+  const res = judge([countMetric(canary, baseline)]);
+  assert.equal(res.verdict, 'fail', res.reason);
+  assert.match(res.reason, /in westeurope\/cell-2/);
+});
+
+test('a failed critical metric fails the judgment with score 0, even when the others pass', () => {
+  const ok = latencyMetric([latencies('a/1', 300, 80)], [latencies('a/2', 300, 80)]);
+  const bad = countMetric([counts('a/1', 30, 500, 0.03)], [counts('a/2', 30, 500, 0.01)], true);
+  const res = judge([ok, { ...ok, name: 'p50 latency' }, { ...ok, name: 'p90 latency' }, bad]);
+  assert.equal(res.verdict, 'fail');
+  assert.equal(res.score, 0);
+  assert.match(res.reason, /critical metric failed/);
+});
+
+test('no metrics, or an empty side, is never a pass', () => {
+  assert.equal(judge([]).verdict, 'error');
+  assert.equal(judge([countMetric([counts('a/1', 30, 500, 0.01)], [])]).verdict, 'inconclusive');
+});

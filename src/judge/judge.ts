@@ -1,0 +1,375 @@
+// The canary judge: new version (canary targets) against old version (baseline targets) over the same
+// window, metric by metric and cell by cell, with tests that stay valid under repeated looks.
+// Pure: series in, judgment out. The Prometheus source and the CLI feed it; the judge gate reads it.
+import type { Verdict } from '../core/types.js';
+import { rateRatioSequence, rateUpperBound, shiftSequence, type CountStratum } from './sequential.js';
+
+export type MetricKind = 'count' | 'latency';
+export type Direction = 'increase' | 'decrease' | 'either';
+
+/** One time bucket of a count metric: requests served and how many of them failed. */
+export interface CountPoint {
+  t: number;
+  total: number;
+  errors: number;
+}
+
+/** One sample of a value metric (a latency, or a per-interval quantile). */
+export interface ValuePoint {
+  t: number;
+  value: number;
+}
+
+export interface TargetSeries<P> {
+  /** `region/cell`, or any name for the offline judge. */
+  target: string;
+  points: P[];
+}
+
+export interface JudgeMetricSpec {
+  name: string;
+  kind: MetricKind;
+  /** Which change is bad. */
+  direction: Direction;
+  /** A failed critical metric fails the whole judgment. */
+  critical: boolean;
+  /** Smallest relative change that matters (0.1 = 10%); defaults by kind (latency 0.1, count 0.25). */
+  effectFloor?: number;
+  /**
+   * To pass, the interval must rule out a regression of this size (default: twice the floor). Between
+   * floor and margin the metric stays inconclusive, so a pass is never just "too little data to tell".
+   */
+  passMargin?: number;
+  weight: number;
+  /** Samples (latency) or requests (count) each side needs before the metric can pass. */
+  minSamples?: number;
+}
+
+export type JudgeMetricInput =
+  | (JudgeMetricSpec & { kind: 'count'; canary: TargetSeries<CountPoint>[]; baseline: TargetSeries<CountPoint>[] })
+  | (JudgeMetricSpec & { kind: 'latency'; canary: TargetSeries<ValuePoint>[]; baseline: TargetSeries<ValuePoint>[] });
+
+export interface JudgeConfig {
+  /** Confidence of the decisions and intervals, e.g. 0.98. */
+  confidence: number;
+  passScore: number;
+  marginalScore: number;
+  /** Latency samples each side needs before a latency metric can pass. */
+  minSamples: number;
+  /** Requests each side needs before a count metric can pass. */
+  minRequests: number;
+  /** An error rate whose upper bound is below this passes even without a ratio test (error-free services). */
+  negligibleErrorRate: number;
+  /** Judge every canary cell on its own as well as all together (catches one bad cell among good ones). */
+  perCell: boolean;
+}
+
+export const DEFAULT_JUDGE_CONFIG: JudgeConfig = {
+  confidence: 0.98,
+  passScore: 95,
+  marginalScore: 75,
+  minSamples: 50,
+  minRequests: 1000,
+  negligibleErrorRate: 0.001,
+  perCell: true,
+};
+
+export type MetricVerdict = 'pass' | 'fail' | 'inconclusive';
+
+/** One comparison: all canary targets together (`scope: 'all'`) or one canary target, against the baseline. */
+export interface ScopeResult {
+  scope: string;
+  verdict: MetricVerdict;
+  canarySamples: number;
+  baselineSamples: number;
+  /** Relative change canary vs baseline (0.38 = +38%): HL shift for latency, rate ratio − 1 for counts. */
+  change: number;
+  lower: number;
+  upper: number;
+  /** Count metrics: error rates of each side. */
+  canaryRate?: number;
+  baselineRate?: number;
+  /** 0..1: progress toward a decision (data volume, and interval narrow enough to pass); 1 once decided. */
+  evidence: number;
+  /** Words a person can act on. */
+  detail: string;
+}
+
+export interface MetricResult {
+  name: string;
+  kind: MetricKind;
+  critical: boolean;
+  weight: number;
+  verdict: MetricVerdict;
+  /** 0..1: how much of the minimum data volume the pooled comparison has. */
+  evidenceFraction: number;
+  scopes: ScopeResult[];
+  detail: string;
+}
+
+export interface JudgeResult {
+  verdict: Verdict;
+  /** 0..100: weighted share of decided metrics that pass (0 on a critical failure). */
+  score: number;
+  /** 0..1: the least-fed metric's share of its minimum data volume; bake should accrue with it. */
+  evidenceFraction: number;
+  reason: string;
+  metrics: MetricResult[];
+}
+
+const DEFAULT_FLOOR: Record<MetricKind, number> = { latency: 0.1, count: 0.25 };
+
+/** Judges canary against baseline. Never throws on data; bad shapes give `error` verdicts. */
+export function judge(metrics: readonly JudgeMetricInput[], config: Partial<JudgeConfig> = {}): JudgeResult {
+  const cfg: JudgeConfig = { ...DEFAULT_JUDGE_CONFIG, ...config };
+  if (metrics.length === 0) {
+    return { verdict: 'error', score: 0, evidenceFraction: 0, reason: 'no metrics to judge', metrics: [] };
+  }
+  const alpha = 1 - cfg.confidence;
+  const results = metrics.map((m) => judgeMetric(m, cfg, alpha));
+  return fold(results, cfg);
+}
+
+function fold(results: MetricResult[], cfg: JudgeConfig): JudgeResult {
+  const evidenceFraction = Math.min(...results.map((r) => r.evidenceFraction));
+  const criticalFail = results.find((r) => r.critical && r.verdict === 'fail');
+  const decided = results.filter((r) => r.verdict !== 'inconclusive');
+  const wSum = decided.reduce((a, r) => a + r.weight, 0);
+  const score = criticalFail ? 0 : wSum === 0 ? 0 : (100 * decided.filter((r) => r.verdict === 'pass').reduce((a, r) => a + r.weight, 0)) / wSum;
+  const failing = results.filter((r) => r.verdict === 'fail');
+  const rounded = Math.round(score * 10) / 10;
+  if (criticalFail) {
+    return { verdict: 'fail', score: 0, evidenceFraction, reason: `critical metric failed: ${criticalFail.detail}`, metrics: results };
+  }
+  if (decided.length > 0 && score < cfg.marginalScore) {
+    return {
+      verdict: 'fail',
+      score: rounded,
+      evidenceFraction,
+      reason: `score ${rounded} below marginal ${cfg.marginalScore}: ${failing.map((r) => r.detail).join('; ')}`,
+      metrics: results,
+    };
+  }
+  if (evidenceFraction < 1 || decided.length < results.length) {
+    const waiting = results.filter((r) => r.verdict === 'inconclusive').map((r) => r.detail);
+    return {
+      verdict: 'inconclusive',
+      score: rounded,
+      evidenceFraction,
+      reason: `not enough evidence yet (${Math.round(evidenceFraction * 100)}% of the minimum): ${waiting.join('; ')}`,
+      metrics: results,
+    };
+  }
+  if (score >= cfg.passScore) {
+    return {
+      verdict: 'pass',
+      score: rounded,
+      evidenceFraction,
+      reason: `score ${rounded}: ${results.map((r) => r.detail).join('; ')}`,
+      metrics: results,
+    };
+  }
+  return {
+    verdict: 'inconclusive',
+    score: rounded,
+    evidenceFraction,
+    reason: `marginal score ${rounded} (pass at ${cfg.passScore}): ${failing.map((r) => r.detail).join('; ')}`,
+    metrics: results,
+  };
+}
+
+function judgeMetric(m: JudgeMetricInput, cfg: JudgeConfig, alpha: number): MetricResult {
+  const floor = m.effectFloor ?? DEFAULT_FLOOR[m.kind];
+  const margin = Math.max(floor, m.passMargin ?? 2 * floor);
+  const minSamples = m.minSamples ?? (m.kind === 'count' ? cfg.minRequests : cfg.minSamples);
+  const cells = cfg.perCell && m.canary.length > 1 ? m.canary.map((s) => s.target) : [];
+  // Bonferroni across the pooled comparison and each cell, so the whole judgment keeps its level.
+  const a = alpha / (1 + cells.length);
+  const scopes: ScopeResult[] = [];
+  if (m.kind === 'count') {
+    scopes.push(judgeCount(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, cfg));
+    for (const c of cells) scopes.push(judgeCount(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, margin, minSamples, a, cfg));
+  } else {
+    scopes.push(judgeLatency(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, cfg));
+    for (const c of cells) scopes.push(judgeLatency(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, margin, minSamples, a, cfg));
+  }
+  const pooled = scopes[0];
+  const evidenceFraction = pooled.evidence;
+  const failed = scopes.filter((s) => s.verdict === 'fail');
+  if (failed.length > 0) {
+    // A failing cell explains the failure best (the pooled figure dilutes it); else the pooled one.
+    const cellFails = failed.filter((s) => s.scope !== 'all');
+    const shown = cellFails.length > 0 ? cellFails.reduce((x, y) => (y.lower > x.lower ? y : x)) : failed[0];
+    return { name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: 'fail', evidenceFraction, scopes, detail: shown.detail };
+  }
+  return { name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: pooled.verdict, evidenceFraction, scopes, detail: pooled.detail };
+}
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function pct(x: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? '+∞' : '−∞';
+  const v = x * 100;
+  const s = Math.abs(v) >= 10 ? Math.round(v).toString() : v.toFixed(1);
+  return (v >= 0 ? '+' : '') + s + '%';
+}
+
+function where(scope: string): string {
+  return scope === 'all' ? 'across all canary targets' : `in ${scope}`;
+}
+
+function conf(alphaShown: number): string {
+  const c = (1 - alphaShown) * 100;
+  return `${Number.isInteger(c) ? c : c.toFixed(1)}%`;
+}
+
+function judgeCount(
+  m: JudgeMetricSpec,
+  scope: string,
+  canary: TargetSeries<CountPoint>[],
+  baseline: TargetSeries<CountPoint>[],
+  floor: number,
+  margin: number,
+  minSamples: number,
+  alpha: number,
+  cfg: JudgeConfig,
+): ScopeResult {
+  // Strata: time buckets present on both sides; sums over everything for the totals.
+  const byT = new Map<number, CountStratum>();
+  const add = (t: number) => {
+    let s = byT.get(t);
+    if (!s) byT.set(t, (s = { canaryTotal: 0, canaryErrors: 0, baselineTotal: 0, baselineErrors: 0 }));
+    return s;
+  };
+  let cn = 0, ce = 0, bn = 0, be = 0;
+  for (const s of canary) for (const p of s.points) {
+    if (!(p.total >= 0) || !(p.errors >= 0)) continue;
+    const st = add(p.t);
+    st.canaryTotal += p.total;
+    st.canaryErrors += p.errors;
+    cn += p.total;
+    ce += p.errors;
+  }
+  for (const s of baseline) for (const p of s.points) {
+    if (!(p.total >= 0) || !(p.errors >= 0)) continue;
+    const st = add(p.t);
+    st.baselineTotal += p.total;
+    st.baselineErrors += p.errors;
+    bn += p.total;
+    be += p.errors;
+  }
+  const strata = [...byT.values()];
+  const aligned = strata.some((s) => s.canaryTotal > 0 && s.baselineTotal > 0);
+  const usable = aligned ? strata : [{ canaryTotal: cn, canaryErrors: ce, baselineTotal: bn, baselineErrors: be }];
+  const canaryRate = cn > 0 ? ce / cn : NaN;
+  const baselineRate = bn > 0 ? be / bn : NaN;
+  const label = m.name;
+  const volumes = `${fmtInt(cn)} vs ${fmtInt(bn)} requests`;
+  const rates = `${fmtRate(canaryRate)} vs ${fmtRate(baselineRate)} baseline`;
+  const base = { scope, canarySamples: cn, baselineSamples: bn, canaryRate, baselineRate };
+  if (cn === 0 || bn === 0) {
+    return { ...base, verdict: 'inconclusive', change: NaN, lower: NaN, upper: NaN, evidence: 0, detail: `${label}: no traffic ${cn === 0 ? 'on the canary' : 'on the baseline'} ${where(scope)} yet` };
+  }
+  const badUp = m.direction !== 'decrease';
+  const badDown = m.direction !== 'increase';
+  const up = rateRatioSequence(usable, 1 + floor, alpha);
+  const down = badDown ? rateRatioSequence(usable, 1 / (1 + floor), alpha) : up;
+  const change = up.ratio - 1;
+  const lower = up.lower - 1;
+  const upper = up.upper - 1;
+  const ci = `(${conf(alpha)} CI ${pct(lower)}…${pct(upper)})`;
+  const volume = Math.min(1, cn / minSamples, bn / minSamples);
+  if ((badUp && up.above) || (badDown && down.below)) {
+    return { ...base, verdict: 'fail', change, lower, upper, evidence: 1, detail: `${label} rate ${pct(change)} ${ci} ${where(scope)} against baseline: ${rates}, ${volumes}` };
+  }
+  const shown = `${label} rate ${Number.isFinite(change) ? pct(change) : 'n/a'} ${ci} ${where(scope)}`;
+  if (volume < 1) {
+    return { ...base, verdict: 'inconclusive', change, lower, upper, evidence: volume, detail: `${shown}: too little traffic to pass (${volumes}, need ${fmtInt(minSamples)} each)` };
+  }
+  const negligible = !badDown && rateUpperBound(ce, cn, alpha) < cfg.negligibleErrorRate;
+  const within = (!badUp || up.upper < 1 + margin) && (!badDown || up.lower > 1 / (1 + margin));
+  if (within || negligible) {
+    const words = within ? `no regression of ${Math.round(margin * 100)}% or more` : `negligible (below ${fmtRate(cfg.negligibleErrorRate)} with ${conf(alpha)} confidence)`;
+    return { ...base, verdict: 'pass', change, lower, upper, evidence: 1, detail: `${shown}: ${words}; ${rates}, ${volumes}` };
+  }
+  const precision = widthProgress(up.lower, up.upper, margin);
+  return {
+    ...base,
+    verdict: 'inconclusive',
+    change,
+    lower,
+    upper,
+    evidence: Math.min(volume, precision),
+    detail: `${shown}: a regression of ${Math.round(margin * 100)}% is not ruled out yet; ${rates}, ${volumes}`,
+  };
+}
+
+/** How close an interval [lo, hi] of a ratio is to the width that can pass at `margin` (1 = narrow enough). */
+function widthProgress(lo: number, hi: number, margin: number): number {
+  if (!(hi < Infinity) || !(lo > 0)) return 0;
+  const w = Math.log(hi) - Math.log(lo);
+  return w <= 0 ? 1 : Math.min(1, (2 * Math.log(1 + margin)) / w);
+}
+
+function fmtRate(r: number): string {
+  if (!Number.isFinite(r)) return 'n/a';
+  const v = r * 100;
+  return `${v >= 1 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toFixed(3)}%`;
+}
+
+function judgeLatency(
+  m: JudgeMetricSpec,
+  scope: string,
+  canary: TargetSeries<ValuePoint>[],
+  baseline: TargetSeries<ValuePoint>[],
+  floor: number,
+  margin: number,
+  minSamples: number,
+  alpha: number,
+  _cfg: JudgeConfig,
+): ScopeResult {
+  // Ranks are unchanged by the log, and on the log scale a shift is a ratio: "+38%".
+  const logs = (ss: TargetSeries<ValuePoint>[]) => {
+    const out: number[] = [];
+    for (const s of ss) for (const p of s.points) if (Number.isFinite(p.value) && p.value > 0) out.push(Math.log(p.value));
+    return out;
+  };
+  const x = logs(canary);
+  const y = logs(baseline);
+  const label = m.name;
+  const volumes = `${fmtInt(x.length)} vs ${fmtInt(y.length)} samples`;
+  const base = { scope, canarySamples: x.length, baselineSamples: y.length };
+  if (x.length < 2 || y.length < 2) {
+    return { ...base, verdict: 'inconclusive', change: NaN, lower: NaN, upper: NaN, evidence: 0, detail: `${label}: no samples ${x.length < 2 ? 'from the canary' : 'from the baseline'} ${where(scope)} yet` };
+  }
+  const lf = Math.log(1 + floor);
+  const lm = Math.log(1 + margin);
+  const r = shiftSequence(x, y, lf, alpha);
+  const change = Math.exp(r.estimate) - 1;
+  const lower = Math.exp(r.lower) - 1;
+  const upper = Math.exp(r.upper) - 1;
+  const ci = `(${conf(alpha)} CI ${pct(lower)}…${pct(upper)})`;
+  const badUp = m.direction !== 'decrease' && r.zAboveFloor >= r.zCritical;
+  const badDown = m.direction !== 'increase' && r.zBelowFloor <= -r.zCritical;
+  if (badUp || badDown) {
+    return { ...base, verdict: 'fail', change, lower, upper, evidence: 1, detail: `${label} ${pct(change)} ${ci} ${where(scope)} against baseline, ${volumes}` };
+  }
+  const shown = `${label} ${pct(change)} ${ci} ${where(scope)}`;
+  const volume = Math.min(1, x.length / minSamples, y.length / minSamples);
+  if (volume < 1) {
+    return { ...base, verdict: 'inconclusive', change, lower, upper, evidence: volume, detail: `${shown}: too few samples to pass (${volumes}, need ${fmtInt(minSamples)} each)` };
+  }
+  const within = (m.direction === 'decrease' || r.upper < lm) && (m.direction === 'increase' || r.lower > -lm);
+  if (within) {
+    return { ...base, verdict: 'pass', change, lower, upper, evidence: 1, detail: `${shown}: no regression of ${Math.round(margin * 100)}% or more, ${volumes}` };
+  }
+  return {
+    ...base,
+    verdict: 'inconclusive',
+    change,
+    lower,
+    upper,
+    evidence: Math.min(volume, widthProgress(Math.exp(r.lower), Math.exp(r.upper), margin)),
+    detail: `${shown}: a regression of ${Math.round(margin * 100)}% is not ruled out yet, ${volumes}`,
+  };
+}

@@ -1,0 +1,118 @@
+// The judge's statistics against values computed by hand or published in tables (see the comments).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hodgesLehmann, kthPairwiseDifference, mannWhitney, mannWhitneyExactCounts, normalCdf, normalQuantile } from './stats.js';
+import { mixtureCriticalZ, rateRatioSequence, shiftSequence } from './sequential.js';
+
+const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (±${tol})`);
+
+test('normal CDF matches tabulated values', () => {
+  close(normalCdf(0), 0.5, 1e-15);
+  close(normalCdf(1), 0.8413447460685429, 1e-14);
+  close(normalCdf(1.96), 0.9750021048517795, 1e-14);
+  close(normalCdf(-3), 0.0013498980316301035, 1e-16);
+  close(normalCdf(-8) / 6.22096057427178e-16, 1, 1e-7, 'far tail, relative');
+});
+
+test('normal quantile inverts the CDF', () => {
+  close(normalQuantile(0.975), 1.959963984540054, 1e-12);
+  close(normalQuantile(0.99), 2.3263478740408408, 1e-12);
+  close(normalQuantile(0.01), -2.3263478740408408, 1e-12);
+  close(normalQuantile(1e-10), -6.361340902404056, 1e-9);
+  for (const p of [1e-6, 0.02, 0.3, 0.5, 0.77, 0.999]) close(normalCdf(normalQuantile(p)), p, 1e-14 + p * 1e-12);
+});
+
+test('exact Mann–Whitney distribution is the Gaussian binomial', () => {
+  assert.deepEqual(mannWhitneyExactCounts(2, 2), [1, 1, 2, 1, 1]);
+  const c = mannWhitneyExactCounts(5, 4);
+  assert.equal(c.reduce((a, b) => a + b, 0), 126); // C(9,4)
+  assert.deepEqual(c.slice(0, 4), [1, 1, 2, 3]); // partitions of u into ≤4 parts of size ≤5
+});
+
+test('Mann–Whitney U and exact p for small samples (hand-computed, as scipy exact)', () => {
+  // ranks of x: 5,7,3,9,8 = 32 → U = 32 − 15 = 17; P(U ≥ 17) = 7/126; two-sided 14/126
+  const r = mannWhitney([19, 22, 16, 29, 24], [20, 11, 17, 12]);
+  assert.equal(r.u, 17);
+  assert.ok(r.exact);
+  close(r.pValue, 14 / 126, 1e-12);
+  close(mannWhitney([1, 2, 3], [4, 5, 6]).pValue, 0.1, 1e-12);
+  close(mannWhitney([1, 2, 3, 4], [5, 6, 7, 8]).pValue, 2 / 70, 1e-12);
+  close(mannWhitney([5, 6, 7, 8], [1, 2, 3, 4]).pValue, 2 / 70, 1e-12);
+});
+
+test('Mann–Whitney with ties: tie-corrected normal approximation with continuity correction', () => {
+  // x ranks 1, 3, 3, 5.5 → U = 2.5; σ² = (20/12)(10 − 36/72) = 15.8333; z_c = (7.5 − 0.5)/σ
+  const r = mannWhitney([1, 2, 2, 3], [2, 3, 4, 4, 5]);
+  assert.equal(r.u, 2.5);
+  assert.equal(r.exact, false);
+  close(r.sigma, Math.sqrt((20 / 12) * 9.5), 1e-12);
+  close(r.pValue, 2 * (1 - normalCdf(7 / Math.sqrt((20 / 12) * 9.5))), 1e-12);
+  close(r.pValue, 0.07855, 2e-4);
+});
+
+test('Hodges–Lehmann estimate and interval on tiny sets', () => {
+  // differences 1,0,2,1,3,2 → sorted 0,1,1,2,2,3 → median 1.5
+  const h = hodgesLehmann([1, 2, 3], [0, 1], 1);
+  close(h.estimate, 1.5, 1e-9);
+  // σ = √(6·6/12) = √3, k = floor(3 − √3) = 1 → [D(1), D(6)] = [0, 3]
+  close(h.lower, 0, 1e-9);
+  close(h.upper, 3, 1e-9);
+  // differences -1,1,1,3,3,5,9,11 → median 3
+  close(hodgesLehmann([10, 12, 14, 20], [9, 11], 1.96).estimate, 3, 1e-9);
+  // order statistics of pairwise differences without building them
+  const xs = [1, 4, 9];
+  const ys = [0, 2, 7];
+  const all = xs.flatMap((x) => ys.map((y) => x - y)).sort((a, b) => a - b);
+  for (let k = 1; k <= all.length; k++) close(kthPairwiseDifference(xs, ys, k), all[k - 1], 1e-9, `k=${k}`);
+});
+
+test('mixture boundary critical value (hand-computed)', () => {
+  // I = 100, τ = 0.1 → ρ = 1; z² = 2·(2·ln 50 + ln 2) = 17.0344
+  close(mixtureCriticalZ(100, 0.02, 0.1), 4.12722, 1e-4);
+  // grows slowly with information: stricter than the fixed-sample 2.33 but finite
+  assert.ok(mixtureCriticalZ(1e6, 0.02, 0.1) < 6);
+});
+
+test('rate ratio sequence: equal rates contain 1, doubled rates are caught', () => {
+  const same = rateRatioSequence([{ canaryTotal: 20000, canaryErrors: 200, baselineTotal: 20000, baselineErrors: 205 }], 1.25, 0.02);
+  assert.ok(same.lower < 1 && same.upper > 1, `${same.lower}…${same.upper}`);
+  assert.equal(same.above, false);
+  const worse = rateRatioSequence([{ canaryTotal: 20000, canaryErrors: 400, baselineTotal: 20000, baselineErrors: 200 }], 1.25, 0.02);
+  assert.ok(worse.above);
+  close(worse.ratio, 2, 1e-6);
+  assert.ok(worse.lower > 1.25 && worse.upper > 2);
+});
+
+// Seeded PRNG so the simulations below are reproducible.
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('repeated looks do not inflate false alarms (20 looks per bake, 150 null bakes)', () => {
+  const r = rng(7);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  let fails = 0;
+  for (let b = 0; b < 150; b++) {
+    const x: number[] = [];
+    const y: number[] = [];
+    let failed = false;
+    for (let look = 0; look < 20 && !failed; look++) {
+      for (let i = 0; i < 15; i++) {
+        x.push(normal());
+        y.push(normal());
+      }
+      const s = shiftSequence(x, y, 0, 0.02);
+      if (Math.abs(s.z) >= s.zCritical) failed = true;
+    }
+    if (failed) fails++;
+  }
+  // ≤ 2% in theory; allow sampling noise (binomial sd ≈ 1.1%).
+  assert.ok(fails / 150 <= 0.05, `false alarm rate ${fails / 150}`);
+});

@@ -1,0 +1,70 @@
+// What a person can ask of a rollout: pause, resume, abort, approve. Pure: state + command → state + events,
+// or an EtapeError that says why the command does not apply now.
+import { EtapeError } from '../core/errors.js';
+import type { NewEvent } from '../store/store.js';
+import { transition } from './phases.js';
+import { cloneState, currentWave, type RolloutState } from './state.js';
+
+export type Command =
+  | { kind: 'pause'; reason?: string }
+  | { kind: 'resume' }
+  | { kind: 'abort'; reason?: string }
+  | { kind: 'approve'; wave?: number };
+
+export function applyCommand(
+  state: RolloutState,
+  cmd: Command,
+  now: number,
+  actor: string,
+): { nextState: RolloutState; events: NewEvent[] } {
+  const s = cloneState(state);
+  const events: NewEvent[] = [];
+  const go = (to: RolloutState['phase'], data: Record<string, unknown> = {}) => {
+    const r = transition(s, to, now, actor, data);
+    s.phase = r.state.phase;
+    events.push(r.event);
+  };
+  const refuse = (what: string) =>
+    new EtapeError('conflict', `cannot ${what} rollout ${s.id}: it is ${s.phase}`);
+
+  switch (cmd.kind) {
+    case 'pause':
+      if (s.phase === 'paused') return { nextState: s, events };
+      if (s.phase !== 'running' && s.phase !== 'pending') throw refuse('pause');
+      s.pausedBy = actor;
+      go('paused', cmd.reason ? { reason: cmd.reason } : {});
+      break;
+    case 'resume':
+      if (s.phase === 'running') return { nextState: s, events };
+      if (s.phase !== 'paused') throw refuse('resume');
+      s.pausedBy = undefined;
+      go('running');
+      break;
+    case 'abort':
+      if (s.phase === 'aborted' || s.phase === 'rolling_back') return { nextState: s, events };
+      if (!['pending', 'running', 'paused', 'halted'].includes(s.phase)) throw refuse('abort');
+      s.stop = { kind: 'abort', by: actor, reason: cmd.reason ?? 'aborted by a person', at: now };
+      s.pausedBy = undefined;
+      go('aborted', { reason: s.stop.reason });
+      break;
+    case 'approve': {
+      if (!['pending', 'running', 'paused'].includes(s.phase)) throw refuse('approve a wave of');
+      const cur = currentWave(s);
+      const index = cmd.wave ?? cur?.index;
+      if (index === undefined) throw refuse('approve a wave of');
+      const w = s.waves.find((x) => x.index === index);
+      if (!w) {
+        throw new EtapeError('bad_request', `wave ${index} does not exist: rollout ${s.id} has waves 1 to ${s.waves.length}`, {
+          problems: [{ path: 'wave', message: `must be between 1 and ${s.waves.length}` }],
+        });
+      }
+      if (w.status === 'verified') throw new EtapeError('conflict', `wave ${index} of rollout ${s.id} is already verified`);
+      if (w.approvedBy) return { nextState: s, events };
+      w.approvedBy = actor;
+      events.push({ rolloutId: s.id, at: now, actor, type: 'wave.approved', data: { wave: index } });
+      break;
+    }
+  }
+  s.updatedAt = now;
+  return { nextState: s, events };
+}

@@ -1,0 +1,228 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { handPlan, probeGateSpec, Sim } from './sim.js';
+import { decide } from './decide.js';
+import type { NewEvent } from '../store/store.js';
+
+const HOUR = 3_600_000;
+const threeWaves = (bakeMs = HOUR, w2: { approval?: boolean; gates?: string[] } = {}) =>
+  handPlan('blob', [
+    { targets: ['r1/c1'], bakeMs, gates: ['health'] },
+    { targets: ['r2/c1', 'r2/c2'], bakeMs, gates: w2.gates ?? ['health'], approval: w2.approval },
+    { targets: ['r3/c1', 'r4/c1'], bakeMs, gates: ['health'] },
+  ]);
+const healthy = () => ({ verdict: 'pass' as const, detail: 'HTTP 200' });
+
+/** I1 at runtime, from the event log: no wave starts deploying before every earlier wave was verified. */
+function assertWaveOrder(events: NewEvent[]): void {
+  const verified = new Set<number>();
+  for (const e of events) {
+    const d = e.data as { wave?: number };
+    if (e.type === 'wave.verified') verified.add(d.wave!);
+    if (e.type === 'wave.deploying') for (let i = 1; i < d.wave!; i++) assert.ok(verified.has(i), `wave ${d.wave} started before wave ${i} was verified`);
+  }
+}
+
+test('a three-wave rollout with one-hour bakes completes in virtual time', () => {
+  const sim = new Sim({ plan: threeWaves(), gates: [probeGateSpec()], probe: healthy });
+  const t0 = sim.clock.now();
+  const wall = performance.now();
+  sim.run();
+  const wallMs = performance.now() - wall;
+  assert.equal(sim.state.phase, 'completed');
+  assert.ok(sim.clock.now() - t0 >= 3 * HOUR, 'three hours of bake passed');
+  assert.ok(sim.clock.now() - t0 < 3 * HOUR + 5 * 60_000, 'and not much more');
+  for (const w of sim.state.waves) assert.equal(w.bakeAccruedMs, HOUR);
+  assert.deepEqual(
+    sim.eventsOf('wave.verified').map((e) => (e.data as { wave: number }).wave),
+    [1, 2, 3],
+  );
+  assertWaveOrder(sim.events);
+  // Every target deployed exactly once, all on the new version.
+  assert.equal(sim.calls.length, 5);
+  assert.ok(sim.calls.every((c) => c.kind === 'deploy'));
+  assert.equal(new Set(sim.calls.map((c) => c.key)).size, 5);
+  for (const v of sim.versions.values()) assert.equal(v, 'v2');
+  process.stdout.write(`# three one-hour waves took ${wallMs.toFixed(1)} ms of wall time\n`);
+});
+
+test('a gate failure in wave 2 halts and rolls back exactly the targets the rollout touched', () => {
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: (id, version) => (id.startsWith('r2/') && version === 'v2' ? { verdict: 'fail', detail: 'HTTP 500' } : healthy()),
+  });
+  sim.run();
+  assert.equal(sim.state.phase, 'rolled_back');
+  assert.equal(sim.state.stop?.kind, 'halt');
+  assert.match(sim.state.stop!.reason, /gate health failed in wave 2/);
+  const rolledBack = sim.calls.filter((c) => c.kind === 'rollback').map((c) => `${c.target.region}/${c.target.cell}`).sort();
+  assert.deepEqual(rolledBack, ['r1/c1', 'r2/c1', 'r2/c2']);
+  assert.ok(!sim.calls.some((c) => c.target.region === 'r3' || c.target.region === 'r4'), 'wave 3 never touched');
+  for (const [id, v] of sim.versions) assert.equal(v, 'v1', id);
+  assert.equal(sim.eventsOf('wave.deploying').length, 2);
+  // k = 3 consecutive failures, not the first one.
+  const halted = sim.eventsOf('rollout.halted')[0];
+  const deployedW2 = sim.events.filter((e) => e.type === 'target.deployed' && (e.data as { wave: number }).wave === 2).at(-1)!;
+  assert.ok(halted.at - deployedW2.at >= 2 * 10_000, 'halt waits for k failures');
+  assert.ok(halted.at - deployedW2.at <= 3 * 10_000, 'but no longer');
+});
+
+test('erroring evidence accrues no bake and halts after its limit', () => {
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: () => ({ verdict: 'error', detail: 'connection refused by the metrics proxy' }),
+  });
+  sim.run();
+  assert.equal(sim.state.waves[0].bakeAccruedMs, 0);
+  assert.equal(sim.state.phase, 'rolled_back');
+  const halted = sim.eventsOf('rollout.halted')[0];
+  assert.match((halted.data as { reason: string }).reason, /kept erroring/);
+  assert.equal((halted.data as { verdict: string }).verdict, 'error');
+  // consecutiveErrorLimit 4: the fifth consecutive error halts, not an earlier one.
+  const errorsBefore = sim.observations.filter((o) => o.at <= halted.at && o.region === 'r1').length;
+  assert.equal(errorsBefore, 5);
+  assert.ok(!sim.events.some((e) => e.type === 'wave.verified'));
+});
+
+test('stale evidence accrues no bake', () => {
+  // The prober goes silent for two hours in the middle of the canary bake.
+  let t0 = 0;
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: (_id, _v, now) => {
+      t0 ||= now;
+      return now - t0 > 20 * 60_000 && now - t0 < 140 * 60_000 ? undefined : healthy();
+    },
+  });
+  sim.run({ until: (s) => s.waves[0].status === 'verified' });
+  const verifiedAt = sim.state.waves[0].verifiedAt!;
+  // One hour of bake needs at least one hour of fresh passing evidence: the silent two hours do not count.
+  assert.ok(verifiedAt - t0 >= 2 * HOUR + 55 * 60_000, `verified too early: ${(verifiedAt - t0) / 60_000} min`);
+  assert.ok(sim.eventsOf('wave.bake_held').length >= 1);
+  assert.ok(sim.events.some((e) => e.type === 'gate.verdict' && (e.data as { verdict: string }).verdict === 'inconclusive'));
+});
+
+test('an approval gate waits for approval', () => {
+  const sim = new Sim({ plan: threeWaves(HOUR, { approval: true }), gates: [probeGateSpec()], probe: healthy });
+  sim.run({ until: (s) => s.waves[1].status === 'awaiting_approval' });
+  sim.run({ maxMs: 10 * HOUR });
+  assert.equal(sim.state.phase, 'running');
+  assert.equal(sim.state.waves[1].status, 'awaiting_approval');
+  assert.ok(!sim.calls.some((c) => c.target.region === 'r2'));
+  sim.command({ kind: 'approve', wave: 2 });
+  sim.run();
+  assert.equal(sim.state.phase, 'completed');
+  assert.equal(sim.eventsOf('wave.approved')[0].actor, 'cli:test');
+  assertWaveOrder(sim.events);
+});
+
+test('an approval gate in the bake holds verification until approved', () => {
+  const plan = threeWaves(HOUR, { gates: ['health', 'sign-off'] });
+  const approval = { ...probeGateSpec('sign-off'), kind: 'approval', sources: [] };
+  const sim = new Sim({ plan, gates: [probeGateSpec(), approval], probe: healthy });
+  sim.run({ until: (s) => s.waves[1].bakeAccruedMs >= HOUR });
+  sim.run({ maxMs: 5 * HOUR });
+  assert.equal(sim.state.waves[1].status, 'baking');
+  sim.command({ kind: 'approve' });
+  sim.run();
+  assert.equal(sim.state.phase, 'completed');
+});
+
+test('pause holds: no bake accrues and no wave starts until resume', () => {
+  const sim = new Sim({ plan: threeWaves(), gates: [probeGateSpec()], probe: healthy });
+  sim.run({ until: (s) => s.waves[0].bakeAccruedMs >= 20 * 60_000 });
+  sim.command({ kind: 'pause' });
+  const accrued = sim.state.waves[0].bakeAccruedMs;
+  sim.run({ maxMs: 5 * HOUR });
+  assert.equal(sim.state.phase, 'paused');
+  assert.equal(sim.state.waves[0].bakeAccruedMs, accrued);
+  assert.equal(sim.state.waves[1].status, 'waiting');
+  sim.command({ kind: 'resume' });
+  sim.run();
+  assert.equal(sim.state.phase, 'completed');
+  assertWaveOrder(sim.events);
+});
+
+test('pause between waves: the next wave does not start', () => {
+  const sim = new Sim({ plan: threeWaves(), gates: [probeGateSpec()], probe: healthy });
+  sim.run({ until: (s) => s.waves[0].bakeAccruedMs >= HOUR - 10_000 });
+  sim.command({ kind: 'pause' });
+  sim.run({ maxMs: 5 * HOUR });
+  assert.ok(!sim.calls.some((c) => c.target.region === 'r2'));
+});
+
+test('abort rolls back every touched target and ends rolled_back with the reason', () => {
+  const sim = new Sim({ plan: threeWaves(), gates: [probeGateSpec()], probe: healthy });
+  sim.run({ until: (s) => s.waves[1].status === 'baking' });
+  sim.command({ kind: 'abort', reason: 'wrong build' }, 'api:ops');
+  sim.run();
+  assert.equal(sim.state.phase, 'rolled_back');
+  assert.deepEqual(sim.state.stop && { kind: sim.state.stop.kind, by: sim.state.stop.by }, { kind: 'abort', by: 'api:ops' });
+  const rolledBack = sim.calls.filter((c) => c.kind === 'rollback').map((c) => `${c.target.region}/${c.target.cell}`).sort();
+  assert.deepEqual(rolledBack, ['r1/c1', 'r2/c1', 'r2/c2']);
+  for (const v of sim.versions.values()) assert.equal(v, 'v1');
+});
+
+test('a driver that keeps failing is retried up to the limit, then the rollout halts and never goes past it', () => {
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: healthy,
+    limits: { deployAttempts: 3 },
+    driver: (a) => (a.kind === 'deploy' && a.target.cell === 'c2' ? { ok: false, detail: 'timeout after 60s', timedOut: true } : { ok: true, detail: 'exit 0' }),
+  });
+  sim.run();
+  const tries = sim.calls.filter((c) => c.kind === 'deploy' && c.target.cell === 'c2');
+  assert.deepEqual(tries.map((c) => c.key.split(':').slice(-2).join(':')), ['deploy:1', 'deploy:2', 'deploy:3']);
+  assert.match(sim.state.stop!.reason, /could not deploy r2\/c2 after 3/);
+  assert.ok(!sim.calls.some((c) => c.target.region === 'r3'));
+  assert.equal(sim.state.phase, 'rolled_back');
+});
+
+test('a rollback that fails is forced; a force that keeps failing leaves the rollout failed for a person', () => {
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: (id, v) => (v === 'v2' && id === 'r1/c1' ? { verdict: 'fail', detail: 'HTTP 503' } : healthy()),
+    driver: (a) => (a.kind === 'rollback' ? { ok: false, detail: 'exit 1' } : a.kind === 'force' ? { ok: false, detail: 'exit 2' } : { ok: true, detail: 'ok' }),
+  });
+  sim.run();
+  assert.deepEqual(
+    sim.calls.map((c) => c.kind),
+    ['deploy', 'rollback', 'force', 'force', 'force'],
+  );
+  assert.equal(sim.state.phase, 'failed');
+  assert.equal(sim.state.targets['r1/c1'].status, 'failed');
+});
+
+test('a hung target is forced straight away: rollback does not depend on the bad process', () => {
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: (_id, v) => (v === 'v2' ? { verdict: 'fail', detail: 'timeout after 2s' } : healthy()),
+  });
+  sim.run();
+  assert.deepEqual(sim.calls.map((c) => c.kind), ['deploy', 'force']);
+  assert.equal(sim.state.phase, 'rolled_back');
+  assert.equal(sim.versions.get('r1/c1'), 'v1');
+});
+
+test('a driver call without an outcome is asked again with the same key (resume after a crash)', () => {
+  const sim = new Sim({ plan: threeWaves(), gates: [probeGateSpec()], probe: healthy });
+  const d1 = decide(sim.state, { observations: [], outcomes: {} }, sim.clock.now());
+  const d2 = decide(d1.nextState, { observations: [], outcomes: {} }, sim.clock.now() + 5000);
+  const keys = (d: typeof d1) => d.actions.filter((a) => a.kind === 'deploy').map((a) => (a as { key: string }).key);
+  assert.deepEqual(keys(d1), ['r1:r1/c1:deploy:1']);
+  assert.deepEqual(keys(d2), keys(d1));
+  assert.equal(d2.events.length, 0, 'nothing new happened');
+});
+
+test('decide never mutates its input', () => {
+  const sim = new Sim({ plan: threeWaves(), gates: [probeGateSpec()], probe: healthy });
+  const frozen = JSON.stringify(sim.state);
+  decide(sim.state, { observations: [], outcomes: {} }, sim.clock.now());
+  assert.equal(JSON.stringify(sim.state), frozen);
+});

@@ -1,0 +1,434 @@
+// The rollout core: state + evidence + now → actions, events, next state and when to look again.
+// Pure: no I/O, no clock, no randomness. The controller performs the driver actions and hands their
+// outcomes back in the next call's evidence, keyed by idempotency key (I5).
+import type { Observation, Target } from '../core/types.js';
+import { idempotencyKey } from '../drivers/driver.js';
+import type { NewEvent } from '../store/store.js';
+import type { GateKind, GateResult, GateTarget } from '../gates/gate.js';
+import { evaluateGate } from '../gates/index.js';
+import { transition, waveTransition, type Phase } from './phases.js';
+import {
+  bakeLeft,
+  cloneState,
+  currentWave,
+  type DriverStep,
+  type RolloutState,
+  type TargetState,
+  type WaveState,
+} from './state.js';
+
+/** What came back from a driver call. */
+export interface DriverOutcome {
+  ok: boolean;
+  detail: string;
+  timedOut?: boolean;
+}
+
+export interface Evidence {
+  /** Recent observations of the service (the core filters by source, target and time). */
+  observations: Observation[];
+  /** Outcomes of finished driver calls, by idempotency key. */
+  outcomes: ReadonlyMap<string, DriverOutcome> | Record<string, DriverOutcome>;
+}
+
+export interface Limits {
+  /** Deploy attempts per target (each with its own key) before the rollout halts. */
+  deployAttempts: number;
+  /** Graceful rollback attempts per target before it is forced. */
+  rollbackAttempts: number;
+  /** Force attempts per target before the rollout is `failed`. */
+  forceAttempts: number;
+  /** Most targets with a driver call in flight at once (per rollout). */
+  maxParallel: number;
+  /** Gate kinds beyond the registered ones. */
+  gateKinds?: ReadonlyMap<string, GateKind>;
+}
+
+export const DEFAULT_LIMITS: Limits = { deployAttempts: 2, rollbackAttempts: 1, forceAttempts: 3, maxParallel: Infinity };
+
+export type Action =
+  | { kind: 'deploy' | 'rollback' | 'force'; key: string; rolloutId: string; target: Target; version: string; fromVersion?: string }
+  | { kind: 'start_bake'; wave: number }
+  | { kind: 'mark_verified'; wave: number }
+  | { kind: 'halt'; reason: string }
+  | { kind: 'complete' }
+  | { kind: 'wake'; at: number };
+
+export type DriverAction = Extract<Action, { kind: 'deploy' | 'rollback' | 'force' }>;
+
+export function isDriverAction(a: Action): a is DriverAction {
+  return a.kind === 'deploy' || a.kind === 'rollback' || a.kind === 'force';
+}
+
+export interface Decision {
+  actions: Action[];
+  events: NewEvent[];
+  nextState: RolloutState;
+  /** When the core wants to be asked again even if nothing else happens (undefined: only on news). */
+  wakeAt?: number;
+  /** The gates as judged in this call (empty when none were judged). */
+  verdicts: GateResult[];
+}
+
+const ACTOR = 'controller';
+
+export function decide(state: RolloutState, evidence: Evidence, now: number, limits: Limits = DEFAULT_LIMITS): Decision {
+  const s = cloneState(state);
+  const ctx: Ctx = { s, now, limits, events: [], actions: [], wake: [], verdicts: [] };
+  const outcome = (key: string): DriverOutcome | undefined =>
+    evidence.outcomes instanceof Map ? evidence.outcomes.get(key) : (evidence.outcomes as Record<string, DriverOutcome>)[key];
+
+  // 1. Outcomes of driver calls in flight.
+  for (const t of Object.values(s.targets)) {
+    if (!t.key) continue;
+    const o = outcome(t.key);
+    if (o) applyOutcome(ctx, t, o);
+  }
+
+  // 2. The phase's own work. A few passes, so that one call goes as far as it can (start → deploy, verified → next wave).
+  const where = () => `${s.phase}:${currentWave(s)?.index}:${currentWave(s)?.status}`;
+  for (let pass = 0; pass < 8; pass++) {
+    const before = where();
+    step(ctx, evidence.observations);
+    if (where() === before) break;
+  }
+
+  // 3. Every driver call that is still wanted. The controller skips those already running in-process and
+  //    answers those the store already finished; repeated ones carry the same key (I5).
+  for (const t of Object.values(s.targets)) {
+    if (!t.key || !t.step) continue;
+    const version = t.step === 'deploy' ? s.version : t.fromVersion;
+    if (version === undefined) continue;
+    ctx.actions.push({
+      kind: t.step,
+      key: t.key,
+      rolloutId: s.id,
+      target: { service: s.service, region: t.region, cell: t.cell },
+      version,
+      fromVersion: t.step === 'deploy' ? t.fromVersion : s.version,
+    });
+  }
+
+  if (ctx.events.length > 0) s.updatedAt = now;
+  const wakeAt = ctx.wake.length ? Math.max(now, Math.min(...ctx.wake)) : undefined;
+  if (wakeAt !== undefined) ctx.actions.push({ kind: 'wake', at: wakeAt });
+  return { actions: ctx.actions, events: ctx.events, nextState: s, wakeAt, verdicts: ctx.verdicts };
+}
+
+interface Ctx {
+  s: RolloutState;
+  now: number;
+  limits: Limits;
+  events: NewEvent[];
+  actions: Action[];
+  wake: number[];
+  verdicts: GateResult[];
+}
+
+function emit(ctx: Ctx, type: string, data: Record<string, unknown>, actor = ACTOR): void {
+  ctx.events.push({ rolloutId: ctx.s.id, at: ctx.now, actor, type, data });
+}
+
+function go(ctx: Ctx, to: Phase, data: Record<string, unknown> = {}): void {
+  const r = transition(ctx.s, to, ctx.now, ACTOR, data);
+  ctx.s.phase = r.state.phase;
+  ctx.events.push(r.event);
+}
+
+function setWave(ctx: Ctx, w: WaveState, to: WaveState['status'], data: Record<string, unknown> = {}): void {
+  const r = waveTransition(ctx.s.id, w, to, ctx.now, ACTOR, data);
+  w.status = r.wave.status;
+  ctx.events.push(r.event);
+}
+
+function startStep(ctx: Ctx, t: TargetState, step: DriverStep, attempt: number, reason?: string): void {
+  t.step = step;
+  t.attempt = attempt;
+  t.key = idempotencyKey(ctx.s.id, t, step, attempt);
+  t.status = step === 'deploy' ? 'deploying' : step === 'rollback' ? 'rolling_back' : 'forcing';
+  emit(ctx, `target.${t.status}`, {
+    target: t.id,
+    wave: t.wave,
+    attempt,
+    key: t.key,
+    version: step === 'deploy' ? ctx.s.version : t.fromVersion,
+    ...(reason ? { reason } : {}),
+  });
+}
+
+function endStep(t: TargetState): void {
+  t.step = undefined;
+  t.key = undefined;
+}
+
+function halt(ctx: Ctx, reason: string, data: Record<string, unknown> = {}): void {
+  if (ctx.s.phase !== 'running' && ctx.s.phase !== 'paused' && ctx.s.phase !== 'pending') return;
+  ctx.s.stop = { kind: 'halt', by: ACTOR, reason, at: ctx.now };
+  ctx.s.pausedBy = undefined;
+  go(ctx, 'halted', { reason, ...data });
+  ctx.actions.push({ kind: 'halt', reason });
+}
+
+function applyOutcome(ctx: Ctx, t: TargetState, o: DriverOutcome): void {
+  const { s, limits } = ctx;
+  const base = { target: t.id, wave: t.wave, attempt: t.attempt, key: t.key, detail: o.detail };
+  switch (t.step) {
+    case 'deploy': {
+      if (s.phase === 'rolling_back' || s.phase === 'halted' || s.phase === 'aborted') {
+        // The rollout stopped while this deploy was in flight; whatever it did, the rollback covers it.
+        endStep(t);
+        return;
+      }
+      if (o.ok) {
+        endStep(t);
+        t.status = 'deployed';
+        t.deployedAt = ctx.now;
+        t.lastError = undefined;
+        emit(ctx, 'target.deployed', { ...base, version: s.version });
+        return;
+      }
+      t.lastError = o.detail;
+      if (t.attempt < limits.deployAttempts) {
+        emit(ctx, 'target.deploy_failed', { ...base, timedOut: o.timedOut ?? false, retrying: true });
+        startStep(ctx, t, 'deploy', t.attempt + 1);
+      } else {
+        emit(ctx, 'target.deploy_failed', { ...base, timedOut: o.timedOut ?? false, retrying: false });
+        endStep(t);
+        halt(ctx, `could not deploy ${t.id} after ${t.attempt} attempt(s): ${o.detail}`, { target: t.id });
+      }
+      return;
+    }
+    case 'rollback':
+    case 'force': {
+      if (o.ok) {
+        endStep(t);
+        t.status = 'rolled_back';
+        t.lastError = undefined;
+        emit(ctx, 'target.rolled_back', { ...base, version: t.fromVersion, by: t.step });
+        return;
+      }
+      t.lastError = o.detail;
+      emit(ctx, `target.${t.step}_failed`, { ...base, timedOut: o.timedOut ?? false });
+      if (t.step === 'rollback' && t.attempt < limits.rollbackAttempts) startStep(ctx, t, 'rollback', t.attempt + 1);
+      else if (t.step === 'rollback') startStep(ctx, t, 'force', 1, `rollback failed: ${o.detail}`);
+      else if (t.attempt < limits.forceAttempts) startStep(ctx, t, 'force', t.attempt + 1);
+      else {
+        endStep(t);
+        t.status = 'failed';
+        emit(ctx, 'target.failed', { ...base, version: t.fromVersion });
+      }
+      return;
+    }
+    default:
+      endStep(t);
+  }
+}
+
+function step(ctx: Ctx, observations: Observation[]): void {
+  const { s } = ctx;
+  switch (s.phase) {
+    case 'pending':
+      go(ctx, 'running');
+      return;
+    case 'running':
+    case 'paused':
+      return advance(ctx, observations);
+    case 'halted':
+      if (s.rollbackOnHalt) return beginRollback(ctx, observations);
+      return;
+    case 'aborted':
+      return beginRollback(ctx, observations);
+    case 'rolling_back':
+      return continueRollback(ctx);
+    default:
+      return; // terminal
+  }
+}
+
+/** Judges the gates of the wave in progress over every target deployed so far. */
+function judge(ctx: Ctx, w: WaveState, observations: Observation[]): GateResult[] {
+  const { s, now } = ctx;
+  const targets: GateTarget[] = Object.values(s.targets)
+    .filter((t) => t.status === 'deployed' && t.wave <= w.index)
+    .map((t) => ({ id: t.id, region: t.region, cell: t.cell, since: t.deployedAt ?? 0 }));
+  if (targets.length === 0) return [];
+  const results: GateResult[] = [];
+  for (const name of w.gates) {
+    const spec = s.gates[name];
+    if (!spec) {
+      results.push({ gate: name, kind: 'unknown', verdict: 'error', reason: `gate "${name}" is not defined`, halt: true, targets: [] });
+      continue;
+    }
+    if (spec.kind === 'approval') continue;
+    results.push(evaluateGate({ spec, targets, observations, now }, ctx.limits.gateKinds));
+  }
+  // Record changes of verdict only, so a long bake does not flood the log.
+  for (const r of results) {
+    const prev = w.verdicts.find((v) => v.gate === r.gate);
+    if (!prev || prev.verdict !== r.verdict) {
+      emit(ctx, 'gate.verdict', { wave: w.index, gate: r.gate, kind: r.kind, verdict: r.verdict, reason: r.reason, from: prev?.verdict ?? null });
+    }
+  }
+  w.verdicts = results.map((r) => ({ gate: r.gate, kind: r.kind, verdict: r.verdict, reason: r.reason, at: now }));
+  ctx.verdicts = results;
+  return results;
+}
+
+function evidenceGates(ctx: Ctx, w: WaveState) {
+  return w.gates.map((g) => ctx.s.gates[g]).filter((g) => g && g.kind !== 'approval');
+}
+
+function advance(ctx: Ctx, observations: Observation[]): void {
+  const { s, now, limits } = ctx;
+  const w = currentWave(s);
+  if (!w) {
+    s.completedAt = now;
+    s.endedAt = now;
+    go(ctx, 'completed');
+    ctx.actions.push({ kind: 'complete' });
+    return;
+  }
+  const paused = s.phase === 'paused';
+  const gates = evidenceGates(ctx, w);
+  const every = gates.length ? Math.min(...gates.map((g) => g.intervalMs)) : undefined;
+
+  if (w.status === 'deploying' || w.status === 'baking') {
+    const results = judge(ctx, w, observations);
+    const failing = results.find((r) => r.halt);
+    if (failing) {
+      halt(ctx, `gate ${failing.gate} ${failing.verdict === 'fail' ? 'failed' : 'kept erroring'} in wave ${w.index}: ${failing.reason}`, {
+        wave: w.index,
+        gate: failing.gate,
+        verdict: failing.verdict,
+      });
+      return;
+    }
+    if (w.status === 'deploying') {
+      if (every !== undefined && results.length) ctx.wake.push(now + every);
+      // The wave's targets go out, a bounded number at a time; a pause lets calls in flight finish.
+      const inFlight = Object.values(s.targets).filter((t) => t.key).length;
+      let room = limits.maxParallel - inFlight;
+      for (const id of w.targets) {
+        const t = s.targets[id];
+        if (t.status !== 'pending' || paused || room <= 0) continue;
+        startStep(ctx, t, 'deploy', 1);
+        room--;
+      }
+      if (w.targets.every((id) => s.targets[id].status === 'deployed')) {
+        w.bakeStartedAt = now;
+        w.lastAccrualAt = null;
+        setWave(ctx, w, 'baking', { bakeMs: w.bakeMs });
+        ctx.actions.push({ kind: 'start_bake', wave: w.index });
+        return bake(ctx, w, observations, true);
+      }
+      return;
+    }
+    return bake(ctx, w, observations, false, results);
+  }
+
+  // The wave has not started: I1/I2 again at runtime — every earlier wave must be verified.
+  const earlier = s.waves.filter((x) => x.index < w.index);
+  if (earlier.some((x) => x.status !== 'verified')) throw new Error(`core bug: wave ${w.index} would start before an earlier wave is verified`);
+  if (paused) return;
+  const freeze = s.freeze.find((f) => f.start <= now && now < f.end);
+  if (freeze) {
+    ctx.wake.push(freeze.end);
+    return;
+  }
+  if (w.approval && !w.approvedBy) {
+    if (w.status === 'waiting') setWave(ctx, w, 'awaiting_approval');
+    return;
+  }
+  w.startedAt = now;
+  setWave(ctx, w, 'deploying', { targets: w.targets.length, regions: w.regions });
+}
+
+function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: boolean, judged?: GateResult[]): void {
+  const { s, now } = ctx;
+  const results = judged ?? judge(ctx, w, observations);
+  const failing = results.find((r) => r.halt);
+  if (failing) {
+    halt(ctx, `gate ${failing.gate} ${failing.verdict === 'fail' ? 'failed' : 'kept erroring'} in wave ${w.index}: ${failing.reason}`, {
+      wave: w.index,
+      gate: failing.gate,
+      verdict: failing.verdict,
+    });
+    return;
+  }
+  const gates = evidenceGates(ctx, w);
+  const allPass = results.every((r) => r.verdict === 'pass');
+  const accruing = s.phase === 'running' && allPass;
+  if (accruing) {
+    if (w.lastAccrualAt !== null && !justStarted) {
+      // Evidence vouches for at most its freshness window: a long gap (controller down) does not count whole.
+      const cap = gates.length ? Math.min(...gates.map((g) => g.freshForMs)) : Infinity;
+      w.bakeAccruedMs = Math.min(w.bakeMs, w.bakeAccruedMs + Math.min(now - w.lastAccrualAt, cap));
+    }
+    w.lastAccrualAt = now;
+  } else if (w.lastAccrualAt !== null) {
+    w.lastAccrualAt = null;
+    emit(ctx, 'wave.bake_held', {
+      wave: w.index,
+      accruedMs: w.bakeAccruedMs,
+      reason: s.phase === 'paused' ? 'paused' : results.filter((r) => r.verdict !== 'pass').map((r) => `${r.gate}: ${r.verdict} (${r.reason})`).join('; '),
+    });
+  }
+
+  const left = bakeLeft(w);
+  const approvalGates = w.gates.filter((g) => s.gates[g]?.kind === 'approval');
+  if (left === 0 && (approvalGates.length === 0 || w.approvedBy)) {
+    w.verifiedAt = now;
+    w.lastAccrualAt = null;
+    setWave(ctx, w, 'verified', { bakedMs: w.bakeAccruedMs, ...(w.approvedBy ? { approvedBy: w.approvedBy } : {}) });
+    ctx.actions.push({ kind: 'mark_verified', wave: w.index });
+    return;
+  }
+  if (left === 0) return; // baked; waits for approval
+  const every = gates.length ? Math.min(...gates.map((g) => g.intervalMs)) : left;
+  ctx.wake.push(now + Math.max(1, Math.min(left, every)));
+}
+
+function beginRollback(ctx: Ctx, observations: Observation[]): void {
+  const { s } = ctx;
+  const hung = hungTargets(s, observations);
+  go(ctx, 'rolling_back', { targets: Object.values(s.targets).filter((t) => t.status !== 'pending').map((t) => t.id) });
+  for (const t of Object.values(s.targets)) {
+    if (t.status === 'pending' || t.status === 'rolled_back') continue;
+    if (t.fromVersion === undefined) {
+      endStep(t);
+      t.status = 'failed';
+      t.lastError = 'no last verified version known; set services[].initialVersion';
+      emit(ctx, 'target.failed', { target: t.id, wave: t.wave, detail: t.lastError });
+      continue;
+    }
+    if (hung.has(t.id)) startStep(ctx, t, 'force', 1, 'target does not answer (probe timeouts)');
+    else startStep(ctx, t, 'rollback', 1);
+  }
+  continueRollback(ctx);
+}
+
+function continueRollback(ctx: Ctx): void {
+  const { s, now } = ctx;
+  const touched = Object.values(s.targets).filter((t) => t.status !== 'pending');
+  if (touched.some((t) => t.key)) return;
+  const failed = touched.filter((t) => t.status === 'failed');
+  s.endedAt = now;
+  if (failed.length) go(ctx, 'failed', { targets: failed.map((t) => t.id), reason: 'rollback failed: a person must act' });
+  else go(ctx, 'rolled_back', { targets: touched.map((t) => t.id) });
+}
+
+/** Targets whose newest evidence after their deploy is a timeout: a graceful rollback would hang too (I4). */
+function hungTargets(s: RolloutState, observations: Observation[]): Set<string> {
+  const newest = new Map<string, Observation>();
+  for (const o of observations) {
+    if (o.cell === null) continue;
+    const id = `${o.region}/${o.cell}`;
+    const t = s.targets[id];
+    if (!t || t.deployedAt === undefined || o.at < t.deployedAt) continue;
+    const cur = newest.get(id);
+    if (!cur || o.at > cur.at) newest.set(id, o);
+  }
+  const out = new Set<string>();
+  for (const [id, o] of newest) if (o.verdict !== 'pass' && /time(d)?[ -]?out/i.test(o.detail ?? '')) out.add(id);
+  return out;
+}

@@ -1,0 +1,184 @@
+// Store-level operations on rollouts, shared by the CLI and the HTTP API: start, pause, resume, abort,
+// approve, and the reads behind `status` and `history`. Input is checked here; bad input is an EtapeError
+// naming the field, an unknown id is EtapeError('not_found').
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { EtapeError } from '../core/errors.js';
+import type { EtapeConfig } from '../config/schema.js';
+import type { ServiceConfig } from '../config/service.js';
+import { didYouMean } from '../config/common.js';
+import type { Plan } from '../plan/types.js';
+import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
+import { compileGate } from '../gates/index.js';
+import type { GateKind } from '../gates/gate.js';
+import { applyCommand, type Command } from './commands.js';
+import { ACTIVE_PHASES } from './phases.js';
+import { newRolloutState, type RolloutState } from './state.js';
+
+const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+:@/-]{0,127}$/;
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface StartInput {
+  service: string;
+  version: string;
+  /** Who asks: `cli:<user>`, `api:<token name>`. */
+  actor: string;
+  /** A plan to use instead of planning from the config (already checked against I1–I2 by the caller). */
+  plan?: Plan;
+  id?: string;
+  /** Roll back after a halt (default true). */
+  rollbackOnHalt?: boolean;
+}
+
+export interface OperationsContext {
+  store: Store;
+  config: EtapeConfig;
+  clock: Clock;
+  /** Makes the plan of a service; the wave planner by default. */
+  planner?: (config: EtapeConfig, service: string) => Plan | Promise<Plan>;
+  gateKinds?: ReadonlyMap<string, GateKind>;
+}
+
+function bad(field: string, message: string): EtapeError {
+  return new EtapeError('bad_request', `${field}: ${message}`, { problems: [{ path: field, message }] });
+}
+
+export function findService(config: EtapeConfig, name: unknown): ServiceConfig {
+  if (typeof name !== 'string' || name.trim() === '') throw bad('service', 'give the name of a service from the config');
+  const s = config.services.find((x) => x.name === name);
+  if (!s) {
+    const known = config.services.map((x) => x.name);
+    throw bad(
+      'service',
+      `no service "${name}" in the config${didYouMean(name, known)}${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+    );
+  }
+  return s;
+}
+
+async function defaultPlanner(config: EtapeConfig, service: string): Promise<Plan> {
+  const { planRollout } = await import('../plan/planner.js');
+  return planRollout(config, service);
+}
+
+/** The version the service last completed a rollout to, else the config's `initialVersion`. */
+export async function lastVerifiedVersion(store: Store, service: ServiceConfig): Promise<string | undefined> {
+  const done = await store.listRollouts({ service: service.name, phases: ['completed'] });
+  done.sort((a, b) => b.updatedAt - a.updatedAt);
+  return done[0]?.version ?? service.initialVersion;
+}
+
+export function newRolloutId(service: string, now: number): string {
+  const t = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${service}-${t}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Plans and creates a rollout (phase `pending`); a controller picks it up. */
+export async function startRollout(ctx: OperationsContext, input: StartInput): Promise<RolloutRecord> {
+  const service = findService(ctx.config, input.service);
+  if (typeof input.version !== 'string' || !VERSION_RE.test(input.version)) {
+    throw bad('version', 'give a version of 1 to 128 letters, digits and . _ + : @ / -, starting with a letter or digit');
+  }
+  if (input.id !== undefined && (typeof input.id !== 'string' || !ID_RE.test(input.id))) {
+    throw bad('id', 'an id is 1 to 128 letters, digits, ".", "_" or "-"');
+  }
+  const active = await ctx.store.listRollouts({ service: service.name, phases: [...ACTIVE_PHASES] });
+  if (active.length > 0) {
+    throw new EtapeError(
+      'conflict',
+      `service ${service.name} already has rollout ${active[0].id} (${active[0].phase}); wait for it to end or abort it with \`etape rollout abort ${active[0].id}\``,
+    );
+  }
+  const fromVersion = await lastVerifiedVersion(ctx.store, service);
+  if (fromVersion === input.version) {
+    throw new EtapeError('conflict', `service ${service.name} is already on version ${input.version}: nothing to roll out`);
+  }
+  const plan = input.plan ?? (await (ctx.planner ?? defaultPlanner)(ctx.config, service.name));
+  const gates = service.gates.map((g) => compileGate(g, service, ctx.gateKinds));
+  const now = ctx.clock.now();
+  const id = input.id ?? newRolloutId(service.name, now);
+  const state = newRolloutState({
+    id,
+    plan,
+    version: input.version,
+    fromVersion,
+    gates,
+    createdAt: now,
+    createdBy: input.actor,
+    freeze: ctx.config.policy.freeze.map((f) => ({ start: Date.parse(f.start), end: Date.parse(f.end), reason: f.reason })),
+    rollbackOnHalt: input.rollbackOnHalt,
+  });
+  if (await ctx.store.getRollout(id)) throw new EtapeError('conflict', `a rollout with id ${id} exists already`);
+  return ctx.store.createRollout(
+    { id, service: service.name, version: input.version, phase: state.phase, state, createdAt: now, updatedAt: now },
+    [
+      {
+        rolloutId: id,
+        at: now,
+        actor: input.actor,
+        type: 'rollout.created',
+        data: {
+          service: service.name,
+          version: input.version,
+          fromVersion: fromVersion ?? null,
+          waves: plan.waves.map((w) => ({ wave: w.index, regions: w.regions, targets: w.targets.length, bakeMs: w.bakeMs, gates: w.gates, approval: w.approval })),
+        },
+      },
+    ],
+  );
+}
+
+export async function getRollout(store: Store, id: unknown): Promise<RolloutRecord> {
+  if (typeof id !== 'string' || id === '') throw bad('id', 'give a rollout id');
+  const r = await store.getRollout(id);
+  if (!r) throw new EtapeError('not_found', `no rollout ${id}: list them with \`etape rollout status\``);
+  return r;
+}
+
+export function stateOf(r: RolloutRecord): RolloutState {
+  return r.state as RolloutState;
+}
+
+/** Applies a person's command with the store's revision check, retrying when the controller saved in between. */
+export async function command(ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, cmd: Command, actor: string): Promise<RolloutRecord> {
+  for (let attempt = 0; ; attempt++) {
+    const rec = await getRollout(ctx.store, id);
+    const { nextState, events } = applyCommand(stateOf(rec), cmd, ctx.clock.now(), actor);
+    if (events.length === 0) return rec;
+    try {
+      const revision = await ctx.store.saveRollout(id, rec.revision, { phase: nextState.phase, state: nextState, updatedAt: nextState.updatedAt }, events);
+      return { ...rec, phase: nextState.phase, state: nextState, revision, updatedAt: nextState.updatedAt };
+    } catch (e) {
+      if (e instanceof EtapeError && e.code === 'store.conflict' && attempt < 20) continue;
+      throw e;
+    }
+  }
+}
+
+export const pauseRollout = (ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, actor: string, reason?: string) =>
+  command(ctx, id, { kind: 'pause', reason }, actor);
+export const resumeRollout = (ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, actor: string) =>
+  command(ctx, id, { kind: 'resume' }, actor);
+export const abortRollout = (ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, actor: string, reason?: string) =>
+  command(ctx, id, { kind: 'abort', reason }, actor);
+
+export async function approveWave(ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, actor: string, wave?: unknown) {
+  if (wave !== undefined && (typeof wave !== 'number' || !Number.isInteger(wave) || wave < 1)) {
+    throw bad('wave', 'give a wave number, 1 or more');
+  }
+  return command(ctx, id, { kind: 'approve', wave: wave as number | undefined }, actor);
+}
+
+export async function listRollouts(store: Store, filter: { service?: string; active?: boolean; limit?: number } = {}): Promise<RolloutRecord[]> {
+  const rs = await store.listRollouts({
+    service: filter.service,
+    phases: filter.active ? [...ACTIVE_PHASES] : undefined,
+    limit: filter.limit,
+  });
+  return rs.sort((a, b) => b.createdAt - a.createdAt);
+}
+
+export async function rolloutHistory(store: Store, id: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<EventRecord[]> {
+  await getRollout(store, id);
+  return store.listEvents({ rolloutId: id, afterSeq: opts.afterSeq, limit: opts.limit });
+}

@@ -1,0 +1,173 @@
+// A rollout's state as the store keeps it (JSON): the plan's waves and targets with their progress, the
+// gates resolved at start, and what a person asked for. Waits are stored as facts (bake accrued so far and
+// when it last accrued), never as timers: each decision computes what is left.
+import type { Plan } from '../plan/types.js';
+import type { GateSpec } from '../gates/gate.js';
+import type { Verdict } from '../core/types.js';
+import { targetId } from '../core/types.js';
+import type { Phase, TargetStatus, WaveStatus } from './phases.js';
+
+export type DriverStep = 'deploy' | 'rollback' | 'force';
+
+export interface TargetState {
+  id: string;
+  region: string;
+  cell: string;
+  /** 1-based wave the target belongs to. */
+  wave: number;
+  status: TargetStatus;
+  /** The version it ran before this rollout: its last verified version, where a rollback takes it. */
+  fromVersion?: string;
+  /** The driver call in flight (deploying, rolling_back, forcing): step, attempt and idempotency key. */
+  step?: DriverStep;
+  attempt: number;
+  key?: string;
+  /** When the deploy call came back successful; evidence older than this is about the old version. */
+  deployedAt?: number;
+  /** The last driver failure, for people. */
+  lastError?: string;
+}
+
+export interface GateSummary {
+  gate: string;
+  kind: string;
+  verdict: Verdict;
+  reason: string;
+  at: number;
+}
+
+export interface WaveState {
+  index: number;
+  status: WaveStatus;
+  /** Target ids, `region/cell`. */
+  targets: string[];
+  regions: string[];
+  weight: number;
+  bakeMs: number;
+  /** Names of the gates judged during this wave's bake. */
+  gates: string[];
+  /** The wave waits for an approval before it starts. */
+  approval: boolean;
+  /** A person approved the wave (its start, and any approval gate of its bake). */
+  approvedBy?: string;
+  startedAt?: number;
+  bakeStartedAt?: number;
+  /** Bake time accrued so far, only while every gate had fresh passing evidence (I3). */
+  bakeAccruedMs: number;
+  /** When the bake last accrued (the start of the interval the next decision may add), or null when it did not. */
+  lastAccrualAt: number | null;
+  verifiedAt?: number;
+  /** The latest verdict of each gate, for people and for change detection. */
+  verdicts: GateSummary[];
+}
+
+export interface StopReason {
+  kind: 'halt' | 'abort';
+  by: string;
+  reason: string;
+  at: number;
+}
+
+export interface RolloutState {
+  schema: 1;
+  id: string;
+  service: string;
+  version: string;
+  /** The service's last verified version when the rollout started (the default rollback target). */
+  fromVersion?: string;
+  phase: Phase;
+  createdAt: number;
+  updatedAt: number;
+  createdBy: string;
+  waves: WaveState[];
+  targets: Record<string, TargetState>;
+  gates: Record<string, GateSpec>;
+  /** No wave starts inside these windows. */
+  freeze: { start: number; end: number; reason?: string }[];
+  /** Roll back by default after a halt; when false a halted rollout waits for a person to abort it. */
+  rollbackOnHalt: boolean;
+  pausedBy?: string;
+  stop?: StopReason;
+  completedAt?: number;
+  endedAt?: number;
+}
+
+export interface NewRolloutInput {
+  id: string;
+  plan: Plan;
+  version: string;
+  fromVersion?: string;
+  /** Per-target last verified version, when it differs from `fromVersion`. */
+  fromVersions?: Record<string, string>;
+  gates: GateSpec[];
+  createdAt: number;
+  createdBy: string;
+  freeze?: { start: number; end: number; reason?: string }[];
+  rollbackOnHalt?: boolean;
+}
+
+export function newRolloutState(input: NewRolloutInput): RolloutState {
+  const targets: Record<string, TargetState> = {};
+  for (const w of input.plan.waves) {
+    for (const t of w.targets) {
+      const id = targetId(t);
+      targets[id] = {
+        id,
+        region: t.region,
+        cell: t.cell,
+        wave: w.index,
+        status: 'pending',
+        fromVersion: input.fromVersions?.[id] ?? input.fromVersion,
+        attempt: 0,
+      };
+    }
+  }
+  return {
+    schema: 1,
+    id: input.id,
+    service: input.plan.service,
+    version: input.version,
+    fromVersion: input.fromVersion,
+    phase: 'pending',
+    createdAt: input.createdAt,
+    updatedAt: input.createdAt,
+    createdBy: input.createdBy,
+    waves: input.plan.waves.map((w) => ({
+      index: w.index,
+      status: 'waiting',
+      targets: w.targets.map((t) => targetId(t)),
+      regions: [...w.regions],
+      weight: w.weight,
+      bakeMs: w.bakeMs,
+      gates: [...w.gates],
+      approval: w.approval,
+      bakeAccruedMs: 0,
+      lastAccrualAt: null,
+      verdicts: [],
+    })),
+    targets,
+    gates: Object.fromEntries(input.gates.map((g) => [g.name, g])),
+    freeze: input.freeze ?? [],
+    rollbackOnHalt: input.rollbackOnHalt ?? true,
+  };
+}
+
+/** The wave in progress: the first that is not verified (undefined once all are). */
+export function currentWave(s: RolloutState): WaveState | undefined {
+  return s.waves.find((w) => w.status !== 'verified');
+}
+
+/** Bake time still to accrue for a wave. */
+export function bakeLeft(w: WaveState): number {
+  return Math.max(0, w.bakeMs - w.bakeAccruedMs);
+}
+
+/** Targets the rollout touched: a deploy was attempted on them. Exactly these are rolled back (I4). */
+export function touchedTargets(s: RolloutState): TargetState[] {
+  return Object.values(s.targets).filter((t) => t.status !== 'pending');
+}
+
+/** Deep copy through JSON: the state is JSON by contract, and the core never mutates its input. */
+export function cloneState(s: RolloutState): RolloutState {
+  return structuredClone(s);
+}

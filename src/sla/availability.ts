@@ -1,0 +1,716 @@
+// The one place where evidence becomes availability. The SLA report and the status page's uptime bars both
+// call these functions, so they agree to the last shown digit (I8). Pure: no clock, no I/O.
+//
+// Exported API
+// ------------
+// Series (one per component = service × region, one sample per UTC minute):
+//   MINUTE_MS, MinuteState { UNKNOWN: 0, UP: 1, DEGRADED: 2, DOWN: 3 }, type MinuteStateCode
+//   interface MinuteSeries { startMs; states: Uint8Array; requests?: Uint32Array; failures?: Uint32Array }
+//   emptySeries(fromMs, toMs, { requests? })           all-unknown series over [fromMs, toMs), minute-aligned
+//   seriesEndMs(series)                                 first ms after the last minute of the series
+//   componentId(service, region) -> "service/region"   the id incidents and the status page use
+//   interface SeriesOptions { freshForMs; downShare?; partialShare?; degradedLatencyMs?; cells? }
+//   seriesOptionsFromRules(rules)                        SeriesOptions from the status page rules in etape.yaml
+//   seriesFromObservations(observations, fromMs, toMs, opts) -> MinuteSeries   (one component)
+//   seriesByComponent(observations, fromMs, toMs, opts) -> Map<componentId, MinuteSeries>
+//   combineEither(a, b) -> MinuteSeries                 geo-redundant pair: available when either region is
+// Exclusions:
+//   interface MaintenanceWindow { fromMs; toMs; id? }
+//   announcedMaintenance(incidents, component, { minNoticeMs? }) -> MaintenanceWindow[]
+//   rejectedMaintenance(incidents, component)          maintenance that is NOT excluded, and why
+// Figures:
+//   type Measure = 'minutes' | 'requests'
+//   interface UptimeOptions { measure; maintenance?; nowMs? }
+//   interface Uptime { percent, minutes, upMinutes, degradedMinutes, downMinutes, unknownMinutes,
+//                      maintenanceMinutes, futureMinutes, intervals, errorRateSum, requests, failures, … }
+//   minuteAvailability(series, fromMs, toMs, opts?) -> Uptime     compute-style: share of good minutes
+//   requestAvailability(series, fromMs, toMs, opts?) -> Uptime    storage-style: 100% − mean 5-minute error rate
+//   windowUptime(series, fromMs, toMs, opts) -> Uptime            dispatches on opts.measure
+//   dailyUptime(series, fromDayMs, days, opts) -> DayUptime[]     per UTC day, same formula
+//   sumUptime(parts) -> Uptime                                    adds days (or any disjoint windows) exactly
+//   badPeriods(series, fromMs, toMs, maintenance?) -> BadPeriod[] merged runs of down/unknown minutes
+//   formatPercent(p, digits = 2) -> "99.95%"                      rounds DOWN: never shows 100% after downtime
+//   utcDay(ms) -> "YYYY-MM-DD", startOfUtcDay(ms)
+//
+// Rules (docs/sla.md says the same in prose):
+// - A minute [t, t+60s) of one evidence stream (one cell × one source) takes the worst real verdict measured in
+//   it (fail > inconclusive or slow > pass); with none measured in it, the latest earlier observation if it is
+//   still fresh at the minute's end (at + freshFor >= t + 60s). An `error` verdict is not a measurement: alone it
+//   leaves the stream unknown. A cell's state is the worst of its known streams; unknown if none is known.
+// - A component minute is DOWN when some cell is down and (down + unknown cells) / cells >= downShare; UNKNOWN
+//   when no cell is known, or unknown cells alone reach downShare; DEGRADED when some cell is down, degraded or
+//   unknown short of that; UP otherwise. Cells are those seen in the evidence (plus `opts.cells`).
+// - Minute measure: percent = 100 × good / counted, good = UP or DEGRADED; DOWN and UNKNOWN count against the
+//   provider. Minutes inside an announced maintenance window (entirely inside) are not counted; minutes at or
+//   after `nowMs` are not counted (future). Nothing counted -> 100.
+// - Request measure: the window is cut into 5-minute UTC intervals. In each, minutes that have request counts
+//   contribute their pooled error rate (failures / requests over those minutes); a minute without request
+//   counts contributes 1 if DOWN or UNKNOWN (no evidence counts against the provider) and 0 if UP/DEGRADED
+//   (evidence says it served, nobody asked: like a 0 % error rate). The interval's error rate is the mean over
+//   its counted minutes; percent = 100 − 100 × mean of the interval error rates. Intervals fully in
+//   maintenance or the future are not counted.
+import type { Observation } from '../core/types.js';
+import type { IncidentRecord } from '../store/store.js';
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+/** Minutes in one request-measure interval. */
+export const INTERVAL_MINUTES = 5;
+
+export const MinuteState = { UNKNOWN: 0, UP: 1, DEGRADED: 2, DOWN: 3 } as const;
+export type MinuteStateCode = (typeof MinuteState)[keyof typeof MinuteState];
+
+/**
+ * One component's evidence, one sample per UTC minute from `startMs` (minute-aligned).
+ * `states[i]` is the state of minute [startMs + i·60s, +60s). `requests`/`failures`, when present, hold the
+ * request counts attributed to that minute (observations carry them; the minute of `at` gets them).
+ */
+export interface MinuteSeries {
+  startMs: number;
+  states: Uint8Array;
+  requests?: Uint32Array;
+  failures?: Uint32Array;
+}
+
+export function componentId(service: string, region: string): string {
+  return `${service}/${region}`;
+}
+
+function assertMinuteAligned(ms: number, what: string): void {
+  if (!Number.isFinite(ms) || ms % MINUTE_MS !== 0) throw new Error(`${what} must be a whole UTC minute, got ${ms}`);
+}
+
+export function emptySeries(fromMs: number, toMs: number, opts: { requests?: boolean } = {}): MinuteSeries {
+  assertMinuteAligned(fromMs, 'fromMs');
+  const n = Math.max(0, Math.ceil((toMs - fromMs) / MINUTE_MS));
+  const s: MinuteSeries = { startMs: fromMs, states: new Uint8Array(n) };
+  if (opts.requests) {
+    s.requests = new Uint32Array(n);
+    s.failures = new Uint32Array(n);
+  }
+  return s;
+}
+
+export function seriesEndMs(s: MinuteSeries): number {
+  return s.startMs + s.states.length * MINUTE_MS;
+}
+
+export interface SeriesOptions {
+  /** Evidence older than this is not evidence (statuspage.rules.freshFor). */
+  freshForMs: number;
+  /** Share of bad (down or unknown) cells at which the component is down; default 0.5 (majorOutageShare). */
+  downShare?: number;
+  /** Share of bad cells at which the component is degraded; default 0.01 (partialOutageShare). */
+  partialShare?: number;
+  /** A passing probe slower than this makes its minute degraded (statuspage.rules.degradedLatency). */
+  degradedLatencyMs?: number;
+  /** Cells the component is known to have, in addition to those seen in the evidence ("" for region-wide). */
+  cells?: string[];
+}
+
+/** SeriesOptions from `statuspage.rules` (durations already in ms), so both surfaces read evidence alike. */
+export function seriesOptionsFromRules(rules: {
+  freshForMs: number;
+  majorOutageShare?: number;
+  partialOutageShare?: number;
+  degradedLatencyMs?: number;
+}): SeriesOptions {
+  return {
+    freshForMs: rules.freshForMs,
+    downShare: rules.majorOutageShare,
+    partialShare: rules.partialOutageShare,
+    degradedLatencyMs: rules.degradedLatencyMs,
+  };
+}
+
+// Stream-minute codes while building: 0 nothing measured, 1 pass, 2 slow/inconclusive, 3 fail, 4 error only.
+const S_NONE = 0;
+const S_PASS = 1;
+const S_DEGR = 2;
+const S_FAIL = 3;
+const S_ERR = 4;
+
+function streamCode(o: Observation, degradedLatencyMs: number | undefined): number {
+  switch (o.verdict) {
+    case 'pass':
+      return degradedLatencyMs !== undefined && o.latencyMs !== undefined && o.latencyMs > degradedLatencyMs ? S_DEGR : S_PASS;
+    case 'inconclusive':
+      return S_DEGR;
+    case 'fail':
+      return S_FAIL;
+    default:
+      return S_ERR;
+  }
+}
+
+/** Merges a new code into a minute: real measurements beat `error`; among them the worst wins. */
+function worseOf(a: number, b: number): number {
+  if (a === S_NONE || a === S_ERR) return b === S_NONE ? a : b;
+  if (b === S_NONE || b === S_ERR) return a;
+  return a > b ? a : b;
+}
+
+/**
+ * Builds one component's series over [fromMs, toMs) (fromMs minute-aligned) from its observations (all of
+ * one service and region; pass those from fromMs − freshForMs on, so the first minutes can use earlier
+ * evidence). Observations need not be sorted.
+ */
+export function seriesFromObservations(
+  observations: readonly Observation[],
+  fromMs: number,
+  toMs: number,
+  opts: SeriesOptions,
+): MinuteSeries {
+  const hasRequests = observations.some((o) => o.requests !== undefined || o.failures !== undefined);
+  const series = emptySeries(fromMs, toMs, { requests: hasRequests });
+  const n = series.states.length;
+  if (n === 0) return series;
+  const fresh = opts.freshForMs;
+  const downShare = opts.downShare ?? 0.5;
+  const partialShare = opts.partialShare ?? 0.01;
+
+  // Group by cell, then by source (stream).
+  const cells = new Map<string, Map<string, Observation[]>>();
+  for (const c of opts.cells ?? []) cells.set(c, new Map());
+  for (const o of observations) {
+    if (o.at >= toMs || o.at < fromMs - fresh) continue;
+    const cell = o.cell ?? '';
+    let streams = cells.get(cell);
+    if (!streams) cells.set(cell, (streams = new Map()));
+    let list = streams.get(o.source);
+    if (!list) streams.set(o.source, (list = []));
+    list.push(o);
+    if (o.at >= fromMs && series.requests) {
+      const i = Math.floor((o.at - fromMs) / MINUTE_MS);
+      series.requests[i] += Math.max(0, Math.round(o.requests ?? 0));
+      series.failures![i] += Math.max(0, Math.round(o.failures ?? 0));
+    }
+  }
+  const nCells = cells.size;
+  if (nCells === 0) return series;
+
+  // Per cell: worst known stream state per minute (0 unknown, 1 up, 2 degraded, 3 down).
+  const bad = new Uint16Array(n); // cells down or unknown
+  const down = new Uint16Array(n);
+  const unknown = new Uint16Array(n);
+  const degraded = new Uint16Array(n);
+  const cellState = new Uint8Array(n);
+  const streamMin = new Uint8Array(n);
+  for (const streams of cells.values()) {
+    cellState.fill(0);
+    for (const list of streams.values()) {
+      list.sort((a, b) => a.at - b.at);
+      streamMin.fill(S_NONE);
+      let j = 0;
+      let last: number = S_NONE; // code of the latest observation before the current minute
+      let lastAt = -Infinity;
+      // Observations before the window only seed `last`.
+      while (j < list.length && list[j].at < fromMs) {
+        last = streamCode(list[j], opts.degradedLatencyMs);
+        lastAt = list[j].at;
+        j++;
+      }
+      for (let i = 0; i < n; i++) {
+        const t = fromMs + i * MINUTE_MS;
+        const end = t + MINUTE_MS;
+        let code = S_NONE;
+        let latest = S_NONE;
+        let latestAt = -Infinity;
+        while (j < list.length && list[j].at < end) {
+          const c = streamCode(list[j], opts.degradedLatencyMs);
+          code = worseOf(code, c);
+          latest = c;
+          latestAt = list[j].at;
+          j++;
+        }
+        if (code === S_NONE) {
+          code = lastAt + fresh >= end ? last : S_NONE;
+        } else {
+          last = latest;
+          lastAt = latestAt;
+        }
+        streamMin[i] = code;
+      }
+      for (let i = 0; i < n; i++) {
+        const c = streamMin[i];
+        if (c === S_NONE || c === S_ERR) continue;
+        if (c > cellState[i]) cellState[i] = c;
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const c = cellState[i];
+      if (c === 0) {
+        unknown[i]++;
+        bad[i]++;
+      } else if (c === 3) {
+        down[i]++;
+        bad[i]++;
+      } else if (c === 2) degraded[i]++;
+    }
+  }
+  const states = series.states;
+  for (let i = 0; i < n; i++) {
+    if (unknown[i] === nCells) states[i] = MinuteState.UNKNOWN;
+    else if (down[i] > 0 && bad[i] / nCells >= downShare) states[i] = MinuteState.DOWN;
+    else if (unknown[i] / nCells >= downShare) states[i] = MinuteState.UNKNOWN;
+    else if (bad[i] > 0 && (bad[i] / nCells >= partialShare || down[i] > 0)) states[i] = MinuteState.DEGRADED;
+    else if (degraded[i] > 0) states[i] = MinuteState.DEGRADED;
+    else states[i] = MinuteState.UP;
+  }
+  return series;
+}
+
+/** Splits mixed observations by component (`service/region`) and builds each one's series. */
+export function seriesByComponent(
+  observations: readonly Observation[],
+  fromMs: number,
+  toMs: number,
+  opts: SeriesOptions,
+): Map<string, MinuteSeries> {
+  const groups = new Map<string, Observation[]>();
+  for (const o of observations) {
+    const k = componentId(o.service, o.region);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(o);
+  }
+  const out = new Map<string, MinuteSeries>();
+  for (const [k, g] of groups) out.set(k, seriesFromObservations(g, fromMs, toMs, opts));
+  return out;
+}
+
+// For ties: up before degraded before down before unknown.
+const RANK = [3, 0, 1, 2];
+/** BETTER[(a << 2) | b]: the better of two states by RANK (a on ties). */
+const BETTER = new Uint8Array(16);
+for (let x = 0; x < 4; x++) for (let y = 0; y < 4; y++) BETTER[(x << 2) | y] = RANK[x] <= RANK[y] ? x : y;
+/** Badness of a minute without request counts, by state: UNKNOWN 1, UP 0, DEGRADED 0, DOWN 1. */
+const BAD_WITHOUT_REQUESTS = [1, 0, 0, 1];
+
+/**
+ * A geo-redundant pair: each minute takes the better of the two regions wholesale (its state and its request
+ * counts), so the pair is available when either region is. "Better" is the lower error rate (failures /
+ * requests where requests were counted, else 0 for UP/DEGRADED and 1 for DOWN/UNKNOWN), then up before
+ * degraded before down before unknown. Covers the union of both series' minutes; a minute outside one
+ * series is unknown there.
+ */
+export function combineEither(a: MinuteSeries, b: MinuteSeries): MinuteSeries {
+  const start = Math.min(a.startMs, b.startMs);
+  const end = Math.max(seriesEndMs(a), seriesEndMs(b));
+  const withRequests = !!(a.requests || b.requests);
+  const out = emptySeries(start, end, { requests: withRequests });
+  const offA = (a.startMs - start) / MINUTE_MS;
+  const offB = (b.startMs - start) / MINUTE_MS;
+  const n = out.states.length;
+  // Place each side on the common timeline (unknown where it has no minutes).
+  const sa = offA === 0 && a.states.length === n ? a.states : placed(a.states, offA, n);
+  const sb = offB === 0 && b.states.length === n ? b.states : placed(b.states, offB, n);
+  const o = out.states;
+  if (!withRequests) {
+    for (let i = 0; i < n; i++) o[i] = BETTER[(sa[i] << 2) | sb[i]];
+    return out;
+  }
+  const ra = a.requests ? placed32(a.requests, offA, n) : undefined;
+  const fa = a.failures ? placed32(a.failures, offA, n) : undefined;
+  const rb = b.requests ? placed32(b.requests, offB, n) : undefined;
+  const fb = b.failures ? placed32(b.failures, offB, n) : undefined;
+  const or = out.requests!;
+  const of = out.failures!;
+  for (let i = 0; i < n; i++) {
+    const xa = sa[i];
+    const xb = sb[i];
+    const qa = ra === undefined ? 0 : ra[i];
+    const qb = rb === undefined ? 0 : rb[i];
+    const ba = qa > 0 ? fa![i] / qa : BAD_WITHOUT_REQUESTS[xa];
+    const bb = qb > 0 ? fb![i] / qb : BAD_WITHOUT_REQUESTS[xb];
+    if (ba < bb || (ba === bb && RANK[xa] <= RANK[xb])) {
+      o[i] = xa;
+      if (qa > 0) {
+        or[i] = qa;
+        of[i] = fa![i];
+      }
+    } else {
+      o[i] = xb;
+      if (qb > 0) {
+        or[i] = qb;
+        of[i] = fb![i];
+      }
+    }
+  }
+  return out;
+}
+
+function placed(src: Uint8Array, off: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(src.subarray(0, Math.min(src.length, n - off)), off);
+  return out;
+}
+
+function placed32(src: Uint32Array, off: number, n: number): Uint32Array {
+  if (off === 0 && src.length === n) return src;
+  const out = new Uint32Array(n);
+  out.set(src.subarray(0, Math.min(src.length, n - off)), off);
+  return out;
+}
+
+export interface MaintenanceWindow {
+  fromMs: number;
+  toMs: number;
+  /** The maintenance record it came from. */
+  id?: string;
+}
+
+function maintenanceCovers(m: IncidentRecord, component: string): boolean {
+  return m.components.includes(component) || m.components.includes(component.split('/')[0]);
+}
+
+/**
+ * The maintenance windows that may be excluded for a component: maintenance records (kind 'maintenance')
+ * naming the component (or its whole service), with an announced start and end, created at least
+ * `minNoticeMs` (default 0: strictly) before the announced start. Only the announced window is excluded:
+ * work that overran it counts.
+ */
+export function announcedMaintenance(
+  incidents: readonly IncidentRecord[],
+  component: string,
+  opts: { minNoticeMs?: number } = {},
+): MaintenanceWindow[] {
+  const notice = opts.minNoticeMs ?? 0;
+  const out: MaintenanceWindow[] = [];
+  for (const m of incidents) {
+    if (m.kind !== 'maintenance' || !maintenanceCovers(m, component)) continue;
+    if (m.scheduledFor === null || m.scheduledUntil === null || m.scheduledUntil <= m.scheduledFor) continue;
+    if (!(m.createdAt < m.scheduledFor && m.scheduledFor - m.createdAt >= notice)) continue;
+    out.push({ fromMs: m.scheduledFor, toMs: m.scheduledUntil, id: m.id });
+  }
+  return out.sort((x, y) => x.fromMs - y.fromMs);
+}
+
+/** Maintenance for a component that is not excluded, with the reason (shown in the report). */
+export function rejectedMaintenance(
+  incidents: readonly IncidentRecord[],
+  component: string,
+  opts: { minNoticeMs?: number } = {},
+): Array<{ id: string; reason: string }> {
+  const notice = opts.minNoticeMs ?? 0;
+  const out: Array<{ id: string; reason: string }> = [];
+  for (const m of incidents) {
+    if (m.kind !== 'maintenance' || !maintenanceCovers(m, component)) continue;
+    if (m.scheduledFor === null || m.scheduledUntil === null || m.scheduledUntil <= m.scheduledFor)
+      out.push({ id: m.id, reason: 'no announced start and end' });
+    else if (!(m.createdAt < m.scheduledFor)) out.push({ id: m.id, reason: 'announced after it started' });
+    else if (m.scheduledFor - m.createdAt < notice) out.push({ id: m.id, reason: 'announced with too little notice' });
+  }
+  return out;
+}
+
+export type Measure = 'minutes' | 'requests';
+
+export interface UptimeOptions {
+  measure: Measure;
+  /** Windows announced in advance; minutes entirely inside one are not counted. */
+  maintenance?: readonly MaintenanceWindow[];
+  /** Minutes starting at or after this are in the future and not counted (a month or day not over yet). */
+  nowMs?: number;
+}
+
+export interface Uptime {
+  fromMs: number;
+  toMs: number;
+  measure: Measure;
+  /** Exact availability in percent (compare tiers against this, show it with formatPercent). */
+  percent: number;
+  /** Minutes counted (not maintenance, not future). */
+  minutes: number;
+  upMinutes: number;
+  degradedMinutes: number;
+  downMinutes: number;
+  unknownMinutes: number;
+  maintenanceMinutes: number;
+  futureMinutes: number;
+  /** Request measure: 5-minute intervals counted and the sum of their error rates (0 for minutes). */
+  intervals: number;
+  errorRateSum: number;
+  /** Requests and failures counted in counted minutes. */
+  requests: number;
+  failures: number;
+}
+
+function maintenanceMask(fromMs: number, n: number, windows: readonly MaintenanceWindow[] | undefined): Uint8Array | undefined {
+  if (!windows || windows.length === 0) return undefined;
+  let mask: Uint8Array | undefined;
+  for (const w of windows) {
+    // Minutes entirely inside [w.fromMs, w.toMs).
+    const first = Math.max(0, Math.ceil((w.fromMs - fromMs) / MINUTE_MS));
+    const last = Math.min(n, Math.floor((w.toMs - fromMs) / MINUTE_MS)); // exclusive
+    if (last <= first) continue;
+    mask ??= new Uint8Array(n);
+    mask.fill(1, first, last);
+  }
+  return mask;
+}
+
+function checkWindow(fromMs: number, toMs: number): void {
+  assertMinuteAligned(fromMs, 'fromMs');
+  assertMinuteAligned(toMs, 'toMs');
+  if (toMs < fromMs) throw new Error(`window ends before it starts: ${fromMs}..${toMs}`);
+}
+
+function newUptime(fromMs: number, toMs: number, measure: Measure): Uptime {
+  return {
+    fromMs,
+    toMs,
+    measure,
+    percent: 100,
+    minutes: 0,
+    upMinutes: 0,
+    degradedMinutes: 0,
+    downMinutes: 0,
+    unknownMinutes: 0,
+    maintenanceMinutes: 0,
+    futureMinutes: 0,
+    intervals: 0,
+    errorRateSum: 0,
+    requests: 0,
+    failures: 0,
+  };
+}
+
+/** Counts states over a window and, for the request measure, the 5-minute error rates. */
+function scan(
+  series: MinuteSeries,
+  fromMs: number,
+  toMs: number,
+  opts: UptimeOptions,
+  requestMeasure: boolean,
+): Uptime {
+  checkWindow(fromMs, toMs);
+  const u = newUptime(fromMs, toMs, opts.measure);
+  const n = (toMs - fromMs) / MINUTE_MS;
+  // Minutes [0, nPast) of the window are not in the future.
+  const nPast =
+    opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS)));
+  const mask = maintenanceMask(fromMs, nPast, opts.maintenance);
+  const states = series.states;
+  const reqs = series.requests;
+  const fails = series.failures;
+  const off = (fromMs - series.startMs) / MINUTE_MS; // series index of window minute 0
+  const len = states.length;
+  const cnt = new Float64Array(4);
+  let maint = 0;
+
+  if (!requestMeasure) {
+    if (mask === undefined) {
+      // Window minutes the series covers: [lo, hi); the rest have no evidence.
+      const lo = Math.max(0, -off);
+      const hi = Math.min(nPast, len - off);
+      // Most minutes are UP: count the others (a predictable branch beats a histogram store per minute).
+      let other = 0;
+      for (let si = lo + off; si < hi + off; si++) {
+        const x = states[si];
+        if (x !== 1) {
+          cnt[x]++;
+          other++;
+        }
+      }
+      cnt[1] += Math.max(0, hi - lo) - other;
+      if (reqs !== undefined)
+        for (let si = lo + off; si < hi + off; si++) {
+          u.requests += reqs[si];
+          u.failures += fails![si];
+        }
+      cnt[0] += nPast - Math.max(0, hi - lo);
+    } else {
+      for (let i = 0; i < nPast; i++) {
+        if (mask[i] === 1) {
+          maint++;
+          continue;
+        }
+        const si = i + off;
+        if (si < 0 || si >= len) {
+          cnt[0]++;
+          continue;
+        }
+        cnt[states[si]]++;
+        if (reqs !== undefined) {
+          u.requests += reqs[si];
+          u.failures += fails![si];
+        }
+      }
+    }
+  } else {
+    // 5-minute intervals aligned to UTC: the first may be cut by fromMs, the last by toMs or now.
+    const phase = (((fromMs / MINUTE_MS) % INTERVAL_MINUTES) + INTERVAL_MINUTES) % INTERVAL_MINUTES;
+    let i = 0;
+    while (i < nPast) {
+      const stop = Math.min(nPast, i + INTERVAL_MINUTES - (i === 0 ? phase : 0));
+      let k = 0; // counted minutes
+      let badNoReq = 0; // minutes without request counts that are down or unknown
+      let withReq = 0; // minutes with request counts
+      let iReq = 0;
+      let iFail = 0;
+      for (; i < stop; i++) {
+        if (mask !== undefined && mask[i] === 1) {
+          maint++;
+          continue;
+        }
+        const si = i + off;
+        const inside = si >= 0 && si < len;
+        const st = inside ? states[si] : 0;
+        cnt[st]++;
+        k++;
+        const r = inside && reqs !== undefined ? reqs[si] : 0;
+        if (r > 0) {
+          withReq++;
+          iReq += r;
+          iFail += Math.min(fails![si], r);
+        } else if (st === 0 || st === 3) badNoReq++;
+      }
+      if (k > 0) {
+        u.intervals++;
+        u.errorRateSum += (badNoReq + (withReq > 0 ? (withReq * iFail) / iReq : 0)) / k;
+        u.requests += iReq;
+        u.failures += iFail;
+      }
+    }
+  }
+  u.upMinutes = cnt[1];
+  u.degradedMinutes = cnt[2];
+  u.downMinutes = cnt[3];
+  u.unknownMinutes = cnt[0];
+  u.maintenanceMinutes = maint;
+  u.futureMinutes = n - nPast;
+  u.minutes = cnt[0] + cnt[1] + cnt[2] + cnt[3];
+  u.percent = percentOf(u);
+  return u;
+}
+
+function percentOf(u: Uptime): number {
+  if (u.measure === 'requests') return u.intervals === 0 ? 100 : 100 - (100 * u.errorRateSum) / u.intervals;
+  return u.minutes === 0 ? 100 : (100 * (u.upMinutes + u.degradedMinutes)) / u.minutes;
+}
+
+/** Compute-style availability over [fromMs, toMs): 100 × (up + degraded minutes) / counted minutes. */
+export function minuteAvailability(
+  series: MinuteSeries,
+  fromMs: number,
+  toMs: number,
+  opts: Omit<UptimeOptions, 'measure'> = {},
+): Uptime {
+  return scan(series, fromMs, toMs, { ...opts, measure: 'minutes' }, false);
+}
+
+/** Storage-style availability over [fromMs, toMs): 100 % − the mean of the 5-minute error rates. */
+export function requestAvailability(
+  series: MinuteSeries,
+  fromMs: number,
+  toMs: number,
+  opts: Omit<UptimeOptions, 'measure'> = {},
+): Uptime {
+  return scan(series, fromMs, toMs, { ...opts, measure: 'requests' }, true);
+}
+
+export function windowUptime(series: MinuteSeries, fromMs: number, toMs: number, opts: UptimeOptions): Uptime {
+  return scan(series, fromMs, toMs, opts, opts.measure === 'requests');
+}
+
+export interface DayUptime extends Uptime {
+  /** `YYYY-MM-DD` (UTC). */
+  day: string;
+}
+
+/** Per UTC day from `fromDayMs` (a UTC midnight), `days` days: the same formula as the month. */
+export function dailyUptime(series: MinuteSeries, fromDayMs: number, days: number, opts: UptimeOptions): DayUptime[] {
+  if (fromDayMs % DAY_MS !== 0) throw new Error(`fromDayMs must be a UTC midnight, got ${fromDayMs}`);
+  const out: DayUptime[] = [];
+  for (let d = 0; d < days; d++) {
+    const from = fromDayMs + d * DAY_MS;
+    const u = windowUptime(series, from, from + DAY_MS, opts);
+    out.push({ ...u, day: utcDay(from) });
+  }
+  return out;
+}
+
+/** Adds up disjoint windows of one measure (e.g. the days of a month): equal to windowUptime over their union. */
+export function sumUptime(parts: readonly Uptime[]): Uptime {
+  if (parts.length === 0) throw new Error('sumUptime needs at least one part');
+  const u = newUptime(Math.min(...parts.map((p) => p.fromMs)), Math.max(...parts.map((p) => p.toMs)), parts[0].measure);
+  for (const p of parts) {
+    if (p.measure !== u.measure) throw new Error('sumUptime: parts of different measures');
+    u.minutes += p.minutes;
+    u.upMinutes += p.upMinutes;
+    u.degradedMinutes += p.degradedMinutes;
+    u.downMinutes += p.downMinutes;
+    u.unknownMinutes += p.unknownMinutes;
+    u.maintenanceMinutes += p.maintenanceMinutes;
+    u.futureMinutes += p.futureMinutes;
+    u.intervals += p.intervals;
+    u.errorRateSum += p.errorRateSum;
+    u.requests += p.requests;
+    u.failures += p.failures;
+  }
+  u.percent = percentOf(u);
+  return u;
+}
+
+export interface BadPeriod {
+  fromMs: number;
+  toMs: number;
+  /** DOWN or UNKNOWN for the whole period. */
+  state: MinuteStateCode;
+}
+
+/** Runs of DOWN or UNKNOWN minutes over [fromMs, toMs), outside maintenance and before `nowMs`. */
+export function badPeriods(
+  series: MinuteSeries,
+  fromMs: number,
+  toMs: number,
+  opts: { maintenance?: readonly MaintenanceWindow[]; nowMs?: number } = {},
+): BadPeriod[] {
+  checkWindow(fromMs, toMs);
+  const n = (toMs - fromMs) / MINUTE_MS;
+  const nPast =
+    opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS)));
+  const mask = maintenanceMask(fromMs, nPast, opts.maintenance);
+  const states = series.states;
+  const off = (fromMs - series.startMs) / MINUTE_MS;
+  const len = states.length;
+  const out: BadPeriod[] = [];
+  let runState = -1;
+  let runStart = 0;
+  for (let i = 0; i <= nPast; i++) {
+    let st = -1; // -1: not bad (or the end)
+    if (i < nPast && (mask === undefined || mask[i] === 0)) {
+      const si = i + off;
+      const x = si >= 0 && si < len ? states[si] : 0;
+      if (x === 0 || x === 3) st = x;
+    }
+    if (st !== runState) {
+      if (runState !== -1)
+        out.push({ fromMs: fromMs + runStart * MINUTE_MS, toMs: fromMs + i * MINUTE_MS, state: runState as MinuteStateCode });
+      runState = st;
+      runStart = i;
+    }
+  }
+  return out;
+}
+
+/**
+ * The one way availability is shown: rounded DOWN to `digits` decimals, so a window with any downtime never
+ * shows 100%, and a figure shown below a tier threshold with that many decimals really is below it.
+ */
+export function formatPercent(p: number, digits = 2): string {
+  if (!Number.isFinite(p)) return '—';
+  const f = 10 ** digits;
+  // The tiny epsilon absorbs float noise (99.9 computed as 99.89999999999999); real data cannot get that close.
+  const v = Math.floor(Math.min(100, Math.max(0, p)) * f + 1e-7) / f;
+  return `${v.toFixed(digits)}%`;
+}
+
+export function startOfUtcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}

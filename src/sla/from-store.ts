@@ -1,0 +1,111 @@
+// Reads what the SLA report needs from config and store: observations per component, incidents and
+// maintenance. The one I/O edge of src/sla; the figures themselves come from the pure report.ts.
+import { ms } from '../config/common.js';
+import type { EtapeConfig } from '../config/schema.js';
+import { pairGraph, resolveSla } from '../config/sla.js';
+import type { Store } from '../store/store.js';
+import { componentId, seriesFromObservations, seriesOptionsFromRules, type MinuteSeries, type SeriesOptions } from './availability.js';
+import { buildSlaReport, formatSlaTable, type BillingPeriod, type SlaReport } from './report.js';
+
+/** How evidence is read, from `statuspage.rules`: the same rules the status page applies. */
+export function seriesOptionsFromConfig(config: EtapeConfig): SeriesOptions {
+  const r = config.statuspage.rules;
+  return seriesOptionsFromRules({
+    freshForMs: ms(r.freshFor),
+    majorOutageShare: r.majorOutageShare,
+    partialOutageShare: r.partialOutageShare,
+    degradedLatencyMs: ms(r.degradedLatency),
+  });
+}
+
+/** Every region a service runs in, from `services[].regions` (`all`: every fleet region). */
+function serviceRegions(config: EtapeConfig, service: string): string[] {
+  const s = config.services.find((x) => x.name === service) as { regions?: string[] | 'all' } | undefined;
+  const all = config.fleet.regions.map((r) => r.id);
+  if (!s || s.regions === undefined || s.regions === 'all') return all;
+  return s.regions;
+}
+
+/** Builds the SLA report for a period from the store. */
+export async function slaReportFromStore(opts: {
+  config: EtapeConfig;
+  store: Store;
+  period: BillingPeriod;
+  nowMs?: number;
+  filter?: { service?: string; customer?: string };
+}): Promise<SlaReport> {
+  const { config, store, period } = opts;
+  const seriesOpts = seriesOptionsFromConfig(config);
+  const slas = config.sla.map(resolveSla);
+  const f = opts.filter ?? {};
+  const customers = config.customers.filter((c) => f.customer === undefined || c.id === f.customer);
+
+  // Which components to read: every region of every service with an SLA (or just those the customer uses).
+  const wanted = new Set<string>();
+  const components: Array<{ service: string; region: string }> = [];
+  const want = (service: string, region: string) => {
+    const k = componentId(service, region);
+    if (wanted.has(k)) return;
+    wanted.add(k);
+    components.push({ service, region });
+  };
+  for (const s of slas) {
+    if (f.service !== undefined && s.service !== f.service) continue;
+    if (f.customer === undefined) for (const r of serviceRegions(config, s.service)) want(s.service, r);
+  }
+  for (const c of customers)
+    for (const u of c.uses) if (f.service === undefined || u.service === f.service) for (const r of u.regions) want(u.service, r);
+
+  const end = Math.min(period.toMs, opts.nowMs ?? period.toMs);
+  const series = new Map<string, MinuteSeries>();
+  for (const c of components) {
+    const obs = await store.queryObservations({
+      service: c.service,
+      region: c.region,
+      from: period.fromMs - seriesOpts.freshForMs,
+      to: end,
+    });
+    series.set(componentId(c.service, c.region), seriesFromObservations(obs, period.fromMs, period.toMs, seriesOpts));
+  }
+  const incidents = await store.listIncidents({});
+  return buildSlaReport({
+    period,
+    nowMs: opts.nowMs,
+    slas,
+    customers: config.customers,
+    pairs: pairGraph(config.fleet),
+    series: (service, region) => series.get(componentId(service, region)),
+    incidents,
+    components,
+    filter: opts.filter,
+  });
+}
+
+/**
+ * For the demo: the credits a run would owe over its window (any window, not just a month), as a report and
+ * a few lines to print. `label` names the window in the text.
+ */
+export async function slaReportForDemo(opts: {
+  config: EtapeConfig;
+  store: Store;
+  fromMs: number;
+  toMs: number;
+  label?: string;
+  nowMs?: number;
+}): Promise<{ report: SlaReport; summary: string; text: string }> {
+  const fromMs = Math.floor(opts.fromMs / 60_000) * 60_000;
+  const toMs = Math.max(fromMs + 60_000, Math.ceil(opts.toMs / 60_000) * 60_000);
+  const report = await slaReportFromStore({
+    config: opts.config,
+    store: opts.store,
+    period: { label: opts.label ?? 'demo run', fromMs, toMs },
+    nowMs: opts.nowMs,
+  });
+  const totals = Object.entries(report.totals).map(([cur, v]) => `${v.toFixed(2)}${cur ? ' ' + cur : ''}`);
+  const worst = [...report.units].sort((a, b) => a.percent - b.percent)[0];
+  const summary =
+    `${report.period.label}: credits owed ${totals.length ? totals.join(' + ') : '0.00'} to ` +
+    `${report.customersOwed} of ${report.customers.length} customers` +
+    (worst ? `; lowest availability ${worst.shown} (${worst.id})` : '');
+  return { report, summary, text: formatSlaTable(report) };
+}

@@ -1,0 +1,140 @@
+// Builds the static status site: renders every file from a SiteModel, then writes only files whose
+// content changed (by hash), atomically (write then rename), so any web server or bucket can serve the
+// folder while it is rebuilt. Every file carries generated_at; files that describe "now" (the front page,
+// the JSON, the feed, open incidents) are rewritten at each build, the others when their content changes
+// or their generated_at would otherwise become older than half of staleAfter.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { renderAtom } from './atom.js';
+import { renderBadge } from './badge.js';
+import {
+  renderHistoryFragment,
+  renderHistoryIndex,
+  renderHistoryPage,
+  renderIncidentIndex,
+  renderIncidentPage,
+  renderIndex,
+} from './html.js';
+import { badgePath, byService, historyPath, humanTime, incidentPath, isoTime, shownStatus, type SiteModel } from './model.js';
+import { GENERATED_AT_ISO, GENERATED_AT_TEXT, v2Files } from './v2.js';
+
+export interface SiteFile {
+  path: string;
+  /** With the generated_at placeholders still in. */
+  content: string;
+  /** Describes the present: rewritten at every build. */
+  live: boolean;
+}
+
+/** What a builder keeps between builds: rendered history per component and the hash of every file written. */
+export interface BuildState {
+  fragments: Map<string, { key: string; html: string }>;
+  files: Map<string, { hash: string; writtenAt: number }>;
+  manifestLoaded: boolean;
+}
+
+export function newBuildState(): BuildState {
+  return { fragments: new Map(), files: new Map(), manifestLoaded: false };
+}
+
+export function renderSite(m: SiteModel, state: BuildState = newBuildState()): SiteFile[] {
+  const files: SiteFile[] = [];
+  files.push({ path: 'index.html', content: renderIndex(m), live: true });
+  for (const [path, content] of v2Files(m)) files.push({ path, content, live: true });
+  files.push({ path: 'feed.atom', content: renderAtom(m), live: true });
+  files.push({ path: 'incidents/index.html', content: renderIncidentIndex(m), live: true });
+  for (const i of m.incidents) {
+    const st = shownStatus(i, m.generatedAt);
+    const open = st !== 'resolved' && st !== 'postmortem' && st !== 'completed';
+    files.push({ path: incidentPath(i.id), content: renderIncidentPage(m, i), live: open });
+  }
+  for (const c of m.components) files.push({ path: badgePath(c.id), content: renderBadge(c), live: false });
+  files.push({ path: 'history/index.html', content: renderHistoryIndex(m), live: false });
+  for (const [service, comps] of byService(m.components)) {
+    const frags = comps.map((c) => {
+      const h = m.history?.get(c.id);
+      const key = `${h?.key ?? 'none'}|${c.regionName}|${c.region}`;
+      const hit = state.fragments.get(c.id);
+      if (hit && hit.key === key) return hit.html;
+      const html = renderHistoryFragment(c, h);
+      state.fragments.set(c.id, { key, html });
+      return html;
+    });
+    files.push({ path: historyPath(service), content: renderHistoryPage(m, service, frags), live: false });
+  }
+  return files;
+}
+
+export interface WriteResult {
+  files: number;
+  written: number;
+  unchanged: number;
+  /** Bytes of every file of the site, and of the ones written this time. */
+  bytes: number;
+  bytesWritten: number;
+}
+
+const MANIFEST = '.etape-build.json';
+
+function hashOf(s: string): string {
+  return createHash('sha1').update(s).digest('base64');
+}
+
+export function fillGeneratedAt(content: string, at: number): string {
+  const iso = isoTime(at);
+  const text = humanTime(at);
+  return content.split(GENERATED_AT_ISO).join(iso).split(GENERATED_AT_TEXT).join(text);
+}
+
+/**
+ * Writes the files that changed. `refreshAfterMs`: a file whose content did not change is still rewritten
+ * (with the new generated_at) once its last write is older than this.
+ */
+export async function writeSite(outDir: string, files: SiteFile[], now: number, state: BuildState, refreshAfterMs: number): Promise<WriteResult> {
+  await mkdir(outDir, { recursive: true });
+  if (!state.manifestLoaded) {
+    state.manifestLoaded = true;
+    try {
+      const raw = JSON.parse(await readFile(join(outDir, MANIFEST), 'utf8')) as Record<string, { hash: string; writtenAt: number }>;
+      for (const [p, v] of Object.entries(raw)) if (!state.files.has(p)) state.files.set(p, v);
+    } catch {
+      // No manifest yet (or an unreadable one): everything is written.
+    }
+  }
+  const r: WriteResult = { files: files.length, written: 0, unchanged: 0, bytes: 0, bytesWritten: 0 };
+  const dirs = new Map<string, Promise<unknown>>();
+  const tmpSuffix = `.tmp-${process.pid}`;
+  // The front page goes last, so it never links to a file not yet written.
+  const ordered = [...files.filter((f) => f.path !== 'index.html'), ...files.filter((f) => f.path === 'index.html')];
+  const jobs: Promise<void>[] = [];
+  for (const f of ordered) {
+    const hash = hashOf(f.content);
+    const prev = state.files.get(f.path);
+    const size = Buffer.byteLength(f.content);
+    r.bytes += size;
+    if (!f.live && prev && prev.hash === hash && now - prev.writtenAt < refreshAfterMs) {
+      r.unchanged++;
+      continue;
+    }
+    const full = join(outDir, f.path);
+    const dir = dirname(full);
+    const content = fillGeneratedAt(f.content, now);
+    const job = (async () => {
+      let made = dirs.get(dir);
+      if (!made) dirs.set(dir, (made = mkdir(dir, { recursive: true })));
+      await made;
+      await writeFile(full + tmpSuffix, content);
+      await rename(full + tmpSuffix, full);
+    })();
+    jobs.push(job);
+    if (f.path === 'index.html') await Promise.all(jobs.splice(0));
+    else if (jobs.length >= 64) await Promise.all(jobs.splice(0));
+    state.files.set(f.path, { hash, writtenAt: now });
+    r.written++;
+    r.bytesWritten += size;
+  }
+  await Promise.all(jobs);
+  await writeFile(join(outDir, MANIFEST), JSON.stringify(Object.fromEntries(state.files)));
+  return r;
+}

@@ -1,0 +1,90 @@
+// Pieces both store backends share: row shapes, the "open incident" rule, and JSON handling.
+import type { Observation } from '../core/types.js';
+import type { IncidentRecord, IncidentStatus } from './store.js';
+
+/** Incident states that are over: anything else is open. */
+export const CLOSED_INCIDENT_STATUSES: readonly IncidentStatus[] = ['resolved', 'postmortem', 'completed'];
+
+export function isOpenIncident(i: Pick<IncidentRecord, 'status'>): boolean {
+  return !CLOSED_INCIDENT_STATUSES.includes(i.status);
+}
+
+/** JSON text for a stored document; `undefined` becomes `null`. NUL characters (which PostgreSQL's jsonb
+ *  refuses, and which captured process output can contain) become U+FFFD. */
+export function toJson(v: unknown): string {
+  return JSON.stringify(v === undefined ? null : v, (_k, val) =>
+    typeof val === 'string' && val.includes('\u0000') ? val.replaceAll('\u0000', '\uFFFD') : val,
+  );
+}
+
+export interface ObservationRow {
+  service: string;
+  region: string;
+  cell: string | null;
+  source: string;
+  at: number | string;
+  verdict: string;
+  latency_ms: number | null;
+  value: number | null;
+  version: string | null;
+  requests: number | string | null;
+  failures: number | string | null;
+  detail: string | null;
+}
+
+export function observationFromRow(r: ObservationRow): Observation {
+  const o: Observation = {
+    service: r.service,
+    region: r.region,
+    cell: r.cell ?? null,
+    source: r.source,
+    at: Number(r.at),
+    verdict: r.verdict as Observation['verdict'],
+  };
+  if (r.latency_ms !== null && r.latency_ms !== undefined) o.latencyMs = Number(r.latency_ms);
+  if (r.value !== null && r.value !== undefined) o.value = Number(r.value);
+  if (r.version !== null && r.version !== undefined) o.version = r.version;
+  if (r.requests !== null && r.requests !== undefined) o.requests = Number(r.requests);
+  if (r.failures !== null && r.failures !== undefined) o.failures = Number(r.failures);
+  if (r.detail !== null && r.detail !== undefined) o.detail = r.detail;
+  return o;
+}
+
+/** Column values of an observation, in the order of OBSERVATION_COLUMNS. */
+export const OBSERVATION_COLUMNS = [
+  'service',
+  'region',
+  'cell',
+  'source',
+  'at',
+  'verdict',
+  'latency_ms',
+  'value',
+  'version',
+  'requests',
+  'failures',
+  'detail',
+] as const;
+
+export function observationValues(o: Observation): (string | number | null)[] {
+  return [
+    o.service,
+    o.region,
+    o.cell ?? null,
+    o.source,
+    o.at,
+    o.verdict,
+    o.latencyMs ?? null,
+    o.value ?? null,
+    o.version ?? null,
+    o.requests ?? null,
+    o.failures ?? null,
+    o.detail ?? null,
+  ];
+}
+
+export function clampLimit(limit: number | undefined): number | undefined {
+  if (limit === undefined) return undefined;
+  if (!Number.isFinite(limit) || limit < 0) return 0;
+  return Math.floor(limit);
+}

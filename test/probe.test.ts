@@ -1,0 +1,291 @@
+// HTTP probes and the prober against real loopback servers: healthy, failing, refusing, and one that never
+// answers (a hang must be recorded as a timeout, within the timeout and a little slack).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { systemClock, VirtualClock } from '../src/core/clock.js';
+import { isEtapeError } from '../src/core/errors.js';
+import type { Observation, Target } from '../src/core/types.js';
+import { probeSchema, serviceSchema, type ProbeConfig } from '../src/config/service.js';
+import { fleetSchema } from '../src/config/fleet.js';
+import { expandTemplate, runProbe, targetVars } from '../src/evidence/probe.js';
+import { Prober, probeChecks } from '../src/evidence/prober.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+
+interface Loopback {
+  server: Server;
+  port: number;
+  hits: number;
+}
+
+const servers: Server[] = [];
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<Loopback> {
+  const lb = { hits: 0 } as Loopback;
+  const server = createServer((req, res) => {
+    lb.hits++;
+    handler!(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  lb.server = server;
+  lb.port = (server.address() as AddressInfo).port;
+  servers.push(server);
+  return lb;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const target: Target = { service: 'blob', region: 'eu-west', cell: 'c1' };
+const probe = (over: Partial<Record<keyof ProbeConfig, unknown>> = {}): ProbeConfig =>
+  probeSchema.parse({ name: 'health', url: 'http://127.0.0.1:{port}/health/{region}/{cell}', ...over });
+
+let good: Loopback;
+let hang: Loopback;
+let slowBody: Loopback;
+let dir = '';
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'etape-probe-'));
+  good = await serve((req, res) => {
+    if (req.url?.startsWith('/health/')) {
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-version': '2.0.0' }).end(`ok ${req.url} status=green`);
+    } else if (req.url === '/broken') res.writeHead(503).end('overloaded');
+    else if (req.url === '/created') res.writeHead(201).end('made');
+    else res.writeHead(404).end();
+  });
+  // accepts the connection, reads the request, never answers: what a hung front-end looks like
+  hang = await serve(() => {});
+  // answers the headers, then never finishes the body
+  slowBody = await serve((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('partial');
+  });
+});
+
+after(() => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('expandTemplate and targetVars', () => {
+  it('fills region, cell, service and fleet vars; an unknown name is a config error', () => {
+    const fleet = fleetSchema.parse({
+      regions: [{ id: 'eu-west', geography: 'eu', vars: { host: 'eu.example.test', port: 80 }, cells: [{ id: 'c1', vars: { port: 7101 } }] }],
+    });
+    const vars = targetVars(fleet, target);
+    assert.deepEqual(vars, { host: 'eu.example.test', port: 7101, service: 'blob', region: 'eu-west', cell: 'c1' });
+    assert.equal(expandTemplate('http://{host}:{port}/{service}/{region}/{cell}', vars), 'http://eu.example.test:7101/blob/eu-west/c1');
+    assert.throws(() => expandTemplate('http://{nope}/', vars), (e: unknown) => isEtapeError(e) && e.code === 'config.invalid' && /\{nope\}/.test(e.message));
+  });
+});
+
+describe('runProbe', () => {
+  it('passes on the expected status, records latency and the version header', async () => {
+    const o = await runProbe(probe({ bodyMatch: 'status=green' }), target, { port: good.port }, systemClock);
+    assert.equal(o.verdict, 'pass', o.detail);
+    assert.equal(o.detail, 'HTTP 200');
+    assert.equal(o.source, 'health');
+    assert.equal(o.version, '2.0.0');
+    assert.equal(o.cell, 'c1');
+    assert.ok(typeof o.latencyMs === 'number' && o.latencyMs >= 0 && o.latencyMs < 2000);
+  });
+
+  it('uses the clock for `at`', async () => {
+    const clock = new VirtualClock(Date.UTC(2030, 0, 1));
+    const o = await runProbe(probe(), target, { port: good.port }, clock);
+    assert.equal(o.at, Date.UTC(2030, 0, 1));
+  });
+
+  it('fails on an unexpected status, and accepts a list of statuses', async () => {
+    const broken = await runProbe(probe({ url: 'http://127.0.0.1:{port}/broken' }), target, { port: good.port }, systemClock);
+    assert.equal(broken.verdict, 'fail');
+    assert.equal(broken.detail, 'HTTP 503 (expected 200)');
+    const created = await runProbe(probe({ url: 'http://127.0.0.1:{port}/created', expectStatus: [200, 201] }), target, { port: good.port }, systemClock);
+    assert.equal(created.verdict, 'pass');
+    const headOk = await runProbe(probe({ method: 'HEAD' }), target, { port: good.port }, systemClock);
+    assert.equal(headOk.verdict, 'pass', headOk.detail);
+  });
+
+  it('matches the body by substring or /regex/', async () => {
+    const vars = { port: good.port };
+    assert.equal((await runProbe(probe({ bodyMatch: '/status=(green|amber)$/' }), target, vars, systemClock)).verdict, 'pass');
+    const miss = await runProbe(probe({ bodyMatch: 'status=red' }), target, vars, systemClock);
+    assert.equal(miss.verdict, 'fail');
+    assert.match(miss.detail ?? '', /body does not match status=red/);
+    assert.equal((await runProbe(probe({ bodyMatch: '/STATUS=GREEN/i' }), target, vars, systemClock)).verdict, 'pass');
+  });
+
+  it('a target that never answers is a timeout: verdict fail, latency = timeout, within timeout + slack', async () => {
+    const t0 = Date.now();
+    const o = await runProbe(probe({ timeout: '300ms' }), target, { port: hang.port }, systemClock);
+    const took = Date.now() - t0;
+    assert.equal(o.verdict, 'fail');
+    assert.equal(o.detail, 'timeout after 300ms');
+    assert.equal(o.latencyMs, 300);
+    assert.ok(took >= 290, `took ${took}ms`);
+    assert.ok(took < 300 + 1500, `took ${took}ms, more than the timeout and slack`);
+  });
+
+  it('headers then a body that never ends is a timeout too', async () => {
+    const o = await runProbe(probe({ timeout: '300ms' }), target, { port: slowBody.port }, systemClock);
+    assert.equal(o.verdict, 'fail');
+    assert.equal(o.detail, 'timeout after 300ms');
+  });
+
+  it('a refused connection means the target is down: fail', async () => {
+    const o = await runProbe(probe(), target, { port: await freePort() }, systemClock);
+    assert.equal(o.verdict, 'fail');
+    assert.equal(o.detail, 'connection refused');
+  });
+
+  it('what we cannot measure is error, not fail', async () => {
+    const missingVar = await runProbe(probe({ url: 'http://127.0.0.1:{nope}/' }), target, {}, systemClock);
+    assert.equal(missingVar.verdict, 'error');
+    assert.match(missingVar.detail ?? '', /\{nope\}/);
+    const badUrl = await runProbe(probe({ url: 'not a url {region}' }), target, {}, systemClock);
+    assert.equal(badUrl.verdict, 'error');
+    assert.match(badUrl.detail ?? '', /bad URL/);
+    const scheme = await runProbe(probe({ url: 'ftp://127.0.0.1/' }), target, {}, systemClock);
+    assert.equal(scheme.verdict, 'error');
+    const badRegex = await runProbe(probe({ bodyMatch: '/(/' }), target, { port: good.port }, systemClock);
+    assert.equal(badRegex.verdict, 'error');
+  });
+
+  it('an aborted probe is error "probe aborted"', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    const o = await runProbe(probe({ timeout: '5s' }), target, { port: hang.port }, systemClock, { signal: ac.signal });
+    assert.equal(o.verdict, 'error');
+    assert.equal(o.detail, 'probe aborted');
+  });
+});
+
+describe('Prober', () => {
+  it('probes each target on its interval and stores the observations in batches', async () => {
+    const store = new SqliteStore(join(dir, 'prober.db'));
+    await store.migrate();
+    const fleet = fleetSchema.parse({
+      regions: [
+        { id: 'eu-west', geography: 'eu', cells: [{ id: 'c1', vars: { port: good.port } }, { id: 'c2', vars: { port: hang.port } }] },
+      ],
+    });
+    const svc = serviceSchema.parse({
+      name: 'blob',
+      probes: [{ name: 'health', url: 'http://127.0.0.1:{port}/health/{region}/{cell}', interval: '250ms', timeout: '300ms' }],
+    });
+    const checks = probeChecks({ fleet, services: [svc] });
+    assert.equal(checks.length, 2);
+    const seen: Observation[] = [];
+    const startedAt = Date.now();
+    let firstHangAt = 0;
+    const prober = new Prober({
+      store,
+      checks,
+      batchSize: 3,
+      flushEveryMs: 100,
+      onObservation: (o) => {
+        seen.push(o);
+        if (o.cell === 'c2' && !firstHangAt) firstHangAt = Date.now();
+      },
+    });
+    prober.start();
+    await waitFor(() => seen.filter((o) => o.cell === 'c2').length >= 3, 'three observations of the hung target');
+    await prober.stop();
+    assert.ok(firstHangAt - startedAt < 300 + 1500, `first timeout recorded after ${firstHangAt - startedAt}ms`);
+
+    const stored = await store.queryObservations({ service: 'blob' });
+    assert.equal(stored.length, seen.length, 'after stop every measured observation is stored');
+    assert.equal(prober.stats.stored, seen.length);
+    const c1 = stored.filter((o) => o.cell === 'c1');
+    const c2 = stored.filter((o) => o.cell === 'c2');
+    assert.ok(c1.length >= 3);
+    assert.ok(c1.every((o) => o.verdict === 'pass' && o.version === '2.0.0'));
+    assert.ok(c2.every((o) => o.verdict === 'fail' && o.detail === 'timeout after 300ms' && o.latencyMs === 300));
+    // the healthy target is probed about every 250ms, not in a tight loop
+    const gaps = c1.slice(1).map((o, i) => o.at - c1[i].at);
+    assert.ok(gaps.every((g) => g >= 200), `gaps ${gaps.join(',')}`);
+    await store.close();
+  });
+
+  it('stop waits for a probe in flight and stores its result', async () => {
+    const got: Observation[] = [];
+    const store = { recordObservations: async (o: Observation[]) => void got.push(...o) };
+    const hitsBefore = hang.hits;
+    const prober = new Prober({
+      store,
+      checks: [{ target, probe: probe({ timeout: '400ms', interval: '1h' }), vars: { port: hang.port } }],
+    });
+    prober.start();
+    await waitFor(() => hang.hits > hitsBefore, 'the probe to reach the hung target');
+    await prober.stop();
+    assert.equal(got.length, 1);
+    assert.equal(got[0].detail, 'timeout after 400ms');
+  });
+
+  it('follows the injected clock: one run per interval as time advances', async () => {
+    const clock = new VirtualClock();
+    const t0 = clock.now();
+    const got: Observation[] = [];
+    const prober = new Prober({
+      store: { recordObservations: async () => {} },
+      clock,
+      flushEveryMs: 3_600_000, // out of the way: the only wake in the first minute is the probe's
+      checks: [{ target, probe: probe({ interval: '10s' }), vars: { port: good.port } }],
+      onObservation: (o) => got.push(o),
+    });
+    prober.start();
+    for (let i = 1; i <= 4; i++) {
+      await waitFor(() => got.length === i, `run ${i}`);
+      // the probe loop goes back to sleep until its next interval; no run happens before time moves
+      await waitFor(() => clock.nextWake() === t0 + i * 10_000, `the probe to sleep until +${i * 10}s`);
+      assert.equal(got.length, i);
+      clock.set(t0 + i * 10_000);
+    }
+    await waitFor(() => got.length === 5, 'run 5');
+    assert.deepEqual(
+      got.map((o) => o.at - t0),
+      [0, 10_000, 20_000, 30_000, 40_000],
+    );
+    await prober.stop();
+  });
+
+  it('keeps observations while the store is down and writes them when it is back', async () => {
+    let down = true;
+    const stored: Observation[] = [];
+    const store = {
+      recordObservations: async (o: Observation[]) => {
+        if (down) throw new Error('database is locked');
+        stored.push(...o);
+      },
+    };
+    const prober = new Prober({ store, checks: [{ target, probe: probe(), vars: { port: good.port } }] });
+    const first = await prober.runOnce();
+    assert.equal(first.length, 1);
+    assert.equal(stored.length, 0);
+    assert.equal(prober.stats.storeErrors, 1);
+    down = false;
+    await prober.runOnce();
+    assert.equal(stored.length, 2);
+  });
+});

@@ -1,0 +1,431 @@
+// The Store contract, run against both backends: SQLite (a real file in a temp folder) and PostgreSQL
+// (127.0.0.1:5432, database `test`, a fresh schema per run, dropped afterwards). PostgreSQL being down is a
+// failure, not a skip: CI starts it (scripts/setup-test-deps.sh). Override with ETAPE_TEST_PG.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { isEtapeError } from '../src/core/errors.js';
+import type { Observation } from '../src/core/types.js';
+import { openStore, parseStoreUrl, resolveStoreUrl, redactStoreUrl } from '../src/store/open.js';
+import type { IncidentRecord, NewEvent, Store } from '../src/store/store.js';
+
+const PG_URL = process.env.ETAPE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Backend {
+  name: string;
+  /** Prepares a fresh, empty location; returns its store URL. */
+  setup(): Promise<string>;
+  teardown(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  let dir = '';
+  return {
+    name: 'sqlite',
+    async setup() {
+      dir = mkdtempSync(join(tmpdir(), 'etape-store-'));
+      return join(dir, 'nested', 'etape.db');
+    },
+    async teardown() {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresBackend(): Backend {
+  const schema = `etape_test_${randomBytes(6).toString('hex')}`;
+  const admin = () => new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+  return {
+    name: 'postgres',
+    async setup() {
+      const c = admin();
+      try {
+        await c.connect();
+        await c.query('SELECT 1');
+      } catch (e) {
+        throw new Error(
+          `PostgreSQL is not reachable at ${redactStoreUrl(PG_URL)} (${(e as Error).message}). ` +
+            'The PostgreSQL half of the store contract needs it: run scripts/setup-test-deps.sh, or set ETAPE_TEST_PG.',
+        );
+      } finally {
+        await c.end().catch(() => {});
+      }
+      const u = new URL(PG_URL);
+      u.searchParams.set('schema', schema);
+      return u.toString();
+    },
+    async teardown() {
+      const c = admin();
+      try {
+        await c.connect();
+        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await c.end().catch(() => {});
+      }
+    },
+  };
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function ev(rolloutId: string | null, type: string, at = T0, data: unknown = {}): NewEvent {
+  return { rolloutId, at, actor: 'controller', type, data };
+}
+
+function rollout(id: string, service = 'blob', createdAt = T0) {
+  return { id, service, version: '2.0.0', phase: 'pending', state: { waves: [{ n: 1 }] }, createdAt, updatedAt: createdAt };
+}
+
+function incident(id: string, over: Partial<IncidentRecord> = {}): IncidentRecord {
+  return {
+    id,
+    kind: 'incident',
+    title: `Incident ${id}`,
+    status: 'investigating',
+    impact: 'major',
+    components: ['blob/eu-west'],
+    source: 'manual',
+    createdAt: T0,
+    updatedAt: T0,
+    resolvedAt: null,
+    scheduledFor: null,
+    scheduledUntil: null,
+    updates: [{ id: 'u1', at: T0, status: 'investigating', body: 'Looking into it', actor: 'cli:ops' }],
+    data: { rolloutId: 'r1' },
+    ...over,
+  };
+}
+
+function obs(over: Partial<Observation> = {}): Observation {
+  return { service: 'blob', region: 'eu-west', cell: 'c1', source: 'health', at: T0, verdict: 'pass', latencyMs: 12, ...over };
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(isEtapeError(e), `expected an EtapeError, got ${String(e)}`);
+    assert.equal(e.code, code);
+    return true;
+  });
+}
+
+function contract(backend: Backend): void {
+  describe(`Store contract: ${backend.name}`, () => {
+    let url = '';
+    let store: Store;
+    const extra: Store[] = [];
+
+    before(async () => {
+      url = await backend.setup();
+      store = await openStore(url);
+    });
+
+    after(async () => {
+      for (const s of extra) await s.close().catch(() => {});
+      await store?.close().catch(() => {});
+      await backend.teardown();
+    });
+
+    async function second(): Promise<Store> {
+      const s = await openStore(url);
+      extra.push(s);
+      return s;
+    }
+
+    it('migrate twice is a no-op and keeps data', async () => {
+      await store.createRollout(rollout('m1'), [ev('m1', 'rollout.created')]);
+      const applied = await (store as unknown as { appliedMigrations(): Promise<{ id: number }[]> }).appliedMigrations();
+      assert.ok(applied.length >= 1);
+      assert.deepEqual(applied.map((m) => m.id), [...applied.map((m) => m.id)].sort((a, b) => a - b));
+      await store.migrate();
+      await store.migrate();
+      const again = await (store as unknown as { appliedMigrations(): Promise<{ id: number }[]> }).appliedMigrations();
+      assert.deepEqual(again, applied);
+      assert.equal((await store.getRollout('m1'))?.id, 'm1');
+    });
+
+    it('creates, reads and lists rollouts; a duplicate id is a conflict', async () => {
+      const r = await store.createRollout(rollout('c1', 'queue', T0 + 10), [ev('c1', 'rollout.created', T0 + 10, { by: 'cli' })]);
+      assert.equal(r.revision, 1);
+      await store.createRollout(rollout('c2', 'queue', T0 + 20), []);
+      const got = await store.getRollout('c1');
+      assert.deepEqual(got, { ...rollout('c1', 'queue', T0 + 10), revision: 1 });
+      assert.equal(await store.getRollout('nope'), undefined);
+      await rejectsWith(store.createRollout(rollout('c1', 'queue'), [ev('c1', 'x')]), 'store.conflict');
+      const listed = await store.listRollouts({ service: 'queue' });
+      assert.deepEqual(listed.map((x) => x.id), ['c2', 'c1'], 'newest first');
+      assert.deepEqual((await store.listRollouts({ service: 'queue', limit: 1 })).map((x) => x.id), ['c2']);
+      assert.deepEqual(await store.listRollouts({ phases: [] }), []);
+      // the rejected duplicate appended nothing
+      assert.deepEqual((await store.listEvents({ rolloutId: 'c1' })).map((e) => e.type), ['rollout.created']);
+    });
+
+    it('saveRollout bumps the revision and detects a stale one', async () => {
+      await store.createRollout(rollout('s1'), []);
+      const rev2 = await store.saveRollout('s1', 1, { phase: 'running', state: { wave: 1 }, updatedAt: T0 + 1 }, [ev('s1', 'rollout.started')]);
+      assert.equal(rev2, 2);
+      await rejectsWith(store.saveRollout('s1', 1, { phase: 'halted', state: { wave: 9 }, updatedAt: T0 + 2 }, [ev('s1', 'rollout.halted')]), 'store.conflict');
+      const cur = await store.getRollout('s1');
+      assert.equal(cur?.phase, 'running');
+      assert.deepEqual(cur?.state, { wave: 1 });
+      assert.equal(cur?.revision, 2);
+      assert.equal(cur?.updatedAt, T0 + 1);
+      // the losing save appended no events
+      assert.deepEqual((await store.listEvents({ rolloutId: 's1' })).map((e) => e.type), ['rollout.started']);
+      assert.equal(await store.saveRollout('s1', 2, { phase: 'completed', state: null, updatedAt: T0 + 3 }, []), 3);
+      assert.equal((await store.getRollout('s1'))?.state, null);
+      await rejectsWith(store.saveRollout('missing', 1, { phase: 'x', state: {}, updatedAt: T0 }, []), 'not_found');
+      const phases = await store.listRollouts({ phases: ['completed'] });
+      assert.ok(phases.some((r) => r.id === 's1'));
+      assert.ok(phases.every((r) => r.phase === 'completed'));
+    });
+
+    it('appends events in order with a store-wide seq, and filters them', async () => {
+      const before = await store.listEvents();
+      const last = before.length ? before[before.length - 1].seq : 0;
+      await store.appendEvents([ev('e1', 'wave.deploying', T0, { wave: 1 }), ev('e2', 'wave.deploying', T0 + 1), ev(null, 'server.started', T0 + 2)]);
+      await store.appendEvents([ev('e1', 'wave.baking', T0 + 3, { left: 3600 }), ev('e1', 'driver.deploy.succeeded', T0 + 4, { output: 'ok\u0000done' })]);
+      await store.appendEvents([]);
+      const all = await store.listEvents({ afterSeq: last });
+      assert.equal(all.length, 5);
+      for (let i = 1; i < all.length; i++) assert.ok(all[i].seq > all[i - 1].seq, 'seq strictly increases');
+      assert.deepEqual(all.map((e) => e.type), ['wave.deploying', 'wave.deploying', 'server.started', 'wave.baking', 'driver.deploy.succeeded']);
+      assert.equal(all[2].rolloutId, null);
+      assert.deepEqual(all[0].data, { wave: 1 });
+      assert.equal(all[0].actor, 'controller');
+      assert.equal(all[0].at, T0);
+      assert.equal(typeof (all[4].data as { output: string }).output, 'string');
+      const e1 = await store.listEvents({ rolloutId: 'e1' });
+      assert.deepEqual(e1.map((e) => e.type), ['wave.deploying', 'wave.baking', 'driver.deploy.succeeded']);
+      const after = await store.listEvents({ rolloutId: 'e1', afterSeq: e1[0].seq });
+      assert.deepEqual(after.map((e) => e.seq), [e1[1].seq, e1[2].seq]);
+      const typed = await store.listEvents({ rolloutId: 'e1', types: ['wave.baking', 'driver.deploy.succeeded'] });
+      assert.deepEqual(typed.map((e) => e.type), ['wave.baking', 'driver.deploy.succeeded']);
+      assert.equal((await store.listEvents({ afterSeq: last, limit: 2 })).length, 2);
+      assert.deepEqual(await store.listEvents({ types: [] }), []);
+    });
+
+    it('beginAction is idempotent by key; finishAction records the result', async () => {
+      const key = 'r9:eu-west/c1:deploy:1';
+      const a = await store.beginAction(key, 'r9', T0);
+      assert.equal(a.created, true);
+      assert.deepEqual(a.record, { key, rolloutId: 'r9', status: 'started', startedAt: T0, finishedAt: null, result: null });
+      const b = await store.beginAction(key, 'r9', T0 + 500);
+      assert.equal(b.created, false);
+      assert.equal(b.record.startedAt, T0, 'the first start is kept');
+      await store.finishAction(key, 'succeeded', T0 + 900, { detail: 'exit 0', attempts: 1 });
+      const done = await store.getAction(key);
+      assert.equal(done?.status, 'succeeded');
+      assert.equal(done?.finishedAt, T0 + 900);
+      assert.deepEqual(done?.result, { detail: 'exit 0', attempts: 1 });
+      const c = await store.beginAction(key, 'r9', T0 + 1000);
+      assert.equal(c.created, false);
+      assert.equal(c.record.status, 'succeeded', 'a finished action is reported as finished, not restarted');
+      assert.equal(await store.getAction('other'), undefined);
+      await rejectsWith(store.finishAction('never-begun', 'failed', T0, null), 'not_found');
+    });
+
+    it('beginAction from two connections at once: exactly one creates', async () => {
+      const s2 = await second();
+      for (let i = 0; i < 10; i++) {
+        const key = `race:${i}`;
+        const [x, y] = await Promise.all([store.beginAction(key, 'race', T0 + i), s2.beginAction(key, 'race', T0 + i)]);
+        assert.equal(Number(x.created) + Number(y.created), 1, `round ${i}`);
+      }
+    });
+
+    it('records and queries observations', async () => {
+      const rows: Observation[] = [
+        obs({ at: T0 + 1000 }),
+        obs({ at: T0 + 2000, verdict: 'fail', latencyMs: 2000, detail: 'timeout after 2s', version: '2.0.0' }),
+        obs({ at: T0 + 3000, cell: 'c2' }),
+        { service: 'blob', region: 'eu-west', cell: null, source: 'error-rate', at: T0 + 4000, verdict: 'pass', value: 0.25, requests: 1200, failures: 3 },
+        obs({ at: T0 + 5000, region: 'us-east', verdict: 'error', detail: 'bad template' }),
+        obs({ at: T0 + 6000, service: 'queue' }),
+      ];
+      await store.recordObservations(rows);
+      await store.recordObservations([]);
+      const blob = await store.queryObservations({ service: 'blob' });
+      assert.equal(blob.length, 5);
+      assert.deepEqual(blob.map((o) => o.at), [1000, 2000, 3000, 4000, 5000].map((x) => T0 + x));
+      assert.deepEqual(blob[1], rows[1]);
+      assert.deepEqual(blob[3], rows[3], 'optional fields round-trip; absent ones stay absent');
+      assert.equal('latencyMs' in blob[3], false);
+      assert.deepEqual((await store.queryObservations({ service: 'blob', cell: 'c1', region: 'eu-west' })).map((o) => o.at), [T0 + 1000, T0 + 2000]);
+      assert.deepEqual((await store.queryObservations({ cell: null })).map((o) => o.source), ['error-rate']);
+      assert.deepEqual((await store.queryObservations({ source: 'error-rate' })).length, 1);
+      assert.deepEqual((await store.queryObservations({ service: 'blob', from: T0 + 2000, to: T0 + 4000 })).map((o) => o.at), [T0 + 2000, T0 + 3000]);
+      assert.deepEqual((await store.queryObservations({ service: 'blob', limit: 2 })).map((o) => o.at), [T0 + 1000, T0 + 2000]);
+      assert.deepEqual((await store.queryObservations({ service: 'blob', limit: 2, order: 'desc' })).map((o) => o.at), [T0 + 5000, T0 + 4000]);
+    });
+
+    it('latestObservations gives the newest per (service, region, cell, source) since a time', async () => {
+      const svc = 'latest';
+      await store.recordObservations([
+        obs({ service: svc, at: T0 + 1, verdict: 'pass' }),
+        obs({ service: svc, at: T0 + 5, verdict: 'fail' }),
+        obs({ service: svc, at: T0 + 3, verdict: 'pass' }),
+        obs({ service: svc, at: T0 + 2, cell: 'c2' }),
+        obs({ service: svc, at: T0 + 9, cell: null, source: 'metric', value: 1 }),
+        obs({ service: svc, at: T0 + 10, cell: null, source: 'metric', value: 2 }),
+        obs({ service: svc, at: T0 - 100, region: 'old' }),
+      ]);
+      const latest = await store.latestObservations({ service: svc, since: T0 });
+      const key = (o: Observation) => `${o.region}/${o.cell}/${o.source}`;
+      const by = new Map(latest.map((o) => [key(o), o]));
+      assert.equal(latest.length, 3);
+      assert.equal(by.get('eu-west/c1/health')?.verdict, 'fail');
+      assert.equal(by.get('eu-west/c1/health')?.at, T0 + 5);
+      assert.equal(by.get('eu-west/c2/health')?.at, T0 + 2);
+      assert.equal(by.get('eu-west/null/metric')?.value, 2);
+      assert.equal(by.has('old/c1/health'), false, 'older than since');
+      const later = await store.latestObservations({ service: svc, since: T0 + 4 });
+      assert.deepEqual(later.map(key).sort(), ['eu-west/c1/health', 'eu-west/null/metric']);
+      const all = await store.latestObservations({ since: T0 - 1000 });
+      assert.ok(all.some((o) => o.service === svc && o.region === 'old'));
+      assert.ok(all.some((o) => o.service === 'blob'));
+    });
+
+    it('leases: taken when free, refused while held, renewed by the holder, taken over after expiry', async () => {
+      assert.equal(await store.acquireLease('controller', 'a', T0, T0 + 10_000), true);
+      assert.equal(await store.acquireLease('controller', 'b', T0 + 5_000, T0 + 15_000), false, 'held by a');
+      assert.equal(await store.acquireLease('controller', 'a', T0 + 5_000, T0 + 20_000), true, 'renewed by a');
+      assert.equal(await store.acquireLease('controller', 'b', T0 + 15_000, T0 + 25_000), false, 'renewal extended it');
+      assert.equal(await store.acquireLease('controller', 'b', T0 + 20_000, T0 + 30_000), true, 'expired: b takes over');
+      assert.equal(await store.acquireLease('controller', 'a', T0 + 21_000, T0 + 31_000), false, 'a lost it');
+      await store.releaseLease('controller', 'a'); // not a's: no effect
+      assert.equal(await store.acquireLease('controller', 'a', T0 + 22_000, T0 + 32_000), false);
+      await store.releaseLease('controller', 'b');
+      assert.equal(await store.acquireLease('controller', 'a', T0 + 22_000, T0 + 32_000), true, 'free after release');
+      assert.equal(await store.acquireLease('other', 'b', T0, T0 + 1), true, 'leases are independent by name');
+    });
+
+    it('leases from two connections at once: exactly one holder', async () => {
+      const s2 = await second();
+      for (let i = 0; i < 10; i++) {
+        const name = `race-lease-${i}`;
+        const [x, y] = await Promise.all([store.acquireLease(name, 'a', T0, T0 + 1000), s2.acquireLease(name, 'b', T0, T0 + 1000)]);
+        assert.equal(Number(x) + Number(y), 1, `round ${i}`);
+      }
+    });
+
+    it('incidents: save, replace, get, list newest first with open/kind/since/limit filters', async () => {
+      await store.saveIncident(incident('i1', { createdAt: T0, updatedAt: T0 }));
+      await store.saveIncident(incident('i2', { createdAt: T0 + 100, updatedAt: T0 + 100 }));
+      await store.saveIncident(
+        incident('m1', { kind: 'maintenance', status: 'scheduled', impact: 'maintenance', createdAt: T0 + 50, updatedAt: T0 + 50, scheduledFor: T0 + 1000, scheduledUntil: T0 + 2000 }),
+      );
+      assert.deepEqual(await store.getIncident('i1'), incident('i1'));
+      assert.equal(await store.getIncident('none'), undefined);
+      assert.deepEqual((await store.listIncidents()).map((i) => i.id), ['i2', 'm1', 'i1']);
+      const resolved = incident('i1', {
+        status: 'resolved',
+        updatedAt: T0 + 500,
+        resolvedAt: T0 + 500,
+        updates: [...incident('i1').updates, { id: 'u2', at: T0 + 500, status: 'resolved', body: 'Fixed', actor: 'cli:ops' }],
+      });
+      await store.saveIncident(resolved);
+      assert.deepEqual(await store.getIncident('i1'), resolved);
+      assert.deepEqual((await store.listIncidents({ open: true })).map((i) => i.id), ['i2', 'm1']);
+      assert.deepEqual((await store.listIncidents({ open: false })).map((i) => i.id), ['i1']);
+      assert.deepEqual((await store.listIncidents({ kind: 'maintenance' })).map((i) => i.id), ['m1']);
+      assert.deepEqual((await store.listIncidents({ since: T0 + 200 })).map((i) => i.id), ['i1'], 'updated after since');
+      assert.deepEqual((await store.listIncidents({ since: T0 + 60 })).map((i) => i.id), ['i2', 'i1']);
+      assert.deepEqual((await store.listIncidents({ limit: 1 })).map((i) => i.id), ['i2']);
+      await store.saveIncident(incident('m2', { kind: 'maintenance', status: 'completed', createdAt: T0 + 1 }));
+      assert.equal((await store.listIncidents({ open: true, kind: 'maintenance' })).length, 1);
+    });
+
+    it('concurrent saveRollout from two connections: exactly one wins each round', async () => {
+      const s2 = await second();
+      await store.createRollout(rollout('race'), []);
+      let revision = 1;
+      for (let round = 0; round < 15; round++) {
+        const results = await Promise.allSettled([
+          store.saveRollout('race', revision, { phase: 'running', state: { by: 'one', round }, updatedAt: T0 + round }, [ev('race', `one.${round}`)]),
+          s2.saveRollout('race', revision, { phase: 'running', state: { by: 'two', round }, updatedAt: T0 + round }, [ev('race', `two.${round}`)]),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r) => r.status === 'rejected');
+        assert.equal(won.length, 1, `round ${round}: exactly one save wins`);
+        assert.ok(isEtapeError(lost[0].reason) && lost[0].reason.code === 'store.conflict', `round ${round}: the other gets store.conflict`);
+        revision = (won[0] as PromiseFulfilledResult<number>).value;
+        assert.equal(revision, round + 2);
+        const winner = results[0].status === 'fulfilled' ? 'one' : 'two';
+        assert.deepEqual((await s2.getRollout('race'))?.state, { by: winner, round });
+      }
+      const events = await store.listEvents({ rolloutId: 'race' });
+      assert.equal(events.length, 15, 'only the winners appended events');
+    });
+
+    it('events appended from two connections at once all land with distinct, increasing seq', async () => {
+      const s2 = await second();
+      const jobs: Promise<void>[] = [];
+      for (let i = 0; i < 20; i++) {
+        jobs.push(store.appendEvents([ev('multi', 'a', T0 + i), ev('multi', 'a2', T0 + i)]));
+        jobs.push(s2.appendEvents([ev('multi', 'b', T0 + i)]));
+      }
+      await Promise.all(jobs);
+      const got = await s2.listEvents({ rolloutId: 'multi' });
+      assert.equal(got.length, 60);
+      assert.equal(new Set(got.map((e) => e.seq)).size, 60);
+      // a batch stays contiguous in order
+      for (let i = 0; i < got.length; i++) if (got[i].type === 'a') assert.equal(got[i + 1]?.type, 'a2');
+    });
+
+    it('data survives closing and reopening the store', async () => {
+      await store.createRollout(rollout('durable'), [ev('durable', 'rollout.created')]);
+      const s3 = await openStore(url);
+      try {
+        assert.equal((await s3.getRollout('durable'))?.id, 'durable');
+        assert.equal((await s3.listEvents({ rolloutId: 'durable' })).length, 1);
+      } finally {
+        await s3.close();
+      }
+    });
+  });
+}
+
+contract(sqliteBackend());
+contract(postgresBackend());
+
+describe('store URLs', () => {
+  it('resolveStoreUrl: flag, then ETAPE_STORE, then config, then the default file', () => {
+    assert.equal(resolveStoreUrl({ flag: 'a.db', config: 'c.db', env: { ETAPE_STORE: 'e.db' } }), 'a.db');
+    assert.equal(resolveStoreUrl({ config: 'c.db', env: { ETAPE_STORE: 'e.db' } }), 'e.db');
+    assert.equal(resolveStoreUrl({ config: 'c.db', env: {} }), 'c.db');
+    assert.equal(resolveStoreUrl({ env: { ETAPE_STORE: '' } }), '.etape/etape.db');
+  });
+
+  it('parseStoreUrl picks the backend', () => {
+    assert.deepEqual(parseStoreUrl('postgres://u@h/db'), { kind: 'postgres', url: 'postgres://u@h/db' });
+    assert.deepEqual(parseStoreUrl('postgresql://u@h/db'), { kind: 'postgres', url: 'postgresql://u@h/db' });
+    assert.deepEqual(parseStoreUrl('sqlite:data/x.db'), { kind: 'sqlite', path: 'data/x.db' });
+    assert.deepEqual(parseStoreUrl('sqlite:///tmp/x.db'), { kind: 'sqlite', path: '/tmp/x.db' });
+    assert.deepEqual(parseStoreUrl('.etape/etape.db'), { kind: 'sqlite', path: '.etape/etape.db' });
+    assert.throws(() => parseStoreUrl('mysql://u:pw@h/db'), (e: unknown) => isEtapeError(e) && e.code === 'usage' && !e.message.includes('pw'));
+    assert.equal(redactStoreUrl('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
+  });
+
+  it('an unreachable PostgreSQL is store.unavailable with a message naming it, not the password', async () => {
+    // a loopback port nobody listens on: bind one, close it, use it
+    const net = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    await assert.rejects(openStore(`postgres://u:hunter2@127.0.0.1:${port}/db`), (e: unknown) => {
+      assert.ok(isEtapeError(e));
+      assert.equal(e.code, 'store.unavailable');
+      assert.match(e.message, /127\.0\.0\.1/);
+      assert.doesNotMatch(e.message, /hunter2/);
+      return true;
+    });
+  });
+});
