@@ -146,6 +146,7 @@ sample();
 (globalThis as { gc?: () => void }).gc?.();
 const heapBefore = process.memoryUsage();
 const t1 = performance.now();
+const cpu1 = process.cpuUsage();
 const report = buildSlaReport({
   period,
   slas: slaDefs.map(resolveSla),
@@ -156,6 +157,7 @@ const report = buildSlaReport({
   components: services.flatMap((s) => regions.map((region) => ({ service: s, region }))),
 });
 const reportMs = performance.now() - t1;
+const cpu = process.cpuUsage(cpu1);
 sample();
 clearInterval(sampler);
 const maxRss = process.resourceUsage().maxRSS * 1024;
@@ -165,6 +167,6 @@ console.log(`etape bench:sla — month ${MONTH}, seed ${seed}`);
 console.log(`evidence: ${REGIONS} regions × ${SERVICES} services = ${series.size} components × ${minutes} minutes = ${(samples / 1e6).toFixed(1)} M samples (${STORAGE_SERVICES * REGIONS} with request counts)`);
 console.log(`customers: ${CUSTOMERS}; incidents and maintenance records: ${incidents.length}`);
 console.log(`generate evidence: ${(genMs / 1000).toFixed(2)} s`);
-console.log(`report: ${(reportMs / 1000).toFixed(2)} s for ${report.units.length} units (incl. geo-redundant pairs), ${report.customers.length} customers, ${owedLines} credit lines owed`);
+console.log(`report: ${(reportMs / 1000).toFixed(2)} s wall (${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU) for ${report.units.length} units (incl. geo-redundant pairs), ${report.customers.length} customers, ${owedLines} credit lines owed`);
 console.log(`credits: ${Object.entries(report.totals).map(([c, v]) => `${v.toFixed(2)} ${c}`).join(', ')}; customers owed ${report.customersOwed}; incidents behind downtime ${report.incidents.length}`);
 console.log(`memory: peak RSS ${mb(Math.max(peakRss, maxRss))} (evidence arrays ${mb(heapBefore.arrayBuffers)}), heap used after report ${mb(process.memoryUsage().heapUsed)}`);

@@ -108,6 +108,18 @@ describe('exec driver', () => {
     await waitFor(() => processGone(grandchild));
   });
 
+  it('a command that ignores SIGTERM is killed with SIGKILL after the grace period', async () => {
+    const pidFile = join(dir, 'stubborn.pid');
+    const d = createExecDriver(
+      execDriverSchema.parse({ kind: 'exec', deploy: `trap '' TERM; sleep 60 & echo $! > ${pidFile}; wait`, timeout: '300ms', retries: 0 }),
+      { killGraceMs: 300 },
+    );
+    const r = await d.deploy(call());
+    assert.equal(r.timedOut, true);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await waitFor(() => processGone(pid));
+  });
+
   it('retries a failing command up to `retries` and counts attempts', async () => {
     const counter = join(dir, 'count');
     // fails on tries 1 and 2, succeeds on 3

@@ -12,6 +12,10 @@ import { isEtapeError } from '../src/core/errors.js';
 import type { Observation } from '../src/core/types.js';
 import { openStore, parseStoreUrl, resolveStoreUrl, redactStoreUrl } from '../src/store/open.js';
 import type { IncidentRecord, NewEvent, Store } from '../src/store/store.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { PostgresStore } from '../src/store/postgres.js';
+import { sqliteMigrations } from '../src/store/migrations/sqlite.js';
+import { postgresMigrations } from '../src/store/migrations/postgres.js';
 
 const PG_URL = process.env.ETAPE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -19,6 +23,8 @@ interface Backend {
   name: string;
   /** Prepares a fresh, empty location; returns its store URL. */
   setup(): Promise<string>;
+  /** Another empty location next to the first (dropped by teardown). */
+  another(): string;
   teardown(): Promise<void>;
 }
 
@@ -30,6 +36,9 @@ function sqliteBackend(): Backend {
       dir = mkdtempSync(join(tmpdir(), 'etape-store-'));
       return join(dir, 'nested', 'etape.db');
     },
+    another() {
+      return join(dir, `another-${randomBytes(4).toString('hex')}.db`);
+    },
     async teardown() {
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
@@ -38,6 +47,7 @@ function sqliteBackend(): Backend {
 
 function postgresBackend(): Backend {
   const schema = `etape_test_${randomBytes(6).toString('hex')}`;
+  const schemas = [schema];
   const admin = () => new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
   return {
     name: 'postgres',
@@ -58,11 +68,18 @@ function postgresBackend(): Backend {
       u.searchParams.set('schema', schema);
       return u.toString();
     },
+    another() {
+      const name = `etape_test_${randomBytes(6).toString('hex')}`;
+      schemas.push(name);
+      const u = new URL(PG_URL);
+      u.searchParams.set('schema', name);
+      return u.toString();
+    },
     async teardown() {
       const c = admin();
       try {
         await c.connect();
-        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
       } finally {
         await c.end().catch(() => {});
       }
@@ -145,6 +162,26 @@ function contract(backend: Backend): void {
       const again = await (store as unknown as { appliedMigrations(): Promise<{ id: number }[]> }).appliedMigrations();
       assert.deepEqual(again, applied);
       assert.equal((await store.getRollout('m1'))?.id, 'm1');
+    });
+
+    it('an older schema is upgraded by applying only the missing migrations, keeping data', async () => {
+      const where = backend.another();
+      const loc = parseStoreUrl(where);
+      const all = loc.kind === 'sqlite' ? sqliteMigrations : postgresMigrations;
+      assert.ok(all.length >= 2);
+      const make = (migrations: typeof all) =>
+        loc.kind === 'sqlite' ? new SqliteStore(loc.path, { migrations }) : new PostgresStore(loc.url, { migrations });
+      const old = make(all.slice(0, 1));
+      await old.migrate();
+      assert.deepEqual((await old.appliedMigrations()).map((m) => m.id), [1]);
+      await old.createRollout(rollout('kept'), [ev('kept', 'rollout.created')]);
+      await old.close();
+      const current = make(all);
+      extra.push(current);
+      await current.migrate();
+      assert.deepEqual((await current.appliedMigrations()).map((m) => m.id), all.map((m) => m.id));
+      assert.equal((await current.getRollout('kept'))?.id, 'kept');
+      assert.equal((await current.listEvents({ rolloutId: 'kept' })).length, 1);
     });
 
     it('creates, reads and lists rollouts; a duplicate id is a conflict', async () => {
@@ -376,6 +413,32 @@ function contract(backend: Backend): void {
       for (let i = 0; i < got.length; i++) if (got[i].type === 'a') assert.equal(got[i + 1]?.type, 'a2');
     });
 
+    it('a reader tailing afterSeq while two connections append sees every event exactly once', async () => {
+      const s2 = await second();
+      const s3 = await second();
+      const rid = 'tail';
+      const total = 2 * 60 * 2;
+      let writing = true;
+      const writers = Promise.all(
+        [s2, s3].map(async (s, w) => {
+          for (let i = 0; i < 60; i++) await s.appendEvents([ev(rid, `w${w}`, T0 + i, { i }), ev(rid, `w${w}`, T0 + i, { i })]);
+        }),
+      ).finally(() => (writing = false));
+      const seen: number[] = [];
+      let cursor = 0;
+      while (writing || seen.length < total) {
+        const page = await store.listEvents({ rolloutId: rid, afterSeq: cursor, limit: 50 });
+        for (const e of page) seen.push(e.seq);
+        if (page.length) cursor = page[page.length - 1].seq;
+        else if (!writing) break;
+        else await new Promise((r) => setTimeout(r, 1));
+      }
+      await writers;
+      const all = await store.listEvents({ rolloutId: rid });
+      assert.equal(all.length, total);
+      assert.deepEqual(seen, all.map((e) => e.seq), 'the tailing reader missed or repeated none');
+    });
+
     it('data survives closing and reopening the store', async () => {
       await store.createRollout(rollout('durable'), [ev('durable', 'rollout.created')]);
       const s3 = await openStore(url);
@@ -427,5 +490,76 @@ describe('store URLs', () => {
       assert.doesNotMatch(e.message, /hunter2/);
       return true;
     });
+  });
+});
+
+describe('SQLite shared by several processes', () => {
+  it('writers in separate processes wait for each other (busy_timeout) and exactly one save per revision wins', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const dir = mkdtempSync(join(tmpdir(), 'etape-store-procs-'));
+    try {
+      const db = join(dir, 'etape.db');
+      const store = await openStore(db);
+      await store.createRollout(rollout('shared'), []);
+      const sqliteModule = fileURLToPath(new URL('../src/store/sqlite.ts', import.meta.url));
+      const script = join(dir, 'writer.mts');
+      writeFileSync(
+        script,
+        `import { SqliteStore } from ${JSON.stringify(sqliteModule)};
+const [db, name, rounds] = process.argv.slice(2);
+const s = new SqliteStore(db);
+const { existsSync, writeFileSync } = await import('node:fs');
+writeFileSync(db + '.ready-' + name, '');
+while (!existsSync(db + '.go')) await new Promise((r) => setTimeout(r, 5));
+let wins = 0, conflicts = 0;
+for (let i = 0; i < Number(rounds); i++) {
+  const r = await s.getRollout('shared');
+  try {
+    await s.saveRollout('shared', r.revision, { phase: 'running', state: { by: name, i }, updatedAt: i }, [{ rolloutId: 'shared', at: i, actor: name, type: 'saved', data: { i } }]);
+    wins++;
+  } catch (e) {
+    if (e.code !== 'store.conflict') throw e;
+    conflicts++;
+  }
+  await s.appendEvents([{ rolloutId: 'log', at: i, actor: name, type: 'tick', data: null }]);
+}
+await s.close();
+console.log(JSON.stringify({ wins, conflicts }));
+`,
+      );
+      const run = (name: string) =>
+        new Promise<{ wins: number; conflicts: number }>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', script, db, name, '400'], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (d) => (out += d));
+          child.stderr.on('data', (d) => (err += d));
+          child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`writer ${name} exited ${code}: ${err}`))));
+        });
+      const names = ['p1', 'p2', 'p3'];
+      const running = Promise.all(names.map(run));
+      // start them together, so their writes really interleave
+      const { existsSync } = await import('node:fs');
+      const deadline = Date.now() + 60_000;
+      while (!names.every((n) => existsSync(`${db}.ready-${n}`))) {
+        if (Date.now() > deadline) throw new Error('writers did not start');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      writeFileSync(`${db}.go`, '');
+      const results = await running;
+      const wins = results.reduce((a, r) => a + r.wins, 0);
+      assert.equal(results.reduce((a, r) => a + r.wins + r.conflicts, 0), 1200);
+      assert.ok(results.reduce((a, r) => a + r.conflicts, 0) > 0, `the writers overlapped: ${JSON.stringify(results)}`);
+      const final = await store.getRollout('shared');
+      assert.equal(final?.revision, 1 + wins, 'every win bumped the revision once');
+      assert.equal((await store.listEvents({ rolloutId: 'shared' })).length, wins, 'only winners appended events');
+      const ticks = await store.listEvents({ rolloutId: 'log' });
+      assert.equal(ticks.length, 1200, 'no write was lost to a busy database');
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

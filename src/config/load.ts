@@ -86,10 +86,15 @@ export function parseConfig(text: string, file: string): EtapeConfig {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const loc = new Locator(file, doc, lines);
   if (doc.errors.length > 0) {
-    const problems: Problem[] = doc.errors.map((e) => ({
-      message: `not valid YAML: ${e.message.replace(/\s+at line \d+, column \d+.*$/s, '')}`,
-      location: loc.at(e.pos[0]),
-    }));
+    // Later YAML errors are mostly echoes of the first one: report that one, and how many follow.
+    const e = doc.errors[0];
+    const more = doc.errors.length - 1;
+    const problems: Problem[] = [
+      {
+        message: `not valid YAML: ${e.message.replace(/\s+at line \d+, column \d+.*$/s, '')}${more > 0 ? ` (${more} more error${more === 1 ? '' : 's'} after it, probably caused by this one)` : ''}`,
+        location: loc.at(e.pos[0]),
+      },
+    ];
     throw new EtapeError('config.parse', `${file} is not valid YAML: fix the ${plural(problems.length, 'problem')} below`, {
       problems,
     });
@@ -103,6 +108,7 @@ export function parseConfig(text: string, file: string): EtapeConfig {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = zodProblems(parsed.error.issues as Issue[], [], raw);
+    problems.push(...referenceProblemsDespite(problems, raw));
     throw invalid(file, placeProblems(dedupe(problems), loc));
   }
   const semantic = validateConfig(parsed.data);
@@ -127,6 +133,28 @@ export async function loadConfig(file: string): Promise<{ config: EtapeConfig; f
     throw new EtapeError('config.not_found', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   return { config: parseConfig(text, file), file };
+}
+
+/**
+ * So that one run reports everything: when the schema problems are all keys that can be left out (unknown
+ * keys, wrong values of keys that are not required), leave them out and run the reference checks on the
+ * rest. Checks that depend on the whole policy (canary set, plans) wait until the schema passes.
+ */
+function referenceProblemsDespite(problems: PathProblem[], raw: unknown): PathProblem[] {
+  const clone = structuredClone(raw) as Record<string, unknown>;
+  const removed: ConfigPath[] = [];
+  for (const p of problems) {
+    const last = p.path[p.path.length - 1];
+    if (typeof last !== 'string' || p.message.startsWith('missing required key')) return [];
+    const parent = valueAt(clone, p.path.slice(0, -1));
+    if (parent === null || typeof parent !== 'object' || Array.isArray(parent)) return [];
+    delete (parent as Record<string, unknown>)[last];
+    removed.push(p.path);
+  }
+  const again = configSchema.safeParse(clone);
+  if (!again.success) return [];
+  const under = (path: ConfigPath, prefix: ConfigPath) => prefix.length <= path.length && prefix.every((s, i) => path[i] === s);
+  return validateConfig(again.data, { referencesOnly: true }).filter((p) => !removed.some((r) => under(p.path, r)));
 }
 
 function invalid(file: string, problems: Problem[]): EtapeError {

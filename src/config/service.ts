@@ -117,8 +117,10 @@ export const judgeGateSchema = z.strictObject({
   minSamples: z.number().int().positive().default(50),
   /** Requests each side needs before a count metric can pass. */
   minRequests: z.number().int().positive().default(1000),
-  /** An error rate whose upper confidence bound is below this passes (error-free services). */
-  negligibleErrorRate: z.number().min(0).max(1).default(0.001),
+  /** A count metric also passes when the canary's error rate is at most this much above the baseline's (0.002 = 0.2 points). */
+  negligibleIncrease: z.number().min(0).max(1).default(0.002),
+  /** Time buckets (steps) a count metric needs before it can fail: one burst is not a trend. */
+  minBuckets: z.number().int().positive().default(5),
   /** Judge each canary target alone as well as all together. */
   perCell: z.boolean().default(true),
   passScore: z.number().min(0).max(100).default(95),

@@ -9,7 +9,7 @@ import type { EtapeConfig } from './schema.js';
 import { checkSlaConfig } from './sla.js';
 
 /** Every problem found in a config that passed the schema; empty when it is fine. */
-export function validateConfig(config: EtapeConfig): PathProblem[] {
+export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boolean } = {}): PathProblem[] {
   const problems: PathProblem[] = [];
   const add = (path: ConfigPath, message: string, at?: 'key' | 'value') => problems.push({ path, message, at });
 
@@ -103,7 +103,7 @@ export function validateConfig(config: EtapeConfig): PathProblem[] {
   for (const p of checkSlaConfig(config)) problems.push({ path: p.path, message: p.message });
 
   // The canary set and plans need a consistent fleet: stop at reference problems.
-  if (problems.length > 0) return problems;
+  if (problems.length > 0 || opts.referencesOnly) return problems;
 
   const fleet = buildFleet(config.fleet);
   const canary = resolveCanary(fleet, policy);

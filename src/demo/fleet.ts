@@ -38,7 +38,7 @@ export interface FleetOptions {
   versions?: Record<string, VersionBehaviour>;
   /** How long a cell may take to start and answer /health. */
   startTimeoutMs?: number;
-  /** Nice value for cells, so a hung fleet cannot starve the process that must rescue it. */
+  /** Nice value given to a cell that reports it hung, so it cannot starve the processes that must rescue it. */
   nice?: number;
   now?: () => number;
 }
@@ -204,7 +204,7 @@ export class Fleet extends EventEmitter {
       initialVersion: opts.initialVersion,
       versions: opts.versions ?? {},
       startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT,
-      nice: opts.nice ?? 10,
+      nice: opts.nice ?? 19,
       now: opts.now ?? Date.now,
     };
     for (const r of opts.spec.regions) for (const c of r.cells) this.cells.set(key(r.id, c), new Cell(r.id, c, opts.initialVersion));
@@ -330,23 +330,31 @@ export class Fleet extends EventEmitter {
   /** Stops every cell (SIGKILL: a hung cell would ignore anything gentler) and waits until each has exited. */
   async stop(): Promise<void> {
     this.stopping = true;
-    const waits: Promise<void>[] = [];
-    for (const c of this.cells.values()) {
-      this.cancelCrashRestart(c);
-      if (c.child && c.alive()) {
-        c.expectingExit = true;
-        waits.push(waitExit(c.child));
-        try {
-          c.child.kill('SIGKILL');
-        } catch {
-          /* gone */
+    // Nothing starts once `stopping` is set (launch checks it); loop until nothing of ours is running.
+    for (let round = 0; round < 20; round++) {
+      const waits: Promise<void>[] = [];
+      for (const c of this.cells.values()) {
+        this.cancelCrashRestart(c);
+        if (c.child && c.alive()) {
+          c.expectingExit = true;
+          waits.push(waitExit(c.child));
+          try {
+            c.child.kill('SIGKILL');
+          } catch {
+            /* gone */
+          }
         }
       }
+      if (waits.length === 0) break;
+      await Promise.all(waits);
     }
-    await Promise.all(waits);
     for (const c of this.cells.values()) {
       c.state = 'stopped';
     }
+  }
+
+  get stopped(): boolean {
+    return this.stopping;
   }
 
   private status(c: Cell): CellStatus {
@@ -416,6 +424,7 @@ export class Fleet extends EventEmitter {
     if (behaviour.latencyMs !== undefined) args.push('--latency-ms', String(behaviour.latencyMs));
     if (behaviour.crashAfterMs !== undefined) args.push('--crash-after-ms', String(behaviour.crashAfterMs));
 
+    if (this.stopping) throw new Error('fleet is stopping');
     const deadline = this.now() + timeoutMs;
     const child = spawn(this.cmd.command, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
     liveChildren.add(child);
@@ -423,12 +432,12 @@ export class Fleet extends EventEmitter {
       liveChildren.delete(child);
       throw new Error(`could not start a process for ${c.region}/${c.id}`);
     }
-    this.allPids.push(child.pid);
-    try {
-      setPriority(child.pid, this.opts.nice);
-    } catch {
-      /* not permitted here: run at normal priority */
+    if (this.stopping) {
+      child.kill('SIGKILL');
+      liveChildren.delete(child);
+      throw new Error('fleet is stopping');
     }
+    this.allPids.push(child.pid);
     const inc: Incarnation = { region: c.region, cell: c.id, version, pid: child.pid, port: c.port, cause, startedAt: this.now() };
     this.history.push(inc);
     c.child = child;
@@ -455,6 +464,13 @@ export class Fleet extends EventEmitter {
           inc.hungAt = (JSON.parse(line.slice(HANG_PREFIX.length)) as { at: number }).at;
         } catch {
           inc.hungAt = this.now();
+        }
+        // A spinning process takes a whole core; lower its priority so it cannot starve the processes
+        // that must rescue it (the controller, the prober, the cells being restarted).
+        try {
+          setPriority(child.pid!, this.opts.nice);
+        } catch {
+          /* not permitted here: it keeps its priority */
         }
         this.emit('hang', { region: c.region, cell: c.id, version, at: inc.hungAt });
         this.changed(c);
@@ -563,6 +579,10 @@ function waitExit(child: ChildProcess): Promise<void> {
 /** Resolves with the value, or undefined after `ms` or on abort. */
 function raceTimeout<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      p.catch(() => undefined);
+      return resolve(undefined);
+    }
     const t = setTimeout(() => finish(undefined), ms);
     const onAbort = () => finish(undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -640,6 +660,7 @@ function request(method: string, url: string, body: string | undefined, timeoutM
     req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, detail: e.code ?? e.message }));
     if (body) req.write(body);
     req.end();
+    if (signal?.aborted) onAbort();
   });
 }
 

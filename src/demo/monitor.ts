@@ -15,6 +15,8 @@ export interface CellHealth {
   blob: ProbeOutcome;
   /** Consecutive rounds with a failed probe. */
   failStreak: number;
+  /** The process that answered (or did not). */
+  pid?: number;
   at: number;
 }
 
@@ -112,6 +114,7 @@ export class FleetMonitor {
   waitFor(pred: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
       if (pred()) return resolve(true);
+      if (signal?.aborted) return resolve(false);
       let done = false;
       const finish = (v: boolean) => {
         if (done) return;
@@ -162,6 +165,7 @@ export class FleetMonitor {
           health,
           blob,
           failStreak: bad ? (counts ? (prev?.failStreak ?? 0) + 1 : 0) : 0,
+          pid: s.pid,
           at: this.now(),
         };
         this.cells.set(id, next);

@@ -35,6 +35,8 @@ export interface View {
   event(text: string, at?: number): void;
   /** Shows a frame (TTY: redraws; plain: ignored apart from events). */
   frame(f: () => Frame): void;
+  /** Starts a run: elapsed times count from `at`. */
+  startRun(at: number): void;
   /** Ends the current run's live area, leaving its last frame on screen. */
   endRun(): void;
   /** Prints text as is, after the live area. */
@@ -71,6 +73,9 @@ class PlainView implements View {
   }
   frame(f: () => Frame): void {
     this.startedAt = f().startedAt;
+  }
+  startRun(at: number): void {
+    this.startedAt = at;
   }
   endRun(): void {}
   print(text: string): void {
@@ -110,6 +115,10 @@ class TtyView implements View {
     this.draw();
   }
 
+  startRun(at: number): void {
+    this.startedAt = at;
+  }
+
   endRun(): void {
     this.draw();
     if (this.timer) clearInterval(this.timer);
@@ -133,7 +142,8 @@ class TtyView implements View {
 
   private draw(): void {
     if (!this.source || this.closed) return;
-    const lines = render(this.source(), this.events, this.now(), this.out.columns ?? 120);
+    const cols = this.out.columns && this.out.columns >= 60 ? this.out.columns : 120;
+    const lines = render(this.source(), this.events, this.now(), cols);
     let s = '';
     if (this.height > 0) s += `\x1b[${this.height}F`;
     s += '\x1b[J' + lines.join('\n') + '\n';
@@ -153,22 +163,28 @@ const HEALTH_GLYPH: Record<Health, string> = {
 function render(f: Frame, events: string[], now: number, columns: number): string[] {
   const lines: string[] = [];
   lines.push(`${C.bold}${f.title}${C.reset}  ${C.dim}t+${fmtElapsed(now - f.startedAt)}${C.reset}`);
-  for (const s of f.status) lines.push(`  ${s}`);
+  for (const s of f.status) lines.push(s.length + 2 > columns ? `  ${s.slice(0, columns - 3)}…` : `  ${s}`);
   lines.push('');
   const nameW = Math.max(10, ...f.regions.map((r) => r.id.length + (r.canary ? 2 : 0)));
-  lines.push(`${C.dim}  ${'region'.padEnd(nameW)}  ${'pair'.padEnd(16)}  cells (version · health · stage)${' '.repeat(12)}customers ok / failed${C.reset}`);
-  for (const r of f.regions) {
-    const name = (r.id + (r.canary ? ' ★' : '')).padEnd(nameW);
-    const pair = (r.pair ? `↔ ${r.pair}` : r.canary ? 'canary' : '').padEnd(16);
-    const cells = r.cells
+  // Every cell gets the same width, and every row the same cells column, so the columns line up.
+  const stageW = Math.max(0, ...f.regions.flatMap((r) => r.cells.map((c) => c.stage.length)));
+  const versionW = Math.max(2, ...f.regions.flatMap((r) => r.cells.map((c) => c.version.length)));
+  const cellsOf = (r: RegionView) =>
+    r.cells
       .map((c) => {
-        const v = c.bad ? `${C.red}${c.version}${C.reset}` : c.version;
-        const stage = c.stage ? ` ${stageColour(c.stage)}${c.stage}${C.reset}` : '';
+        const v = c.bad ? `${C.red}${c.version.padEnd(versionW)}${C.reset}` : c.version.padEnd(versionW);
+        const stage = stageW ? ` ${stageColour(c.stage)}${c.stage.padEnd(stageW)}${C.reset}` : '';
         return `${v} ${HEALTH_GLYPH[c.health]}${stage}`;
       })
       .join('  ');
+  const cellsW = Math.max(34, ...f.regions.map((r) => stripAnsi(cellsOf(r)).length));
+  lines.push(`${C.dim}  ${'region'.padEnd(nameW)}  ${'pair'.padEnd(16)}  ${'cells: version, health, stage'.padEnd(cellsW + 2)}customers ok / failed${C.reset}`);
+  for (const r of f.regions) {
+    const name = (r.id + (r.canary ? ' ★' : '')).padEnd(nameW);
+    const pair = (r.pair ? `↔ ${r.pair}` : r.canary ? 'canary' : '').padEnd(16);
+    const cells = cellsOf(r);
     const visible = stripAnsi(cells).length;
-    const pad = ' '.repeat(Math.max(1, 44 - visible));
+    const pad = ' '.repeat(Math.max(1, cellsW + 2 - visible));
     const failed = r.failed > 0 ? `${C.red}${r.failed}${C.reset}` : '0';
     let line = `  ${name}  ${C.dim}${pair}${C.reset}  ${cells}${pad}${String(r.ok).padStart(6)} / ${failed}`;
     if (stripAnsi(line).length > columns) line = truncateAnsi(line, columns);

@@ -175,8 +175,9 @@ export async function runProbe(probe: ProbeConfig, target: Target, vars: Templat
 
   let url: URL;
   let match: ((b: string) => boolean) | undefined;
-  const timeoutMs = ms(probe.timeout);
+  let timeoutMs: number;
   try {
+    timeoutMs = ms(probe.timeout);
     const text = expandTemplate(probe.url, { ...vars, service: target.service, region: target.region, cell: target.cell });
     try {
       url = new URL(text);

@@ -283,7 +283,8 @@ export async function measureJudge(
     marginalScore: gate.marginalScore,
     minSamples: gate.minSamples,
     minRequests: gate.minRequests,
-    negligibleErrorRate: gate.negligibleErrorRate,
+    negligibleIncrease: gate.negligibleIncrease,
+    minBuckets: gate.minBuckets,
     perCell: gate.perCell,
   });
   return {

@@ -274,7 +274,8 @@ export function decideIncidents(
 
   // 4. Automatic incidents whose components are healthy again: monitoring, then resolved.
   for (const i of openIncidents()) {
-    if (!i.source.startsWith('auto:')) continue;
+    // Not in the tick it was opened or told of a new failure: "passing again" needs time to mean anything.
+    if (!i.source.startsWith('auto:') || touched.has(i.id)) continue;
     const ts = i.components.map((c) => tracks[c]);
     if (ts.length === 0 || ts.some((t) => !t || t.health !== 'ok')) continue;
     const lastGateAt = typeof i.data.lastGateAt === 'number' ? i.data.lastGateAt : i.createdAt;

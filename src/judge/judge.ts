@@ -58,8 +58,14 @@ export interface JudgeConfig {
   minSamples: number;
   /** Requests each side needs before a count metric can pass. */
   minRequests: number;
-  /** An error rate whose upper bound is below this passes even without a ratio test (error-free services). */
-  negligibleErrorRate: number;
+  /**
+   * A count metric also passes when the canary's error rate is, with confidence, at most this much above
+   * the baseline's (absolute: 0.002 = 0.2 percentage points). Lets quiet, low-error services pass without
+   * the hundreds of errors a ratio test needs; the failure test is unchanged.
+   */
+  negligibleIncrease: number;
+  /** Time buckets with traffic on both sides a count metric needs before it can fail (one burst is not a trend). */
+  minBuckets: number;
   /** Judge every canary cell on its own as well as all together (catches one bad cell among good ones). */
   perCell: boolean;
 }
@@ -70,7 +76,8 @@ export const DEFAULT_JUDGE_CONFIG: JudgeConfig = {
   marginalScore: 75,
   minSamples: 50,
   minRequests: 1000,
-  negligibleErrorRate: 0.001,
+  negligibleIncrease: 0.002,
+  minBuckets: 5,
   perCell: true,
 };
 
@@ -156,7 +163,7 @@ function fold(results: MetricResult[], cfg: JudgeConfig): JudgeResult {
       verdict: 'inconclusive',
       score: rounded,
       evidenceFraction,
-      reason: `not enough evidence yet (${Math.round(evidenceFraction * 100)}% of the minimum): ${waiting.join('; ')}`,
+      reason: `${evidenceFraction < 1 ? `not enough evidence yet (${Math.round(evidenceFraction * 100)}%)` : 'undecided'}: ${waiting.join('; ')}`,
       metrics: results,
     };
   }
@@ -183,15 +190,16 @@ function judgeMetric(m: JudgeMetricInput, cfg: JudgeConfig, alpha: number): Metr
   const margin = Math.max(floor, m.passMargin ?? 2 * floor);
   const minSamples = m.minSamples ?? (m.kind === 'count' ? cfg.minRequests : cfg.minSamples);
   const cells = cfg.perCell && m.canary.length > 1 ? m.canary.map((s) => s.target) : [];
-  // Bonferroni across the pooled comparison and each cell, so the whole judgment keeps its level.
+  // Failing: Bonferroni across the pooled comparison and each cell, so the whole judgment keeps its level.
+  // Passing rests on the pooled comparison alone (cells can only fail it), at the full level.
   const a = alpha / (1 + cells.length);
   const scopes: ScopeResult[] = [];
   if (m.kind === 'count') {
-    scopes.push(judgeCount(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, cfg));
-    for (const c of cells) scopes.push(judgeCount(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, margin, minSamples, a, cfg));
+    scopes.push(judgeCount(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, alpha, cfg));
+    for (const c of cells) scopes.push(judgeCount(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, margin, minSamples, a, a, cfg));
   } else {
-    scopes.push(judgeLatency(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, cfg));
-    for (const c of cells) scopes.push(judgeLatency(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, margin, minSamples, a, cfg));
+    scopes.push(judgeLatency(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, alpha, cfg));
+    for (const c of cells) scopes.push(judgeLatency(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, margin, minSamples, a, a, cfg));
   }
   const pooled = scopes[0];
   const evidenceFraction = pooled.evidence;
@@ -232,6 +240,7 @@ function judgeCount(
   margin: number,
   minSamples: number,
   alpha: number,
+  alphaPass: number,
   cfg: JudgeConfig,
 ): ScopeResult {
   // Strata: time buckets present on both sides; sums over everything for the totals.
@@ -279,26 +288,39 @@ function judgeCount(
   const upper = up.upper - 1;
   const ci = `(${conf(alpha)} CI ${pct(lower)}…${pct(upper)})`;
   const volume = Math.min(1, cn / minSamples, bn / minSamples);
-  if ((badUp && up.above) || (badDown && down.below)) {
+  const buckets = usable.filter((s) => s.canaryTotal > 0 && s.baselineTotal > 0).length;
+  const enoughBuckets = !aligned || buckets >= cfg.minBuckets;
+  if (enoughBuckets && ((badUp && up.above) || (badDown && down.below))) {
     return { ...base, verdict: 'fail', change, lower, upper, evidence: 1, detail: `${label} rate ${pct(change)} ${ci} ${where(scope)} against baseline: ${rates}, ${volumes}` };
   }
-  const shown = `${label} rate ${Number.isFinite(change) ? pct(change) : 'n/a'} ${ci} ${where(scope)}`;
+  // Not failing: report and pass on the interval at the pass level.
+  const upP = alphaPass === alpha ? up : rateRatioSequence(usable, 1 + floor, alphaPass);
+  const downP = !badDown || alphaPass === alpha ? down : rateRatioSequence(usable, 1 / (1 + floor), alphaPass);
+  const lowerP = upP.lower - 1;
+  const upperP = upP.upper - 1;
+  const shown = `${label} rate ${Number.isFinite(change) ? pct(change) : 'n/a'} (${conf(alphaPass)} CI ${pct(lowerP)}…${pct(upperP)}) ${where(scope)}`;
   if (volume < 1) {
-    return { ...base, verdict: 'inconclusive', change, lower, upper, evidence: volume, detail: `${shown}: too little traffic to pass (${volumes}, need ${fmtInt(minSamples)} each)` };
+    return { ...base, verdict: 'inconclusive', change, lower: lowerP, upper: upperP, evidence: volume, detail: `${shown}: too little traffic to pass (${volumes}, need ${fmtInt(minSamples)} each)` };
   }
-  const negligible = !badDown && rateUpperBound(ce, cn, alpha) < cfg.negligibleErrorRate;
-  const within = (!badUp || up.upper < 1 + margin) && (!badDown || up.lower > 1 / (1 + margin));
+  if (!enoughBuckets) {
+    return { ...base, verdict: 'inconclusive', change, lower: lowerP, upper: upperP, evidence: Math.min(volume, buckets / cfg.minBuckets), detail: `${shown}: ${buckets} of ${cfg.minBuckets} time buckets so far; ${rates}, ${volumes}` };
+  }
+  const canaryUpper = rateUpperBound(ce, cn, alphaPass);
+  const negligible = !badDown && canaryUpper - baselineRate <= cfg.negligibleIncrease;
+  const within = (!badUp || upP.upper < 1 + margin) && (!badDown || downP.lower > 1 / (1 + margin));
   if (within || negligible) {
-    const words = within ? `no regression of ${Math.round(margin * 100)}% or more` : `negligible (below ${fmtRate(cfg.negligibleErrorRate)} with ${conf(alpha)} confidence)`;
-    return { ...base, verdict: 'pass', change, lower, upper, evidence: 1, detail: `${shown}: ${words}; ${rates}, ${volumes}` };
+    const words = within
+      ? `no regression of ${Math.round(margin * 100)}% or more`
+      : `at most ${fmtPoints(canaryUpper - baselineRate)} above baseline with ${conf(alphaPass)} confidence (negligible below ${fmtPoints(cfg.negligibleIncrease)})`;
+    return { ...base, verdict: 'pass', change, lower: lowerP, upper: upperP, evidence: 1, detail: `${shown}: ${words}; ${rates}, ${volumes}` };
   }
-  const precision = widthProgress(up.lower, up.upper, margin);
+  const precision = widthProgress(upP.lower, upP.upper, margin);
   return {
     ...base,
     verdict: 'inconclusive',
     change,
-    lower,
-    upper,
+    lower: lowerP,
+    upper: upperP,
     evidence: Math.min(volume, precision),
     detail: `${shown}: a regression of ${Math.round(margin * 100)}% is not ruled out yet; ${rates}, ${volumes}`,
   };
@@ -309,6 +331,11 @@ function widthProgress(lo: number, hi: number, margin: number): number {
   if (!(hi < Infinity) || !(lo > 0)) return 0;
   const w = Math.log(hi) - Math.log(lo);
   return w <= 0 ? 1 : Math.min(1, (2 * Math.log(1 + margin)) / w);
+}
+
+function fmtPoints(d: number): string {
+  const v = Math.max(0, d) * 100;
+  return `${v >= 1 ? v.toFixed(1) : v.toFixed(2)} points`;
 }
 
 function fmtRate(r: number): string {
@@ -326,6 +353,7 @@ function judgeLatency(
   margin: number,
   minSamples: number,
   alpha: number,
+  alphaPass: number,
   _cfg: JudgeConfig,
 ): ScopeResult {
   // Ranks are unchanged by the log, and on the log scale a shift is a ratio: "+38%".
@@ -354,22 +382,26 @@ function judgeLatency(
   if (badUp || badDown) {
     return { ...base, verdict: 'fail', change, lower, upper, evidence: 1, detail: `${label} ${pct(change)} ${ci} ${where(scope)} against baseline, ${volumes}` };
   }
-  const shown = `${label} ${pct(change)} ${ci} ${where(scope)}`;
+  // Not failing: report and pass on the interval at the pass level.
+  const rp = alphaPass === alpha ? r : shiftSequence(x, y, lf, alphaPass);
+  const lowerP = Math.exp(rp.lower) - 1;
+  const upperP = Math.exp(rp.upper) - 1;
+  const shown = `${label} ${pct(change)} (${conf(alphaPass)} CI ${pct(lowerP)}…${pct(upperP)}) ${where(scope)}`;
   const volume = Math.min(1, x.length / minSamples, y.length / minSamples);
   if (volume < 1) {
-    return { ...base, verdict: 'inconclusive', change, lower, upper, evidence: volume, detail: `${shown}: too few samples to pass (${volumes}, need ${fmtInt(minSamples)} each)` };
+    return { ...base, verdict: 'inconclusive', change, lower: lowerP, upper: upperP, evidence: volume, detail: `${shown}: too few samples to pass (${volumes}, need ${fmtInt(minSamples)} each)` };
   }
-  const within = (m.direction === 'decrease' || r.upper < lm) && (m.direction === 'increase' || r.lower > -lm);
+  const within = (m.direction === 'decrease' || rp.upper < lm) && (m.direction === 'increase' || rp.lower > -lm);
   if (within) {
-    return { ...base, verdict: 'pass', change, lower, upper, evidence: 1, detail: `${shown}: no regression of ${Math.round(margin * 100)}% or more, ${volumes}` };
+    return { ...base, verdict: 'pass', change, lower: lowerP, upper: upperP, evidence: 1, detail: `${shown}: no regression of ${Math.round(margin * 100)}% or more, ${volumes}` };
   }
   return {
     ...base,
     verdict: 'inconclusive',
     change,
-    lower,
-    upper,
-    evidence: Math.min(volume, widthProgress(Math.exp(r.lower), Math.exp(r.upper), margin)),
+    lower: lowerP,
+    upper: upperP,
+    evidence: Math.min(volume, widthProgress(Math.exp(rp.lower), Math.exp(rp.upper), margin)),
     detail: `${shown}: a regression of ${Math.round(margin * 100)}% is not ruled out yet, ${volumes}`,
   };
 }

@@ -26,6 +26,8 @@ export interface RatioSequenceResult {
   above: boolean;
   /** true when the data rule out `ratio ≥ null` at level α. */
   below: boolean;
+  /** Overdispersion factor applied (1 = counts vary as binomial counts do). */
+  dispersion: number;
 }
 
 const RHO_MIN = -12;
@@ -43,27 +45,28 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
   const te = used.map((s) => s.canaryErrors + s.baselineErrors);
   const lcn = used.map((s) => Math.log(s.canaryTotal));
   const lbn = used.map((s) => Math.log(s.baselineTotal));
+  // Bucket weights: 1, except buckets far out of line with the rest (a burst of errors on one side in one
+  // minute), which are down-weighted as a Huber M-estimator would, so one burst is not read as a trend.
+  const w = ce.map(() => 1);
   const ll = (rho: number): number => {
     let v = 0;
     for (let k = 0; k < ce.length; k++) {
       const a = lcn[k] + rho;
       const b = lbn[k];
       const m = Math.max(a, b);
-      v += ce[k] * rho - te[k] * (m + Math.log(Math.exp(a - m) + Math.exp(b - m)));
+      v += w[k] * (ce[k] * rho - te[k] * (m + Math.log(Math.exp(a - m) + Math.exp(b - m))));
     }
     return v;
   };
   const dll = (rho: number): number => {
     let v = 0;
-    for (let k = 0; k < ce.length; k++) v += ce[k] - te[k] / (1 + Math.exp(lbn[k] - lcn[k] - rho));
+    for (let k = 0; k < ce.length; k++) v += w[k] * (ce[k] - te[k] / (1 + Math.exp(lbn[k] - lcn[k] - rho)));
     return v;
   };
-  // MLE by bisection on the (decreasing) score.
-  let rhoHat: number;
-  if (ce.length === 0) rhoHat = 0;
-  else if (dll(RHO_MIN) <= 0) rhoHat = RHO_MIN;
-  else if (dll(RHO_MAX) >= 0) rhoHat = RHO_MAX;
-  else {
+  const mle = (): number => {
+    if (ce.length === 0) return 0;
+    if (dll(RHO_MIN) <= 0) return RHO_MIN;
+    if (dll(RHO_MAX) >= 0) return RHO_MAX;
     let lo = RHO_MIN;
     let hi = RHO_MAX;
     for (let i = 0; i < 60; i++) {
@@ -71,8 +74,38 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
       if (dll(mid) > 0) lo = mid;
       else hi = mid;
     }
-    rhoHat = (lo + hi) / 2;
+    return (lo + hi) / 2;
+  };
+  const residuals = (rho: number) =>
+    ce.map((c, k) => {
+      const th = 1 / (1 + Math.exp(lbn[k] - lcn[k] - rho));
+      const v = te[k] * th * (1 - th);
+      return v > 0 ? (c - te[k] * th) / Math.sqrt(v) : 0;
+    });
+  let rhoHat = mle();
+  // Overdispersion: Pearson's statistic across buckets says how much more the counts vary than binomial
+  // counts do; the log-likelihood is tempered by it (quasi-likelihood), never sharpened.
+  let phi = 1;
+  if (ce.length >= 5) {
+    const HUBER = 3;
+    for (let iter = 0; iter < 2; iter++) {
+      const r = residuals(rhoHat);
+      const sq = r.map((x) => x * x).sort((x, y) => x - y);
+      const scale = Math.max(1, sq[sq.length >> 1] / 0.4549); // median of chi-square(1)
+      for (let k = 0; k < ce.length; k++) w[k] = Math.min(1, (HUBER * HUBER * scale) / Math.max(1e-12, r[k] * r[k]));
+      rhoHat = mle();
+    }
+    const r = residuals(rhoHat);
+    let chi = 0;
+    let ws = 0;
+    for (let k = 0; k < ce.length; k++) {
+      chi += w[k] * r[k] * r[k];
+      ws += w[k];
+    }
+    phi = Math.max(1, chi / Math.max(1, ws - 1));
   }
+  const llRaw = ll;
+  const llT = (rho: number) => llRaw(rho) / phi;
   // Normal mixture by quadrature on a grid of step h; the same grid serves the confidence sequence.
   const h = tau / 8;
   const half = 40; // ±5τ
@@ -86,7 +119,7 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
     return logSumExp(terms);
   };
   const rho0 = Math.log(nullRatio);
-  const logLR = ce.length === 0 ? 0 : mixture((i) => ll(rho0 + i * h), ll(rho0));
+  const logLR = ce.length === 0 ? 0 : mixture((i) => llT(rho0 + i * h), llT(rho0));
   const thr = Math.log(1 / alpha);
   const rejected = logLR >= thr;
   // Confidence sequence: walk grid points outward from the MLE until the test rejects.
@@ -94,7 +127,7 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
   const llGrid = (j: number): number => {
     let v = cache.get(j);
     if (v === undefined) {
-      v = ll(rhoHat + j * h);
+      v = llT(rhoHat + j * h);
       cache.set(j, v);
     }
     return v;
@@ -123,6 +156,7 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
     logLR,
     above: rejected && rhoHat > rho0,
     below: rejected && rhoHat < rho0,
+    dispersion: phi,
   };
 }
 
@@ -187,7 +221,7 @@ export interface ShiftSequenceResult {
  * mixture boundary applies, and the interval is the HL interval at that boundary's critical value.
  * `floor` is the smallest shift that matters, on the same scale as the data.
  */
-export function shiftSequence(canary: readonly number[], baseline: readonly number[], floor: number, alpha: number, tau = 0.08): ShiftSequenceResult {
+export function shiftSequence(canary: readonly number[], baseline: readonly number[], floor: number, alpha: number, tau = 0.15): ShiftSequenceResult {
   const n1 = canary.length;
   const n2 = baseline.length;
   const info = (12 * n1 * n2) / (n1 + n2 + 1);

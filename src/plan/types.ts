@@ -38,7 +38,8 @@ export interface Plan {
 
 /** One broken promise found by the checker, named by wave and region. */
 export interface PlanViolation {
-  rule: 'I1' | 'I2' | 'coverage';
+  /** `policy`: a per-wave limit of the policy (maxRegionsPerWave, maxPerGeographyPerWave). */
+  rule: 'I1' | 'I2' | 'coverage' | 'policy';
   wave: number;
   region?: string;
   message: string;

@@ -334,3 +334,31 @@ test('formatPercent rounds down, so downtime never shows as 100%', () => {
   assert.equal(formatPercent(0), '0.00%');
   assert.equal(formatPercent(98.5215, 1), '98.5%');
 });
+
+test('a month built at once equals the same month built a day at a time, even when a cell appears mid-month', () => {
+  const { fromMs, toMs } = parseMonth('2026-10');
+  const o: Observation[] = [];
+  for (let t = fromMs - 10 * MINUTE_MS; t < toMs; t += 2 * MINUTE_MS) {
+    o.push(obs(t + 5_000, t >= utc('2026-10-07T03:00:00Z') && t < utc('2026-10-07T05:00:00Z') ? 'fail' : 'pass'));
+    // A second cell starts reporting on 15 October (a new cell added to the region).
+    if (t >= utc('2026-10-15T12:00:00Z')) o.push(obs(t + 5_000, 'pass', { cell: 'c9' }));
+  }
+  const opts = { freshForMs: 5 * MINUTE_MS, cells: ['c1'] };
+  const month = seriesFromObservations(o, fromMs, toMs, opts);
+  for (let day = fromMs; day < toMs; day += 24 * H) {
+    const one = seriesFromObservations(
+      o.filter((x) => x.at >= day - opts.freshForMs && x.at < day + 24 * H),
+      day,
+      day + 24 * H,
+      opts,
+    );
+    const i = (day - fromMs) / MINUTE_MS;
+    assert.deepEqual(one.states, month.states.subarray(i, i + 1440), new Date(day).toISOString());
+  }
+  // Cells count per day: on the 15th, c9 is silent until noon, half the cells → unknown (no evidence for
+  // half the region); the days before it existed are not touched.
+  const [d14, d15] = dailyUptime(month, utc('2026-10-14T00:00:00Z'), 2, { measure: 'minutes' });
+  assert.equal(d14.percent, 100);
+  assert.equal(d15.unknownMinutes, 720);
+  assert.equal(d15.percent, 50);
+});

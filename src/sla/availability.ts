@@ -4,7 +4,8 @@
 // Exported API
 // ------------
 // Series (one per component = service × region, one sample per UTC minute):
-//   MINUTE_MS, MinuteState { UNKNOWN: 0, UP: 1, DEGRADED: 2, DOWN: 3 }, type MinuteStateCode
+//   MINUTE_MS, DAY_MS, INTERVAL_MINUTES (= 5)
+//   MinuteState { UNKNOWN: 0, UP: 1, DEGRADED: 2, DOWN: 3 }, type MinuteStateCode
 //   interface MinuteSeries { startMs; states: Uint8Array; requests?: Uint32Array; failures?: Uint32Array }
 //   emptySeries(fromMs, toMs, { requests? })           all-unknown series over [fromMs, toMs), minute-aligned
 //   seriesEndMs(series)                                 first ms after the last minute of the series
@@ -26,9 +27,10 @@
 //   minuteAvailability(series, fromMs, toMs, opts?) -> Uptime     compute-style: share of good minutes
 //   requestAvailability(series, fromMs, toMs, opts?) -> Uptime    storage-style: 100% − mean 5-minute error rate
 //   windowUptime(series, fromMs, toMs, opts) -> Uptime            dispatches on opts.measure
-//   dailyUptime(series, fromDayMs, days, opts) -> DayUptime[]     per UTC day, same formula
+//   dailyUptime(series, fromDayMs, days, opts) -> DayUptime[]     per UTC day, same formula (DayUptime = Uptime + day)
 //   sumUptime(parts) -> Uptime                                    adds days (or any disjoint windows) exactly
-//   badPeriods(series, fromMs, toMs, maintenance?) -> BadPeriod[] merged runs of down/unknown minutes
+//   badPeriods(series, fromMs, toMs, { maintenance?, nowMs? }) -> BadPeriod[] { fromMs, toMs, state }
+//                                                                 runs of DOWN / UNKNOWN minutes
 //   formatPercent(p, digits = 2) -> "99.95%"                      rounds DOWN: never shows 100% after downtime
 //   utcDay(ms) -> "YYYY-MM-DD", startOfUtcDay(ms)
 //
@@ -39,7 +41,9 @@
 //   leaves the stream unknown. A cell's state is the worst of its known streams; unknown if none is known.
 // - A component minute is DOWN when some cell is down and (down + unknown cells) / cells >= downShare; UNKNOWN
 //   when no cell is known, or unknown cells alone reach downShare; DEGRADED when some cell is down, degraded or
-//   unknown short of that; UP otherwise. Cells are those seen in the evidence (plus `opts.cells`).
+//   unknown short of that, or some cell degraded; UP otherwise. Cells are counted per UTC day: `opts.cells` plus
+//   those with evidence that day (so a month built at once equals the month built day by day).
+// - A geo-redundant pair (combineEither) takes, each minute, the better region wholesale (state and requests).
 // - Minute measure: percent = 100 × good / counted, good = UP or DEGRADED; DOWN and UNKNOWN count against the
 //   provider. Minutes inside an announced maintenance window (entirely inside) are not counted; minutes at or
 //   after `nowMs` are not counted (future). Nothing counted -> 100.
@@ -153,7 +157,9 @@ function worseOf(a: number, b: number): number {
 /**
  * Builds one component's series over [fromMs, toMs) (fromMs minute-aligned) from its observations (all of
  * one service and region; pass those from fromMs − freshForMs on, so the first minutes can use earlier
- * evidence). Observations need not be sorted.
+ * evidence). Observations need not be sorted. The cells of the component are counted per UTC day: those in
+ * `opts.cells` plus those with evidence that day (or within freshFor before it), so a month built at once
+ * and the same month built a day at a time (as the status page does) give the same minutes.
  */
 export function seriesFromObservations(
   observations: readonly Observation[],
@@ -163,8 +169,40 @@ export function seriesFromObservations(
 ): MinuteSeries {
   const hasRequests = observations.some((o) => o.requests !== undefined || o.failures !== undefined);
   const series = emptySeries(fromMs, toMs, { requests: hasRequests });
-  const n = series.states.length;
-  if (n === 0) return series;
+  const end = seriesEndMs(series);
+  if (end === fromMs) return series;
+  const fresh = opts.freshForMs;
+  const sorted = observations.filter((o) => o.at >= fromMs - fresh && o.at < toMs).sort((x, y) => x.at - y.at);
+  const firstAtOrAfter = (t: number) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid].at < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  for (let start = fromMs; start < end; ) {
+    const next = Math.min(end, startOfUtcDay(start) + DAY_MS);
+    const chunk = sorted.slice(firstAtOrAfter(start - fresh), firstAtOrAfter(Math.min(next, toMs)));
+    fillWindow(series, chunk, start, next, Math.min(next, toMs), opts);
+    start = next;
+  }
+  return series;
+}
+
+/** Fills minutes [fromMs, toMs) of `series` from sorted observations in [fromMs − freshFor, obsTo). */
+function fillWindow(
+  series: MinuteSeries,
+  observations: readonly Observation[],
+  fromMs: number,
+  toMs: number,
+  obsTo: number,
+  opts: SeriesOptions,
+): void {
+  const n = ((toMs - fromMs) / MINUTE_MS) | 0;
+  const base = ((fromMs - series.startMs) / MINUTE_MS) | 0;
   const fresh = opts.freshForMs;
   const downShare = opts.downShare ?? 0.5;
   const partialShare = opts.partialShare ?? 0.01;
@@ -173,7 +211,7 @@ export function seriesFromObservations(
   const cells = new Map<string, Map<string, Observation[]>>();
   for (const c of opts.cells ?? []) cells.set(c, new Map());
   for (const o of observations) {
-    if (o.at >= toMs || o.at < fromMs - fresh) continue;
+    if (o.at >= obsTo || o.at < fromMs - fresh) continue;
     const cell = o.cell ?? '';
     let streams = cells.get(cell);
     if (!streams) cells.set(cell, (streams = new Map()));
@@ -181,13 +219,13 @@ export function seriesFromObservations(
     if (!list) streams.set(o.source, (list = []));
     list.push(o);
     if (o.at >= fromMs && series.requests) {
-      const i = Math.floor((o.at - fromMs) / MINUTE_MS);
+      const i = base + Math.floor((o.at - fromMs) / MINUTE_MS);
       series.requests[i] += Math.max(0, Math.round(o.requests ?? 0));
       series.failures![i] += Math.max(0, Math.round(o.failures ?? 0));
     }
   }
   const nCells = cells.size;
-  if (nCells === 0) return series;
+  if (nCells === 0) return;
 
   // Per cell: worst known stream state per minute (0 unknown, 1 up, 2 degraded, 3 down).
   const bad = new Uint16Array(n); // cells down or unknown
@@ -250,14 +288,15 @@ export function seriesFromObservations(
   }
   const states = series.states;
   for (let i = 0; i < n; i++) {
-    if (unknown[i] === nCells) states[i] = MinuteState.UNKNOWN;
-    else if (down[i] > 0 && bad[i] / nCells >= downShare) states[i] = MinuteState.DOWN;
-    else if (unknown[i] / nCells >= downShare) states[i] = MinuteState.UNKNOWN;
-    else if (bad[i] > 0 && (bad[i] / nCells >= partialShare || down[i] > 0)) states[i] = MinuteState.DEGRADED;
-    else if (degraded[i] > 0) states[i] = MinuteState.DEGRADED;
-    else states[i] = MinuteState.UP;
+    let st: number;
+    if (unknown[i] === nCells) st = MinuteState.UNKNOWN;
+    else if (down[i] > 0 && bad[i] / nCells >= downShare) st = MinuteState.DOWN;
+    else if (unknown[i] / nCells >= downShare) st = MinuteState.UNKNOWN;
+    else if (bad[i] > 0 && (bad[i] / nCells >= partialShare || down[i] > 0)) st = MinuteState.DEGRADED;
+    else if (degraded[i] > 0) st = MinuteState.DEGRADED;
+    else st = MinuteState.UP;
+    states[base + i] = st;
   }
-  return series;
 }
 
 /** Splits mixed observations by component (`service/region`) and builds each one's series. */
@@ -299,8 +338,9 @@ export function combineEither(a: MinuteSeries, b: MinuteSeries): MinuteSeries {
   const end = Math.max(seriesEndMs(a), seriesEndMs(b));
   const withRequests = !!(a.requests || b.requests);
   const out = emptySeries(start, end, { requests: withRequests });
-  const offA = (a.startMs - start) / MINUTE_MS;
-  const offB = (b.startMs - start) / MINUTE_MS;
+  // Whole minutes, kept as small integers so the loops below index typed arrays at full speed.
+  const offA = ((a.startMs - start) / MINUTE_MS) | 0;
+  const offB = ((b.startMs - start) / MINUTE_MS) | 0;
   const n = out.states.length;
   // Place each side on the common timeline (unknown where it has no minutes).
   const sa = offA === 0 && a.states.length === n ? a.states : placed(a.states, offA, n);
@@ -476,7 +516,10 @@ function newUptime(fromMs: number, toMs: number, measure: Measure): Uptime {
   };
 }
 
-/** Counts states over a window and, for the request measure, the 5-minute error rates. */
+/**
+ * Counts states over a window and, for the request measure, the 5-minute error rates. Hot loop of the
+ * report (a month × thousands of components): plain local counters, integer indices, no per-minute objects.
+ */
 function scan(
   series: MinuteSeries,
   fromMs: number,
@@ -486,61 +529,66 @@ function scan(
 ): Uptime {
   checkWindow(fromMs, toMs);
   const u = newUptime(fromMs, toMs, opts.measure);
-  const n = (toMs - fromMs) / MINUTE_MS;
+  // Whole minutes, kept as small integers so the loops below index typed arrays at full speed.
+  const n = ((toMs - fromMs) / MINUTE_MS) | 0;
   // Minutes [0, nPast) of the window are not in the future.
   const nPast =
-    opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS)));
+    opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS))) | 0;
   const mask = maintenanceMask(fromMs, nPast, opts.maintenance);
   const states = series.states;
   const reqs = series.requests;
   const fails = series.failures;
-  const off = (fromMs - series.startMs) / MINUTE_MS; // series index of window minute 0
-  const len = states.length;
-  const cnt = new Float64Array(4);
+  const off = ((fromMs - series.startMs) / MINUTE_MS) | 0; // series index of window minute 0
+  const len = states.length | 0;
+  let c0 = 0; // unknown
+  let c1 = 0; // up
+  let c2 = 0; // degraded
+  let c3 = 0; // down
   let maint = 0;
+  let reqSum = 0;
+  let failSum = 0;
 
-  if (!requestMeasure) {
-    if (mask === undefined) {
-      // Window minutes the series covers: [lo, hi); the rest have no evidence.
-      const lo = Math.max(0, -off);
-      const hi = Math.min(nPast, len - off);
-      // Most minutes are UP: count the others (a predictable branch beats a histogram store per minute).
-      let other = 0;
-      for (let si = lo + off; si < hi + off; si++) {
-        const x = states[si];
-        if (x !== 1) {
-          cnt[x]++;
-          other++;
-        }
+  if (!requestMeasure && mask === undefined && reqs === undefined) {
+    // The common case: count the minutes that are not UP over the part the series covers.
+    const lo = Math.max(0, -off) | 0;
+    const hi = Math.max(lo, Math.min(nPast, len - off)) | 0;
+    for (let si = lo + off, end = hi + off; si < end; si++) {
+      const x = states[si];
+      if (x !== 1) {
+        if (x === 3) c3++;
+        else if (x === 2) c2++;
+        else c0++;
       }
-      cnt[1] += Math.max(0, hi - lo) - other;
-      if (reqs !== undefined)
-        for (let si = lo + off; si < hi + off; si++) {
-          u.requests += reqs[si];
-          u.failures += fails![si];
-        }
-      cnt[0] += nPast - Math.max(0, hi - lo);
-    } else {
-      for (let i = 0; i < nPast; i++) {
-        if (mask[i] === 1) {
-          maint++;
-          continue;
-        }
-        const si = i + off;
-        if (si < 0 || si >= len) {
-          cnt[0]++;
-          continue;
-        }
-        cnt[states[si]]++;
-        if (reqs !== undefined) {
-          u.requests += reqs[si];
-          u.failures += fails![si];
-        }
+    }
+    c1 = hi - lo - c0 - c2 - c3;
+    c0 += nPast - (hi - lo);
+  } else if (!requestMeasure) {
+    for (let i = 0; i < nPast; i++) {
+      if (mask !== undefined && mask[i] === 1) {
+        maint++;
+        continue;
+      }
+      const si = i + off;
+      if (si < 0 || si >= len) {
+        c0++;
+        continue;
+      }
+      const x = states[si];
+      // Most minutes are UP: test that first.
+      if (x === 1) c1++;
+      else if (x === 3) c3++;
+      else if (x === 2) c2++;
+      else c0++;
+      if (reqs !== undefined) {
+        reqSum += reqs[si];
+        failSum += fails![si];
       }
     }
   } else {
     // 5-minute intervals aligned to UTC: the first may be cut by fromMs, the last by toMs or now.
-    const phase = (((fromMs / MINUTE_MS) % INTERVAL_MINUTES) + INTERVAL_MINUTES) % INTERVAL_MINUTES;
+    const phase = ((((fromMs / MINUTE_MS) % INTERVAL_MINUTES) + INTERVAL_MINUTES) % INTERVAL_MINUTES) | 0;
+    let intervals = 0;
+    let rateSum = 0;
     let i = 0;
     while (i < nPast) {
       const stop = Math.min(nPast, i + INTERVAL_MINUTES - (i === 0 ? phase : 0));
@@ -555,32 +603,44 @@ function scan(
           continue;
         }
         const si = i + off;
-        const inside = si >= 0 && si < len;
-        const st = inside ? states[si] : 0;
-        cnt[st]++;
         k++;
-        const r = inside && reqs !== undefined ? reqs[si] : 0;
+        if (si < 0 || si >= len) {
+          c0++;
+          badNoReq++;
+          continue;
+        }
+        const x = states[si];
+        if (x === 1) c1++;
+        else if (x === 3) c3++;
+        else if (x === 2) c2++;
+        else c0++;
+        const r = reqs !== undefined ? reqs[si] : 0;
         if (r > 0) {
           withReq++;
           iReq += r;
-          iFail += Math.min(fails![si], r);
-        } else if (st === 0 || st === 3) badNoReq++;
+          const f = fails![si];
+          iFail += f < r ? f : r;
+        } else if (x === 0 || x === 3) badNoReq++;
       }
       if (k > 0) {
-        u.intervals++;
-        u.errorRateSum += (badNoReq + (withReq > 0 ? (withReq * iFail) / iReq : 0)) / k;
-        u.requests += iReq;
-        u.failures += iFail;
+        intervals++;
+        rateSum += (badNoReq + (withReq > 0 ? (withReq * iFail) / iReq : 0)) / k;
+        reqSum += iReq;
+        failSum += iFail;
       }
     }
+    u.intervals = intervals;
+    u.errorRateSum = rateSum;
   }
-  u.upMinutes = cnt[1];
-  u.degradedMinutes = cnt[2];
-  u.downMinutes = cnt[3];
-  u.unknownMinutes = cnt[0];
+  u.requests = reqSum;
+  u.failures = failSum;
+  u.upMinutes = c1;
+  u.degradedMinutes = c2;
+  u.downMinutes = c3;
+  u.unknownMinutes = c0;
   u.maintenanceMinutes = maint;
   u.futureMinutes = n - nPast;
-  u.minutes = cnt[0] + cnt[1] + cnt[2] + cnt[3];
+  u.minutes = c0 + c1 + c2 + c3;
   u.percent = percentOf(u);
   return u;
 }
@@ -668,29 +728,46 @@ export function badPeriods(
   opts: { maintenance?: readonly MaintenanceWindow[]; nowMs?: number } = {},
 ): BadPeriod[] {
   checkWindow(fromMs, toMs);
-  const n = (toMs - fromMs) / MINUTE_MS;
+  const n = ((toMs - fromMs) / MINUTE_MS) | 0;
   const nPast =
-    opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS)));
+    opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS))) | 0;
   const mask = maintenanceMask(fromMs, nPast, opts.maintenance);
   const states = series.states;
-  const off = (fromMs - series.startMs) / MINUTE_MS;
-  const len = states.length;
+  const off = ((fromMs - series.startMs) / MINUTE_MS) | 0;
+  const len = states.length | 0;
+  // State of window minute i as a bad-run code: 0 unknown, 3 down, -1 neither (or excluded).
+  const badAt = (i: number): number => {
+    if (mask !== undefined && mask[i] === 1) return -1;
+    const si = i + off;
+    const x = si >= 0 && si < len ? states[si] : 0;
+    return x === 0 || x === 3 ? x : -1;
+  };
   const out: BadPeriod[] = [];
-  let runState = -1;
-  let runStart = 0;
-  for (let i = 0; i <= nPast; i++) {
-    let st = -1; // -1: not bad (or the end)
-    if (i < nPast && (mask === undefined || mask[i] === 0)) {
-      const si = i + off;
-      const x = si >= 0 && si < len ? states[si] : 0;
-      if (x === 0 || x === 3) st = x;
+  let i = 0;
+  while (i < nPast) {
+    // Skip good minutes quickly (the common case) when nothing is masked and the series covers them.
+    if (mask === undefined) {
+      const si0 = i + off;
+      if (si0 >= 0) {
+        const end = Math.min(nPast + off, len);
+        let si = si0;
+        while (si < end) {
+          const x = states[si];
+          if (x === 0 || x === 3) break;
+          si++;
+        }
+        i = si - off;
+        if (i >= nPast) break;
+      }
     }
-    if (st !== runState) {
-      if (runState !== -1)
-        out.push({ fromMs: fromMs + runStart * MINUTE_MS, toMs: fromMs + i * MINUTE_MS, state: runState as MinuteStateCode });
-      runState = st;
-      runStart = i;
+    const st = badAt(i);
+    if (st === -1) {
+      i++;
+      continue;
     }
+    const start = i;
+    while (i < nPast && badAt(i) === st) i++;
+    out.push({ fromMs: fromMs + start * MINUTE_MS, toMs: fromMs + i * MINUTE_MS, state: st as MinuteStateCode });
   }
   return out;
 }

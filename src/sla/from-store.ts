@@ -2,7 +2,7 @@
 // maintenance. The one I/O edge of src/sla; the figures themselves come from the pure report.ts.
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
-import { pairGraph, resolveSla } from '../config/sla.js';
+import { pairGraph, resolveSla, type CustomerConfig, type SlaConfig } from '../config/sla.js';
 import type { Store } from '../store/store.js';
 import { componentId, seriesFromObservations, seriesOptionsFromRules, type MinuteSeries, type SeriesOptions } from './availability.js';
 import { buildSlaReport, formatSlaTable, type BillingPeriod, type SlaReport } from './report.js';
@@ -24,6 +24,32 @@ function serviceRegions(config: EtapeConfig, service: string): string[] {
   const all = config.fleet.regions.map((r) => r.id);
   if (!s || s.regions === undefined || s.regions === 'all') return all;
   return s.regions;
+}
+
+/**
+ * One component's minute series over [fromMs, toMs) from the store's observations, read as the status page
+ * reads them (its rules, the region's configured cells). Evidence at or after `nowMs` is not read.
+ */
+export async function componentSeriesFromStore(o: {
+  config: EtapeConfig;
+  store: Store;
+  service: string;
+  region: string;
+  fromMs: number;
+  toMs: number;
+  nowMs?: number;
+  seriesOptions?: SeriesOptions;
+}): Promise<MinuteSeries> {
+  const opts = o.seriesOptions ?? seriesOptionsFromConfig(o.config);
+  const obs = await o.store.queryObservations({
+    service: o.service,
+    region: o.region,
+    from: o.fromMs - opts.freshForMs,
+    to: Math.min(o.toMs, o.nowMs ?? o.toMs),
+  });
+  // The region's configured cells count even while silent, as on the status page.
+  const cells = o.config.fleet.regions.find((r) => r.id === o.region)?.cells.map((x) => x.id) ?? [];
+  return seriesFromObservations(obs, o.fromMs, o.toMs, { ...opts, cells });
 }
 
 /** Builds the SLA report for a period from the store. */
@@ -56,17 +82,12 @@ export async function slaReportFromStore(opts: {
   for (const c of customers)
     for (const u of c.uses) if (f.service === undefined || u.service === f.service) for (const r of u.regions) want(u.service, r);
 
-  const end = Math.min(period.toMs, opts.nowMs ?? period.toMs);
   const series = new Map<string, MinuteSeries>();
-  for (const c of components) {
-    const obs = await store.queryObservations({
-      service: c.service,
-      region: c.region,
-      from: period.fromMs - seriesOpts.freshForMs,
-      to: end,
-    });
-    series.set(componentId(c.service, c.region), seriesFromObservations(obs, period.fromMs, period.toMs, seriesOpts));
-  }
+  for (const c of components)
+    series.set(
+      componentId(c.service, c.region),
+      await componentSeriesFromStore({ config, store, ...c, fromMs: period.fromMs, toMs: period.toMs, nowMs: opts.nowMs, seriesOptions: seriesOpts }),
+    );
   const incidents = await store.listIncidents({});
   return buildSlaReport({
     period,
@@ -92,11 +113,19 @@ export async function slaReportForDemo(opts: {
   toMs: number;
   label?: string;
   nowMs?: number;
+  /** SLA definitions and customers to use instead of the config's (a demo config may have none). */
+  sla?: SlaConfig[];
+  customers?: CustomerConfig[];
 }): Promise<{ report: SlaReport; summary: string; text: string }> {
   const fromMs = Math.floor(opts.fromMs / 60_000) * 60_000;
   const toMs = Math.max(fromMs + 60_000, Math.ceil(opts.toMs / 60_000) * 60_000);
+  const config = {
+    ...opts.config,
+    sla: opts.sla ?? opts.config.sla,
+    customers: opts.customers ?? opts.config.customers,
+  };
   const report = await slaReportFromStore({
-    config: opts.config,
+    config,
     store: opts.store,
     period: { label: opts.label ?? 'demo run', fromMs, toMs },
     nowMs: opts.nowMs,

@@ -18,6 +18,53 @@ import {
 } from './html.js';
 import { badgePath, byService, historyPath, humanTime, incidentPath, isoTime, shownStatus, type SiteModel } from './model.js';
 import { GENERATED_AT_ISO, GENERATED_AT_TEXT, v2Files } from './v2.js';
+import { pageIdFor } from './model.js';
+import type { Observation } from '../core/types.js';
+import type { IncidentRecord } from '../store/store.js';
+import { ms } from '../config/common.js';
+import type { StatusPageConfig } from '../config/statuspage.js';
+import { isOpenAt } from '../incidents/lifecycle.js';
+import { componentStatuses, headline, statusRulesFromConfig, type ComponentDef } from './status.js';
+import type { ComponentHistory } from './history.js';
+
+export interface SiteModelInput {
+  statuspage: StatusPageConfig;
+  defs: ComponentDef[];
+  /** Recent observations (the newest per unit and source is what counts). */
+  observations: Iterable<Observation>;
+  /** Incidents and maintenance to publish (open ones and those of the history window). */
+  incidents: IncidentRecord[];
+  history?: Map<string, ComponentHistory>;
+  now: number;
+}
+
+/** Everything one build shows, from evidence, incidents and history. Pure. */
+export function createSiteModel(i: SiteModelInput): SiteModel {
+  const sp = i.statuspage;
+  const maintenance = new Set<string>();
+  for (const r of i.incidents)
+    if (r.kind === 'maintenance' && isOpenAt(r, i.now))
+      for (const c of r.components) {
+        if (c.includes('/')) maintenance.add(c);
+        else for (const d of i.defs) if (d.service === c) maintenance.add(d.id);
+      }
+  const components = componentStatuses(i.defs, i.observations, i.now, statusRulesFromConfig(sp.rules), maintenance);
+  const open = i.incidents.filter((r) => isOpenAt(r, i.now));
+  return {
+    generatedAt: i.now,
+    title: sp.title,
+    url: sp.url?.replace(/\/+$/, ''),
+    pageId: pageIdFor(sp.title),
+    staleAfterMs: ms(sp.staleAfter),
+    bannerAfterMs: ms(sp.bannerAfter),
+    updateCadenceMs: ms(sp.updateCadence),
+    components,
+    headline: headline(components, open),
+    incidents: [...i.incidents].sort((a, b) => b.createdAt - a.createdAt),
+    history: i.history,
+    historyDays: sp.historyDays,
+  };
+}
 
 export interface SiteFile {
   path: string;

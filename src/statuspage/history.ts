@@ -9,6 +9,7 @@ import {
   MINUTE_MS,
   announcedMaintenance,
   dailyUptime,
+  formatPercent,
   seriesFromObservations,
   startOfUtcDay,
   sumUptime,
@@ -59,8 +60,9 @@ function windowKey(ws: MaintenanceWindow[]): string {
   return ws.map((w) => `${w.fromMs}-${w.toMs}`).join(',');
 }
 
-function pctKey(d: Uptime): string {
-  return `${d.minutes}:${d.upMinutes}:${d.degradedMinutes}:${d.downMinutes}:${d.unknownMinutes}:${d.maintenanceMinutes}:${d.errorRateSum}`;
+/** What the page shows for a day (or a window): the key changes exactly when the shown figure does. */
+export function displayKey(d: Uptime): string {
+  return d.minutes === 0 ? 'n' : d.unknownMinutes === d.minutes ? 'u' : formatPercent(d.percent);
 }
 
 /**
@@ -102,7 +104,8 @@ export class SeriesHistorySource implements HistorySource {
       }
       const t = dailyUptime(series, today, 1, { measure, maintenance, nowMs: now })[0];
       const all = [...c.past, t];
-      out.set(d.id, { id: d.id, days: all, total: sumUptime(all), key: `${key}|${pctKey(t)}` });
+      const total = sumUptime(all);
+      out.set(d.id, { id: d.id, days: all, total, key: `${key}|${displayKey(t)}|${displayKey(total)}` });
     }
     return out;
   }
@@ -116,12 +119,17 @@ export class SeriesHistorySource implements HistorySource {
 export class StoreHistorySource implements HistorySource {
   private past = new Map<string, Map<string, DayUptime>>(); // component -> day -> figures
   private pastKey = new Map<string, string>(); // component -> maintenance key the past was computed with
+  /** Maintenance windows change between builds; figures computed with other windows are recomputed. */
+  setMaintenance(fn: (componentId: string) => MaintenanceWindow[]): void {
+    this.opts = { ...this.opts, maintenance: fn };
+  }
+
   private today: { day: number; series: Map<string, MinuteSeries>; cells: Map<string, Set<string>>; builtTo: number } | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly seriesOptions: SeriesOptions,
-    private readonly opts: HistoryOptions = {},
+    private opts: HistoryOptions = {},
   ) {}
 
   private optsFor(d: ComponentDef, cellsSeen?: Set<string>): SeriesOptions {
@@ -209,7 +217,8 @@ export class StoreHistorySource implements HistorySource {
         nowMs: now,
       })[0];
       const all = [...pastDays, td];
-      out.set(d.id, { id: d.id, days: all, total: sumUptime(all), key: `${first}|${this.pastKey.get(d.id)}|${all.map(pctKey).join(';')}` });
+      const total = sumUptime(all);
+      out.set(d.id, { id: d.id, days: all, total, key: `${first}|${all.map(displayKey).join(';')}|${displayKey(total)}` });
     }
     return out;
   }

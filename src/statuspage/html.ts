@@ -11,7 +11,6 @@ import {
   bannerIncidents,
   byGeography,
   byService,
-  historyPath,
   humanTime,
   incidentPath,
   isoTime,
@@ -52,14 +51,14 @@ h1{font-size:1.6rem;margin:1rem 0 .25rem}h2{font-size:1.25rem;margin:1.5rem 0 .5
 .now h2{margin:0}
 .i::before,li>b::before,.st::before{display:inline-block;width:1.2em;text-align:center;font-weight:700}
 .o{--c:#1a7f37}.d{--c:#9a6700}.p{--c:#bc4c00}.m{--c:#cf222e}.x{--c:#0969da}.u{--c:#57606a}
-.now,.card{border-color:var(--c)}
+.now{border-color:var(--c)}
 .o .i::before,li.o>b::before,.st.o::before{content:"\\2713";color:var(--c)}
 .d .i::before,li.d>b::before,.st.d::before{content:"\\25B2";color:var(--c)}
 .p .i::before,li.p>b::before,.st.p::before{content:"\\25C6";color:var(--c)}
 .m .i::before,li.m>b::before,.st.m::before{content:"\\2716";color:var(--c)}
 .x .i::before,li.x>b::before,.st.x::before{content:"\\25A0";color:var(--c)}
 .u .i::before,li.u>b::before,.st.u::before{content:"?";color:var(--c)}
-.card{border-left:6px solid;padding:.5rem .75rem;margin:.75rem 0;background:#f6f8fa}
+.card{border-left:6px solid var(--c,#57606a);padding:.5rem .75rem;margin:.75rem 0;background:#f6f8fa}
 .card p{margin:.25rem 0}
 ul.cl{list-style:none;padding:0;margin:.25rem 0 .75rem;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:0 1rem}
 ul.cl li{padding:.2rem 0;border-bottom:1px solid #d0d7de;display:flex;flex-wrap:wrap;justify-content:space-between;gap:0 .5rem}

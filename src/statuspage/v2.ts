@@ -28,8 +28,8 @@ export function v2Status(s: ComponentStatus): V2ComponentStatus {
 }
 
 /** Placeholder the writer replaces with the build time (see build.ts); keeps unchanged files unchanged. */
-export const GENERATED_AT_ISO = '\u0001generated_at_iso\u0001';
-export const GENERATED_AT_TEXT = '\u0001generated_at_text\u0001';
+export const GENERATED_AT_ISO = '\uE000generated_at_iso\uE000';
+export const GENERATED_AT_TEXT = '\uE000generated_at_text\uE000';
 
 function link(m: SiteModel, path: string): string {
   return m.url ? `${m.url}/${path}` : path;

@@ -4,8 +4,10 @@
 //   waits for the row lock, then re-checks the revision against the committed row, so exactly one of two
 //   racing saves wins and the other gets store.conflict.
 // - Event `seq` is a bigserial. Sequence values are handed out before commit, so two transactions could
-//   commit out of order and a reader tailing `afterSeq` could miss one. Every transaction that appends events
+//   commit out of order and a reader tailing `afterSeq` could miss one. Every statement that appends events
 //   therefore takes a transaction-scoped advisory lock just before inserting them: commit order = seq order.
+//   Each such write is a single statement (one round trip), so the lock is held only for the insert and the
+//   commit.
 // - `?schema=name` in the URL puts every table in that schema (created if missing): tests use a fresh schema
 //   per run; several etape installations can share a database.
 import pg from 'pg';
@@ -184,21 +186,31 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async insertEvents(c: pg.PoolClient, events: NewEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await c.query(`SELECT pg_advisory_xact_lock(hashtext('etape.events:' || coalesce(current_schema(), '')))`);
-    await c.query(
-      `INSERT INTO events (rollout_id, at, actor, type, data)
-       SELECT r, a, ac, t, d FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[])
-         WITH ORDINALITY AS x(r, a, ac, t, d, n) ORDER BY n`,
-      [
-        events.map((e) => e.rolloutId ?? null),
-        events.map((e) => e.at),
-        events.map((e) => e.actor),
-        events.map((e) => e.type),
-        events.map((e) => toJson(e.data)),
-      ],
-    );
+  /**
+   * The CTEs that append events inside one statement, once `source` (a CTE name; none: always) has produced
+   * a row: first the events advisory lock, then the rows in order (eventArgs, from parameter `first`).
+   */
+  private eventsCte(source: string | null, first: number): string {
+    const p = (i: number) => `$${first + i}`;
+    return `l AS (
+          SELECT pg_advisory_xact_lock(hashtext('etape.events:' || coalesce(current_schema(), ''))) AS locked${source ? ` FROM ${source}` : ''}
+        ), i AS (
+          INSERT INTO events (rollout_id, at, actor, type, data)
+          SELECT x.r, x.a, x.ac, x.t, x.d
+          FROM l, unnest(${p(0)}::text[], ${p(1)}::bigint[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::jsonb[])
+            WITH ORDINALITY AS x(r, a, ac, t, d, n)
+          ORDER BY x.n
+        )`;
+  }
+
+  private static eventArgs(events: NewEvent[]): unknown[] {
+    return [
+      events.map((e) => e.rolloutId ?? null),
+      events.map((e) => e.at),
+      events.map((e) => e.actor),
+      events.map((e) => e.type),
+      events.map((e) => toJson(e.data)),
+    ];
   }
 
   async migrate(): Promise<void> {
@@ -228,16 +240,19 @@ export class PostgresStore implements Store {
     await this.pool.end();
   }
 
+  // Writes that append events are one statement each (an implicit transaction): the row change, the events
+  // lock and the events commit together, in one round trip, and the lock is held for as short as possible.
   async createRollout(r: Omit<RolloutRecord, 'revision'>, events: NewEvent[]): Promise<RolloutRecord> {
-    await this.tx(async (c) => {
-      const res = await c.query(
-        `INSERT INTO rollouts (id, service, version, phase, state, revision, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5::jsonb, 1, $6, $7) ON CONFLICT (id) DO NOTHING`,
-        [r.id, r.service, r.version, r.phase, toJson(r.state), r.createdAt, r.updatedAt],
-      );
-      if (res.rowCount === 0) throw new EtapeError('store.conflict', `a rollout with id ${r.id} already exists`);
-      await this.insertEvents(c, events);
-    });
+    const ev = this.eventsCte('c', 8);
+    const res = await this.query(
+      `WITH c AS (
+         INSERT INTO rollouts (id, service, version, phase, state, revision, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, 1, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING id
+       ), ${ev}
+       SELECT id FROM c`,
+      [r.id, r.service, r.version, r.phase, toJson(r.state), r.createdAt, r.updatedAt, ...PostgresStore.eventArgs(events)],
+    );
+    if (res.rowCount === 0) throw new EtapeError('store.conflict', `a rollout with id ${r.id} already exists`);
     return { ...r, revision: 1 };
   }
 
@@ -273,28 +288,32 @@ export class PostgresStore implements Store {
     next: { phase: string; state: unknown; updatedAt: number },
     events: NewEvent[],
   ): Promise<number> {
-    return this.tx(async (c) => {
-      const res = await c.query<{ revision: number }>(
-        `UPDATE rollouts SET phase = $1, state = $2::jsonb, updated_at = $3, revision = revision + 1
-         WHERE id = $4 AND revision = $5 RETURNING revision`,
-        [next.phase, toJson(next.state), next.updatedAt, id, expectedRevision],
+    // Under READ COMMITTED a concurrent save of the same row waits for the row lock, then re-checks the
+    // revision against the committed row: exactly one of two racing saves updates it.
+    const ev = this.eventsCte('u', 6);
+    const res = await this.query<{ revision: number }>(
+      `WITH u AS (
+         UPDATE rollouts SET phase = $1, state = $2::jsonb, updated_at = $3, revision = revision + 1
+         WHERE id = $4 AND revision = $5 RETURNING revision
+       ), ${ev}
+       SELECT revision FROM u`,
+      [next.phase, toJson(next.state), next.updatedAt, id, expectedRevision, ...PostgresStore.eventArgs(events)],
+    );
+    if (res.rowCount === 0) {
+      const cur = await this.query<{ revision: number }>('SELECT revision FROM rollouts WHERE id = $1', [id]);
+      if (cur.rowCount === 0) throw new EtapeError('not_found', `no rollout with id ${id}`);
+      throw new EtapeError(
+        'store.conflict',
+        `rollout ${id} changed underneath (stored revision ${cur.rows[0].revision}, expected ${expectedRevision}); reload it and try again`,
       );
-      if (res.rowCount === 0) {
-        const cur = await c.query<{ revision: number }>('SELECT revision FROM rollouts WHERE id = $1', [id]);
-        if (cur.rowCount === 0) throw new EtapeError('not_found', `no rollout with id ${id}`);
-        throw new EtapeError(
-          'store.conflict',
-          `rollout ${id} changed underneath (stored revision ${cur.rows[0].revision}, expected ${expectedRevision}); reload it and try again`,
-        );
-      }
-      await this.insertEvents(c, events);
-      return res.rows[0].revision;
-    });
+    }
+    return res.rows[0].revision;
   }
 
   async appendEvents(events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.tx((c) => this.insertEvents(c, events));
+    const ev = this.eventsCte(null, 1);
+    await this.query(`WITH ${ev} SELECT 1`, PostgresStore.eventArgs(events));
   }
 
   async listEvents(filter: { rolloutId?: string; afterSeq?: number; types?: string[]; limit?: number } = {}): Promise<EventRecord[]> {

@@ -98,6 +98,7 @@ export class SqliteStore implements Store {
   private db: Database.Database;
   private migrations: Migration[];
   private insertEventStmt: Database.Statement | undefined;
+  private statements = new Map<string, Database.Statement>();
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.path = path === ':memory:' ? path : resolve(path);
@@ -124,6 +125,17 @@ export class SqliteStore implements Store {
   private get insertEvent(): Database.Statement {
     this.insertEventStmt ??= this.db.prepare('INSERT INTO events (rollout_id, at, actor, type, data) VALUES (?, ?, ?, ?, ?)');
     return this.insertEventStmt;
+  }
+
+  /** A prepared statement, cached by its SQL (the filters build a handful of distinct shapes). */
+  private prepare(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction. */
@@ -176,7 +188,7 @@ export class SqliteStore implements Store {
   }
 
   async getRollout(id: string): Promise<RolloutRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as RolloutRow | undefined;
+    const row = this.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as RolloutRow | undefined;
     return row ? rolloutFromRow(row) : undefined;
   }
 
@@ -198,7 +210,7 @@ export class SqliteStore implements Store {
       sql += ' LIMIT ?';
       args.push(limit);
     }
-    return (this.db.prepare(sql).all(...args) as RolloutRow[]).map(rolloutFromRow);
+    return (this.prepare(sql).all(...args) as RolloutRow[]).map(rolloutFromRow);
   }
 
   async saveRollout(
@@ -212,7 +224,7 @@ export class SqliteStore implements Store {
         .prepare('UPDATE rollouts SET phase = ?, state = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ?')
         .run(next.phase, toJson(next.state), next.updatedAt, id, expectedRevision);
       if (res.changes === 0) {
-        const cur = this.db.prepare('SELECT revision FROM rollouts WHERE id = ?').get(id) as { revision: number } | undefined;
+        const cur = this.prepare('SELECT revision FROM rollouts WHERE id = ?').get(id) as { revision: number } | undefined;
         if (!cur) throw new EtapeError('not_found', `no rollout with id ${id}`);
         throw new EtapeError(
           'store.conflict',
@@ -251,7 +263,7 @@ export class SqliteStore implements Store {
       sql += ' LIMIT ?';
       args.push(limit);
     }
-    return (this.db.prepare(sql).all(...args) as EventRow[]).map(eventFromRow);
+    return (this.prepare(sql).all(...args) as EventRow[]).map(eventFromRow);
   }
 
   async beginAction(key: string, rolloutId: string, at: number): Promise<{ record: ActionRecord; created: boolean }> {
@@ -259,7 +271,7 @@ export class SqliteStore implements Store {
       const res = this.db
         .prepare(`INSERT INTO actions (key, rollout_id, status, started_at) VALUES (?, ?, 'started', ?) ON CONFLICT (key) DO NOTHING`)
         .run(key, rolloutId, at);
-      const row = this.db.prepare('SELECT * FROM actions WHERE key = ?').get(key) as ActionRow;
+      const row = this.prepare('SELECT * FROM actions WHERE key = ?').get(key) as ActionRow;
       return { record: actionFromRow(row), created: res.changes > 0 };
     });
   }
@@ -272,13 +284,13 @@ export class SqliteStore implements Store {
   }
 
   async getAction(key: string): Promise<ActionRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM actions WHERE key = ?').get(key) as ActionRow | undefined;
+    const row = this.prepare('SELECT * FROM actions WHERE key = ?').get(key) as ActionRow | undefined;
     return row ? actionFromRow(row) : undefined;
   }
 
   async recordObservations(obs: Observation[]): Promise<void> {
     if (obs.length === 0) return;
-    const stmt = this.db.prepare(
+    const stmt = this.prepare(
       `INSERT INTO observations (${OBSERVATION_COLUMNS.join(', ')}) VALUES (${OBSERVATION_COLUMNS.map(() => '?').join(', ')})`,
     );
     this.write(() => {
@@ -322,7 +334,7 @@ export class SqliteStore implements Store {
       sql += ' LIMIT ?';
       args.push(limit);
     }
-    return (this.db.prepare(sql).all(...args) as ObservationRow[]).map(observationFromRow);
+    return (this.prepare(sql).all(...args) as ObservationRow[]).map(observationFromRow);
   }
 
   async latestObservations(q: { service?: string; since: number }): Promise<Observation[]> {
@@ -336,7 +348,7 @@ export class SqliteStore implements Store {
         SELECT *, ROW_NUMBER() OVER (PARTITION BY service, region, cell, source ORDER BY at DESC, id DESC) AS rn
         FROM observations WHERE ${filter}
       ) WHERE rn = 1 ORDER BY service, region, cell, source`;
-    return (this.db.prepare(sql).all(...args) as ObservationRow[]).map(observationFromRow);
+    return (this.prepare(sql).all(...args) as ObservationRow[]).map(observationFromRow);
   }
 
   async acquireLease(name: string, holder: string, now: number, until: number): Promise<boolean> {
@@ -353,7 +365,7 @@ export class SqliteStore implements Store {
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    this.db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
+    this.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
   }
 
   async saveIncident(i: IncidentRecord): Promise<void> {
@@ -367,7 +379,7 @@ export class SqliteStore implements Store {
   }
 
   async getIncident(id: string): Promise<IncidentRecord | undefined> {
-    const row = this.db.prepare('SELECT record FROM incidents WHERE id = ?').get(id) as { record: string } | undefined;
+    const row = this.prepare('SELECT record FROM incidents WHERE id = ?').get(id) as { record: string } | undefined;
     return row ? (JSON.parse(row.record) as IncidentRecord) : undefined;
   }
 
@@ -395,6 +407,6 @@ export class SqliteStore implements Store {
       sql += ' LIMIT ?';
       args.push(limit);
     }
-    return (this.db.prepare(sql).all(...args) as { record: string }[]).map((r) => JSON.parse(r.record) as IncidentRecord);
+    return (this.prepare(sql).all(...args) as { record: string }[]).map((r) => JSON.parse(r.record) as IncidentRecord);
   }
 }

@@ -2,8 +2,7 @@
 // each customer is owed, and the incidents behind the downtime (I8).
 import type { Command } from 'commander';
 import { EtapeError } from '../../core/errors.js';
-import { formatPath, loadConfig } from '../../config/load.js';
-import { checkSlaConfig } from '../../config/sla.js';
+import { loadConfigFromProgram } from '../context.js';
 import { storeFromProgram } from '../store-context.js';
 import { slaReportFromStore } from '../../sla/from-store.js';
 import { formatSlaCsv, formatSlaTable, monthOf, parseMonth, slaReportJson } from '../../sla/report.js';
@@ -26,13 +25,8 @@ export function registerSlaCommands(program: Command): void {
       const period = parseMonth(opts.month ?? monthOf(now));
       if (period.fromMs > now)
         throw new EtapeError('usage', `--month ${period.label} has not started yet: pick ${monthOf(now)} or an earlier month`);
-      const globals = cmd.optsWithGlobals() as { config?: string };
-      const { config, file } = await loadConfig(globals.config ?? 'etape.yaml');
-      const problems = checkSlaConfig(config);
-      if (problems.length > 0)
-        throw new EtapeError('config.invalid', `${file}: the sla or customers section has problems: fix them and run again`, {
-          problems: problems.map((p) => ({ message: p.message, path: formatPath(p.path) })),
-        });
+      // The loader checks the sla and customers sections (config/sla.ts checkSlaConfig) with file:line.
+      const { config } = await loadConfigFromProgram(cmd);
       const store = await storeFromProgram(cmd, config);
       try {
         const report = await slaReportFromStore({

@@ -78,4 +78,10 @@ CREATE INDEX incidents_created ON incidents (created_at);
 CREATE INDEX incidents_open ON incidents (is_open, created_at);
 `,
   },
+  {
+    id: 2,
+    name: 'observations-by-service-and-time',
+    // The controller and the status page read "this service's evidence since t".
+    sql: `CREATE INDEX observations_service_at ON observations (service, at);`,
+  },
 ];

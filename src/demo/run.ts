@@ -1,0 +1,634 @@
+// `etape demo`: the 2014 storage outage replayed on a local fleet of real processes, twice. First all at
+// once (the bad version to every cell together, as in 2014); then through etape (the staged plan, the real
+// Controller, Store, probes and fleet driver). Each run gets a fresh fleet and the same customer traffic;
+// the verdict compares what customers and the fleet went through.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { systemClock } from '../core/clock.js';
+import { formatDuration } from '../core/duration.js';
+import type { Observation } from '../core/types.js';
+import { parseConfig } from '../config/load.js';
+import type { EtapeConfig } from '../config/schema.js';
+import type { Plan } from '../plan/types.js';
+import type { EventRecord, Store } from '../store/store.js';
+import { createFleetDriver } from '../drivers/fleet.js';
+import { FAULTS, type Fault } from './blob-server.js';
+import { defaultFleetSpec, Fleet, isRunning, pairsOf, type FleetSpec, type VersionBehaviour } from './fleet.js';
+import { failed, LoadGenerator, type Counts } from './load.js';
+import { FleetMonitor } from './monitor.js';
+import { createView, fmtElapsed, type CellView, type Frame, type Health, type RegionView, type View } from './view.js';
+import { startStagedRollout, type StagedHandle } from './staged.js';
+import { writeStatusAndSla } from './reports.js';
+
+export const GOOD = 'v1';
+export const BAD = 'v2';
+export type RunMode = 'all-at-once' | 'staged';
+
+export interface DemoOptions {
+  fault: Fault;
+  /** Regions besides the canary (default 8: four pairs over three geographies). */
+  regions?: number;
+  /** Cells per region (default 2 or 3 by region weight). */
+  cells?: number;
+  /** Output folder (default demo-out/<timestamp>). */
+  out?: string;
+  runs?: RunMode[];
+  /** Probe interval and timeout, and consecutive failures that fail the gate (k). */
+  intervalMs?: number;
+  timeoutMs?: number;
+  k?: number;
+  /** Bake of the canary wave and of every later wave. */
+  canaryBakeMs?: number;
+  bakeMs?: number;
+  /** Customer requests per second to each region, and their timeout. */
+  ratePerRegion?: number;
+  customerTimeoutMs?: number;
+  /** Where the live view goes, and whether it redraws in place. */
+  output?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  tty?: boolean;
+  /** No live view at all (benchmarks). */
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  mode: RunMode;
+  fault: Fault;
+  regionsTotal: number;
+  cellsTotal: number;
+  regionsAffected: string[];
+  cellsAffected: string[];
+  /** Share of fleet capacity (by weight) that ran the bad version at some point, 0–1. */
+  badCapacityShare: number;
+  requests: number;
+  failedRequests: number;
+  failedByRegion: Record<string, number>;
+  /** When the first cell came up on the bad version. */
+  firstBadAt?: number;
+  /** When the first cell entered the infinite loop (hang). */
+  firstHangAt?: number;
+  detectedAt?: number;
+  detection?: string;
+  /** Detection measured from the first bad cell (or, for a hang, from the first hang). */
+  detectionMs?: number;
+  /** From the first bad cell until every cell is healthy on the good version again. */
+  recoveryMs?: number;
+  /** From detection until every cell is healthy on the good version again. */
+  rollbackMs?: number;
+  recovered: boolean;
+  /** Pairs whose two regions were both lost (≥ 25 % of customer requests failing) in the same second. */
+  pairsLostBoth: string[];
+  pairsTotal: number;
+  /** Cells that had to be killed to come back (a graceful request was not enough). */
+  forcedCells: string[];
+  rolloutId?: string;
+  rolloutPhase?: string;
+  /** Every process the run started, and those still running when it ended (should be none). */
+  pids: number[];
+  leftoverPids: number[];
+  startedAt: number;
+  endedAt: number;
+  eventLog: string;
+  aborted?: boolean;
+}
+
+export interface DemoVerdict {
+  generated_at: string;
+  fault: Fault;
+  fleet: { regions: number; cells: number; pairs: number; canary: string[] };
+  runs: Partial<Record<'all_at_once' | 'staged', RunResult>>;
+  out: string;
+  files: string[];
+  pids: number[];
+  leftover_pids: number[];
+  aborted: boolean;
+}
+
+const LOST_SHARE = 0.25;
+
+/** How the bad version misbehaves for each fault. */
+export function behaviourFor(fault: Fault): VersionBehaviour {
+  switch (fault) {
+    case 'hang':
+      return { fault };
+    case 'errors':
+      return { fault, errorRate: 0.6 };
+    case 'latency':
+      return { fault, latencyMs: 1500 };
+    case 'crash-loop':
+      return { fault, crashAfterMs: 800 };
+  }
+}
+
+export function defaultOut(now = Date.now()): string {
+  return join('demo-out', new Date(now).toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z'));
+}
+
+interface Ctx {
+  o: Required<Omit<DemoOptions, 'out' | 'cells' | 'output' | 'tty' | 'signal' | 'runs'>> & DemoOptions;
+  spec: FleetSpec;
+  out: string;
+  view?: View;
+  signal: AbortSignal;
+}
+
+export async function runDemo(opts: DemoOptions): Promise<DemoVerdict> {
+  if (!FAULTS.includes(opts.fault)) throw new RangeError(`unknown fault ${opts.fault}`);
+  const spec = defaultFleetSpec({ regions: opts.regions, cells: opts.cells });
+  const out = resolve(opts.out ?? defaultOut());
+  mkdirSync(out, { recursive: true });
+  const o = {
+    regions: 8,
+    json: false,
+    intervalMs: 500,
+    timeoutMs: 1000,
+    k: 3,
+    canaryBakeMs: 10_000,
+    bakeMs: 4000,
+    ratePerRegion: 10,
+    customerTimeoutMs: 1000,
+    quiet: false,
+    ...opts,
+  };
+  const signal = opts.signal ?? new AbortController().signal;
+  const view = o.quiet ? undefined : createView(opts.output ?? process.stdout, { tty: opts.tty });
+  const ctx: Ctx = { o, spec, out, view, signal };
+  const runs = opts.runs ?? ['all-at-once', 'staged'];
+  const results: DemoVerdict['runs'] = {};
+  const files: string[] = [];
+  try {
+    for (const mode of runs) {
+      if (signal.aborted) break;
+      const r = mode === 'all-at-once' ? await runAllAtOnce(ctx) : await runStaged(ctx);
+      results[mode === 'all-at-once' ? 'all_at_once' : 'staged'] = r;
+      files.push(r.eventLog);
+    }
+  } finally {
+    view?.close();
+  }
+  const all = Object.values(results);
+  const pids = all.flatMap((r) => r?.pids ?? []);
+  const verdict: DemoVerdict = {
+    generated_at: new Date().toISOString(),
+    fault: opts.fault,
+    fleet: {
+      regions: spec.regions.length,
+      cells: spec.regions.reduce((n, r) => n + r.cells.length, 0),
+      pairs: pairsOf(spec).length,
+      canary: spec.regions.filter((r) => r.canary).map((r) => r.id),
+    },
+    runs: results,
+    out,
+    files: [],
+    pids,
+    leftover_pids: pids.filter(isRunning),
+    aborted: signal.aborted,
+  };
+  const verdictFile = join(out, 'verdict.json');
+  verdict.files = [...files, verdictFile];
+  if (results.staged?.rolloutId) verdict.files.push(join(out, 'etape.db'), join(out, 'etape.yaml'));
+  writeFileSync(verdictFile, JSON.stringify(verdict, null, 2) + '\n');
+  return verdict;
+}
+
+// ---------------------------------------------------------------------------------------------- runs
+
+interface Harness {
+  fleet: Fleet;
+  monitor: FleetMonitor;
+  load: LoadGenerator;
+  events: Array<{ at: number; actor: string; type: string; data: unknown }>;
+  stage: Map<string, string>;
+  note(type: string, text: string, data?: Record<string, unknown>): void;
+  startedAt: number;
+}
+
+async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<Partial<RunResult>>): Promise<RunResult> {
+  const { o, spec, view } = ctx;
+  const startedAt = Date.now();
+  const title = mode === 'all-at-once' ? `Run 1 · all at once: ${BAD} (${o.fault}) to every cell together, as in 2014` : `Run 2 · etape: the staged plan, probes and gates, ${BAD} (${o.fault})`;
+  view?.startRun(startedAt);
+  view?.event(`${title}`);
+  view?.event(`starting a fleet of ${spec.regions.length} regions, ${spec.regions.reduce((n, r) => n + r.cells.length, 0)} cells on ${GOOD}`);
+  const fleet = await Fleet.start({ spec, initialVersion: GOOD, versions: { [BAD]: behaviourFor(o.fault) }, startTimeoutMs: 30_000 });
+  const monitor = new FleetMonitor(fleet, { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, k: o.k });
+  const load = new LoadGenerator({
+    targets: spec.regions.map((r) => ({ region: r.id, cells: r.cells })),
+    resolve: (r, c) => fleet.url(r, c),
+    ratePerRegion: o.ratePerRegion,
+    timeoutMs: o.customerTimeoutMs,
+    maxDurationMs: 5 * 60_000,
+    maxRequests: 500_000,
+  });
+  const events: Harness['events'] = [];
+  const stage = new Map<string, string>();
+  const h: Harness = {
+    fleet,
+    monitor,
+    load,
+    events,
+    stage,
+    startedAt,
+    note(type, text, data = {}) {
+      const at = Date.now();
+      events.push({ at, actor: 'demo', type, data: { ...data, text } });
+      view?.event(text, at);
+    },
+  };
+  fleet.on('hang', (e: { region: string; cell: string; at: number }) => {
+    stage.set(`${e.region}/${e.cell}`, 'hung');
+    h.note('cell.hung', `${e.region}/${e.cell} is stuck in the blob path's infinite loop`, { target: `${e.region}/${e.cell}` });
+  });
+  fleet.on('exit', (e: { region: string; cell: string; version: string; exit: string }) => {
+    if (o.fault === 'crash-loop' && e.version === BAD) stage.set(`${e.region}/${e.cell}`, 'crashed');
+  });
+  let result: Partial<RunResult> = {};
+  let aborted = false;
+  // Ctrl-C: stop the traffic and kill every cell now; whatever was waiting on them fails fast and returns.
+  const onAbort = () => {
+    load.abort();
+    void fleet.stop();
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    monitor.start();
+    load.start();
+    view?.frame(() => frame(ctx, h, title, mode === 'all-at-once' ? allAtOnceStatus(h) : stagedStatus(h)));
+    const warm = await monitor.waitFor(() => monitor.allHealthy(GOOD), 30_000, ctx.signal);
+    if (!warm && !ctx.signal.aborted) throw new Error('the fleet did not become healthy within 30s');
+    await sleep(1500, ctx.signal);
+    if (!ctx.signal.aborted) result = await body(h);
+    // A short tail so the traffic after recovery is counted too.
+    if (!ctx.signal.aborted) await sleep(1000, ctx.signal);
+  } finally {
+    aborted = ctx.signal.aborted;
+    if (aborted) load.abort();
+    else await load.stop();
+    await monitor.stop();
+    view?.endRun();
+    await fleet.stop();
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+  const endedAt = Date.now();
+  const stats = load.snapshot();
+  const pids = fleet.pids();
+  const incs = fleet.incarnations();
+  const bad = incs.filter((i) => i.version === BAD);
+  const cellsAffected = [...new Set(bad.map((i) => `${i.region}/${i.cell}`))];
+  const regionsAffected = [...new Set(bad.map((i) => i.region))];
+  const totalWeight = spec.regions.reduce((n, r) => n + r.weight, 0);
+  const share = cellsAffected.reduce((n, id) => {
+    const [region] = id.split('/');
+    const r = spec.regions.find((x) => x.id === region)!;
+    return n + r.weight / r.cells.length;
+  }, 0);
+  const firstBadAt = min(bad.map((i) => i.readyAt ?? i.startedAt));
+  const firstHangAt = min(bad.map((i) => i.hungAt).filter((x): x is number => x !== undefined));
+  const onset = o.fault === 'hang' ? (firstHangAt ?? firstBadAt) : firstBadAt;
+  const failedByRegion: Record<string, number> = {};
+  for (const [r, c] of Object.entries(stats.regions)) failedByRegion[r] = failed(c);
+  const eventLog = join(ctx.out, `${mode}.events.jsonl`);
+  if (mode === 'all-at-once') writeFileSync(eventLog, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const r: RunResult = {
+    mode,
+    fault: o.fault,
+    regionsTotal: spec.regions.length,
+    cellsTotal: spec.regions.reduce((n, x) => n + x.cells.length, 0),
+    regionsAffected,
+    cellsAffected,
+    badCapacityShare: share / totalWeight,
+    requests: stats.total.ok + failed(stats.total),
+    failedRequests: failed(stats.total),
+    failedByRegion,
+    firstBadAt,
+    firstHangAt,
+    recovered: false,
+    pairsLostBoth: pairsLost(ctx.spec, load.timeline()),
+    pairsTotal: pairsOf(ctx.spec).length,
+    forcedCells: [...new Set(incs.filter((i) => i.cause === 'force').map((i) => `${i.region}/${i.cell}`))],
+    pids,
+    leftoverPids: pids.filter(isRunning),
+    startedAt,
+    endedAt,
+    eventLog,
+    aborted,
+    ...result,
+  };
+  if (r.detectedAt !== undefined && onset !== undefined) r.detectionMs = Math.max(0, r.detectedAt - onset);
+  return r;
+}
+
+async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
+  const { o } = ctx;
+  return withFleet(ctx, 'all-at-once', async (h) => {
+    const { fleet, monitor, stage, note } = h;
+    const cells = fleet.list();
+    note('deploy.all', `deploying ${BAD} to all ${cells.length} cells at once`, { version: BAD, cells: cells.length });
+    monitor.arm();
+    let detectedAt: number | undefined;
+    let detection: string | undefined;
+    monitor.onDetect((d) => {
+      detectedAt = d.at;
+      detection = `${d.region}/${d.cell}: ${d.detail}`;
+      note('detected', `detected: ${detection}`, { target: `${d.region}/${d.cell}` });
+    });
+    await Promise.all(
+      cells.map(async (c) => {
+        const id = `${c.region}/${c.cell}`;
+        stage.set(id, 'deploying');
+        const r = await fleet.gracefulRestart(c.region, c.cell, BAD, { askTimeoutMs: 2000 });
+        if (stage.get(id) === 'deploying') stage.set(id, r.ok ? 'deployed' : 'deploy failed');
+      }),
+    );
+    note('deploy.done', `every cell restarted on ${BAD}`);
+    const found = await monitor.waitFor(() => monitor.detected() !== undefined, 30_000, ctx.signal);
+    if (!found) note('not_detected', `no probe failed ${o.k} times in a row within 30s; reverting anyway`);
+    if (ctx.signal.aborted) return { detectedAt, detection };
+
+    // The revert, as in 2014: ask every cell to go back; the hung ones cannot hear it and must be killed.
+    const revertAt = Date.now();
+    note('revert.started', `reverting: asking every cell to restart on ${GOOD}`);
+    const forced: string[] = [];
+    await Promise.all(
+      fleet.list().map(async (c) => {
+        const id = `${c.region}/${c.cell}`;
+        stage.set(id, 'reverting');
+        const r = await fleet.gracefulRestart(c.region, c.cell, GOOD, { askTimeoutMs: 2000 });
+        if (r.ok) {
+          stage.set(id, 'back');
+          return;
+        }
+        forced.push(id);
+        stage.set(id, 'forcing');
+        const f = await fleet.forceRestart(c.region, c.cell, GOOD);
+        stage.set(id, f.ok ? 'forced back' : 'force failed');
+      }),
+    );
+    if (ctx.signal.aborted) return { detectedAt, detection };
+    if (forced.length) note('revert.forced', `${forced.length} of ${cells.length} cells ignored the revert and were killed and restarted on ${GOOD}`, { cells: forced });
+    const ok = await monitor.waitFor(() => monitor.allHealthy(GOOD, revertAt), 60_000, ctx.signal);
+    const recoveredAt = ok ? Date.now() : undefined;
+    if (ok) note('recovered', `every cell is healthy on ${GOOD} again`);
+    const first = min(fleet.incarnations().filter((i) => i.version === BAD).map((i) => i.readyAt ?? i.startedAt));
+    return {
+      detectedAt,
+      detection,
+      recovered: ok,
+      recoveryMs: recoveredAt !== undefined && first !== undefined ? recoveredAt - first : undefined,
+      rollbackMs: recoveredAt !== undefined && detectedAt !== undefined ? recoveredAt - detectedAt : undefined,
+    };
+  });
+}
+
+async function runStaged(ctx: Ctx): Promise<RunResult> {
+  const { o } = ctx;
+  let staged: StagedHandle | undefined;
+  const result = await withFleet(ctx, 'staged', async (h) => {
+    const { fleet, monitor, note } = h;
+    const { config, yamlText } = demoConfig(ctx, fleet);
+    writeFileSync(join(ctx.out, 'etape.yaml'), yamlText);
+    staged = await startStagedRollout({
+      config,
+      storePath: join(ctx.out, 'etape.db'),
+      driver: createFleetDriver(fleet, { askTimeoutMs: 2000, startTimeoutMs: 30_000 }),
+      version: BAD,
+      onEvent: (e) => {
+        const text = describeEvent(e);
+        if (text) h.events.push({ at: e.at, actor: e.actor, type: e.type, data: e.data }), ctx.view?.event(text, e.at);
+      },
+    });
+    currentStaged = staged;
+    note('rollout.started', `rollout ${staged.rolloutId}: ${staged.plan.waves.length} waves, ${planSummary(staged.plan)}`, { rollout: staged.rolloutId });
+    const end = await staged.waitForEnd(3 * 60_000, ctx.signal);
+    const halted = (await staged.events()).find((e) => e.type === 'rollout.halted');
+    const detectedAt = halted?.at;
+    const detection = halted ? String((halted.data as { reason?: string }).reason ?? 'halted') : undefined;
+    let recoveredAt: number | undefined;
+    if (end === 'rolled_back' || end === 'failed') {
+      const ok = await monitor.waitFor(() => monitor.allHealthy(GOOD, detectedAt ?? 0), 60_000, ctx.signal);
+      if (ok) {
+        recoveredAt = Date.now();
+        note('recovered', `every cell is healthy on ${GOOD} again`);
+      }
+    }
+    const first = min(fleet.incarnations().filter((i) => i.version === BAD).map((i) => i.readyAt ?? i.startedAt));
+    return {
+      rolloutId: staged.rolloutId,
+      rolloutPhase: end,
+      detectedAt,
+      detection,
+      recovered: recoveredAt !== undefined,
+      recoveryMs: recoveredAt !== undefined && first !== undefined ? recoveredAt - first : undefined,
+      rollbackMs: recoveredAt !== undefined && detectedAt !== undefined ? recoveredAt - detectedAt : undefined,
+    };
+  }).finally(async () => {
+    currentStaged = undefined;
+    if (staged) {
+      await staged.stop();
+      // The event log from the store, as JSON lines.
+      const events = await staged.events().catch(() => [] as EventRecord[]);
+      writeFileSync(join(ctx.out, 'staged.events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      await writeStatusAndSla({ store: staged.store, config: staged.config, out: ctx.out, rolloutId: staged.rolloutId });
+      await staged.close();
+    }
+  });
+  return result;
+}
+
+// The staged run's handle, for the progress view.
+let currentStaged: StagedHandle | undefined;
+
+// ------------------------------------------------------------------------------------- staged config
+
+/** etape.yaml for the running fleet: each cell's stable port as a variable of its probe URLs. */
+export function demoConfig(ctx: Pick<Ctx, 'o' | 'spec'>, fleet: Fleet): { config: EtapeConfig; yamlText: string } {
+  const { o, spec } = ctx;
+  const doc = {
+    version: 1,
+    fleet: {
+      regions: spec.regions.map((r) => ({
+        id: r.id,
+        geography: r.geography,
+        ...(r.pair ? { pair: r.pair } : {}),
+        weight: r.weight,
+        ...(r.canary ? { canary: true } : {}),
+        cells: r.cells.map((c) => ({ id: c, vars: { port: fleet.port(r.id, c) } })),
+      })),
+    },
+    services: [
+      {
+        name: 'blob',
+        description: 'the blob front-ends of the demo fleet',
+        initialVersion: GOOD,
+        driver: { kind: 'fleet', timeout: '2s', retries: 0 },
+        probes: [
+          { name: 'health', url: 'http://127.0.0.1:{port}/health', interval: `${o.intervalMs}ms`, timeout: `${o.timeoutMs}ms` },
+          { name: 'blob', url: 'http://127.0.0.1:{port}/blobs/probe', interval: `${o.intervalMs}ms`, timeout: `${o.timeoutMs}ms` },
+        ],
+        gates: [
+          { kind: 'probe', name: 'health', probe: 'health', failAfter: o.k },
+          { kind: 'probe', name: 'blob-path', probe: 'blob', failAfter: o.k },
+        ],
+      },
+    ],
+    policy: {
+      bake: { canary: `${o.canaryBakeMs}ms`, first: `${o.bakeMs}ms`, later: `${o.bakeMs}ms` },
+      growth: 2,
+    },
+    server: { reconcileEvery: '250ms' },
+  };
+  const yamlText = `# Generated by \`etape demo\` for the fleet it started; ports are the cells' own.\n${stringify(doc)}`;
+  return { config: parseConfig(yamlText, 'etape.yaml (demo)'), yamlText };
+}
+
+// ----------------------------------------------------------------------------------------- the view
+
+function frame(ctx: Ctx, h: Harness, title: string, status: () => string[]): Frame {
+  const { spec } = ctx;
+  const stats = h.load.snapshot();
+  const regions: RegionView[] = spec.regions.map((r) => ({
+    id: r.id,
+    geography: r.geography,
+    pair: r.pair ?? spec.regions.find((x) => x.pair === r.id)?.id,
+    canary: r.canary,
+    ok: stats.regions[r.id]?.ok ?? 0,
+    failed: stats.regions[r.id] ? failed(stats.regions[r.id]) : 0,
+    cells: r.cells.map((c): CellView => {
+      const s = h.fleet.get(r.id, c);
+      const m = h.monitor.get(r.id, c);
+      const id = `${r.id}/${c}`;
+      const version = s?.version ?? '?';
+      // The monitor's latest answer, if it is about the process running now.
+      let health: Health = m && m.pid === s?.pid ? (m.health === 'ok' && m.blob !== 'ok' ? m.blob : m.health) : 'unknown';
+      if (s && s.state !== 'up') health = 'down';
+      if (s?.hung) health = 'timeout';
+      let st = stagedStage(id) ?? h.stage.get(id) ?? '';
+      if (s?.hung && !/forc/.test(st)) st = 'hung';
+      return { cell: c, version, health, stage: st, bad: version === BAD };
+    }),
+  }));
+  return { title, status: status(), regions, startedAt: h.startedAt };
+}
+
+function allAtOnceStatus(h: Harness): () => string[] {
+  return () => {
+    const s = h.load.snapshot();
+    return [`customers: ${s.total.ok} ok, ${failed(s.total)} failed (${s.total.timeout} timed out)`];
+  };
+}
+
+function stagedStatus(h: Harness): () => string[] {
+  return () => {
+    const s = h.load.snapshot();
+    const lines = currentStaged ? currentStaged.statusLines() : ['planning…'];
+    return [...lines, `customers: ${s.total.ok} ok, ${failed(s.total)} failed (${s.total.timeout} timed out)`];
+  };
+}
+
+function stagedStage(id: string): string | undefined {
+  return currentStaged?.targetStage(id);
+}
+
+function planSummary(plan: Plan): string {
+  return plan.waves.map((w) => `${w.index}:${w.kind}[${w.regions.join(',')}]`).join(' → ');
+}
+
+/** One line for a stored event, or undefined for the ones the live view leaves out. */
+export function describeEvent(e: { type: string; data: unknown }): string | undefined {
+  const d = (e.data ?? {}) as Record<string, unknown>;
+  const target = typeof d.target === 'string' ? d.target : undefined;
+  switch (e.type) {
+    case 'rollout.created':
+      return undefined;
+    case 'gate.verdict':
+      return d.verdict === 'pass' && d.from === null ? undefined : `gate ${d.gate} (wave ${d.wave}): ${d.verdict} — ${d.reason}`;
+    case 'wave.bake_held':
+      return undefined;
+    case 'driver.deploy.started':
+    case 'driver.rollback.started':
+    case 'driver.force.started':
+      return `${e.type.split('.')[1]} ${d.version} → ${target}`;
+    case 'driver.deploy.succeeded':
+    case 'driver.rollback.succeeded':
+    case 'driver.force.succeeded':
+      return `${e.type.split('.')[1]} ${target}: ${d.detail}`;
+    case 'driver.deploy.failed':
+    case 'driver.rollback.failed':
+    case 'driver.force.failed':
+      return `${e.type.split('.')[1]} ${target} failed: ${d.detail}`;
+    default: {
+      const bits = [d.wave !== undefined ? `wave ${d.wave}` : '', target ?? '', typeof d.reason === 'string' ? d.reason : ''].filter(Boolean);
+      return `${e.type}${bits.length ? ': ' + bits.join(' · ') : ''}`;
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------------- the verdict
+
+function pairsLost(spec: FleetSpec, timeline: ReturnType<LoadGenerator['timeline']>): string[] {
+  const lost = (c: Counts | undefined) => !!c && c.ok + failed(c) >= 2 && failed(c) / (c.ok + failed(c)) >= LOST_SHARE;
+  const out: string[] = [];
+  for (const [a, b] of pairsOf(spec)) {
+    if (timeline.some((t) => lost(t.regions[a]) && lost(t.regions[b]))) out.push(`${a}+${b}`);
+  }
+  return out;
+}
+
+/** The side-by-side table people read at the end. */
+export function verdictTable(v: DemoVerdict): string {
+  const a = v.runs.all_at_once;
+  const s = v.runs.staged;
+  const cols: Array<[string, (r: RunResult) => string]> = [
+    ['regions affected', (r) => `${r.regionsAffected.length} of ${r.regionsTotal}`],
+    ['cells affected', (r) => `${r.cellsAffected.length} of ${r.cellsTotal}`],
+    ['fleet capacity on the bad version', (r) => `${(r.badCapacityShare * 100).toFixed(r.badCapacityShare < 0.1 ? 1 : 0)}%`],
+    ['failed customer requests', (r) => `${r.failedRequests} of ${r.requests}`],
+    ['first bad deploy → detection', (r) => (r.detectionMs !== undefined ? formatDuration(r.detectionMs) : 'not detected')],
+    ['first bad deploy → all healthy', (r) => (r.recoveryMs !== undefined ? formatDuration(r.recoveryMs) : r.recovered ? '?' : 'not recovered')],
+    ['cells that had to be killed', (r) => String(r.forcedCells.length)],
+    ['a pair lost both regions', (r) => (r.pairsLostBoth.length ? `yes, ${r.pairsLostBoth.length} of ${r.pairsTotal} pairs` : 'no')],
+  ];
+  const w0 = Math.max(...cols.map((c) => c[0].length));
+  const cell = (r: RunResult | undefined, f: (r: RunResult) => string) => (r ? f(r) : '—');
+  const w1 = Math.max(11, ...cols.map((c) => cell(a, c[1]).length));
+  const lines = [`${''.padEnd(w0)}   ${'all at once'.padEnd(w1)}   etape (staged)`];
+  lines.push(`${'─'.repeat(w0)}   ${'─'.repeat(w1)}   ${'─'.repeat(16)}`);
+  for (const [name, f] of cols) lines.push(`${name.padEnd(w0)}   ${cell(a, f).padEnd(w1)}   ${cell(s, f)}`);
+  return lines.join('\n');
+}
+
+export function verdictSummary(v: DemoVerdict): string {
+  const s = v.runs.staged;
+  const lines: string[] = [];
+  lines.push(`The verdict (fault: ${v.fault}; ${v.fleet.regions} regions, ${v.fleet.cells} cells, ${v.fleet.pairs} pairs; canary: ${v.fleet.canary.join(', ')})`);
+  lines.push('');
+  lines.push(verdictTable(v));
+  lines.push('');
+  if (s?.rolloutId) {
+    const only = s.cellsAffected.every((c) => v.fleet.canary.includes(c.split('/')[0]));
+    lines.push(
+      `etape: rollout ${s.rolloutId} ended ${s.rolloutPhase}${s.detection ? ` after "${s.detection}"` : ''}; ${only ? `only the canary ran ${BAD}` : `${BAD} reached ${s.cellsAffected.join(', ')}`}.`,
+    );
+  }
+  lines.push('In 2014 the same kind of change reached every region at once and took about eleven hours to undo.');
+  lines.push('');
+  lines.push(`Event logs, the generated etape.yaml, the store and verdict.json: ${v.out}`);
+  if (v.leftover_pids.length) lines.push(`WARNING: processes still running: ${v.leftover_pids.join(', ')}`);
+  return lines.join('\n');
+}
+
+// ------------------------------------------------------------------------------------------- helpers
+
+function min(xs: Array<number | undefined>): number | undefined {
+  let m: number | undefined;
+  for (const x of xs) if (x !== undefined && (m === undefined || x < m)) m = x;
+  return m;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return systemClock.sleep(ms, signal);
+}
+
+export type { Observation };
+export { fmtElapsed };

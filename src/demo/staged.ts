@@ -1,0 +1,174 @@
+// The demo's staged run through the real parts of etape: the planner, the SQLite Store, the Controller with
+// its reconcile loop, the probe runner writing evidence, and the fleet driver. Nothing here decides: this
+// file wires them together and reads the store for the progress view.
+import type { Observation } from '../core/types.js';
+import { systemClock } from '../core/clock.js';
+import type { EtapeConfig } from '../config/schema.js';
+import type { Driver } from '../drivers/driver.js';
+import type { Plan } from '../plan/types.js';
+import { planRollout } from '../plan/planner.js';
+import type { EventRecord, Store } from '../store/store.js';
+import { openStore } from '../store/open.js';
+import { Controller } from '../controller/controller.js';
+import { startRollout } from '../rollout/operations.js';
+import { isTerminal } from '../rollout/phases.js';
+import type { RolloutState } from '../rollout/state.js';
+import { Prober, probeChecks } from '../evidence/prober.js';
+import { formatDuration } from '../core/duration.js';
+
+export interface StagedOptions {
+  config: EtapeConfig;
+  storePath: string;
+  driver: Driver;
+  version: string;
+  service?: string;
+  /** Every event the store records for the rollout, in order, shortly after it is written. */
+  onEvent?: (e: EventRecord) => void;
+}
+
+export interface StagedHandle {
+  rolloutId: string;
+  plan: Plan;
+  store: Store;
+  config: EtapeConfig;
+  /** Resolves with the rollout's terminal phase, or its phase at the timeout or abort. */
+  waitForEnd(timeoutMs: number, signal?: AbortSignal): Promise<string>;
+  events(): Promise<EventRecord[]>;
+  /** Lines for the progress view: phase, current wave, bake, gate verdicts. */
+  statusLines(): string[];
+  /** The rollout's view of one target: deploying, baking, verified, rolling back, forcing, rolled back. */
+  targetStage(id: string): string | undefined;
+  /** Stops the controller and the probes (driver calls in flight are aborted). */
+  stop(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The probe runner over every probe of every target, as `etape serve` runs it. Each observation is written
+ * to the store at once (batches of one), and a failing one makes the controller judge the gates right away
+ * rather than at its next planned look.
+ */
+function demoProber(config: EtapeConfig, store: Store, onBad: () => void): Prober {
+  const sink = {
+    async recordObservations(obs: Observation[]) {
+      await store.recordObservations(obs);
+      if (obs.some((o) => o.verdict !== 'pass')) onBad();
+    },
+  };
+  return new Prober({ store: sink, checks: probeChecks(config), batchSize: 1, flushEveryMs: 100 });
+}
+
+export async function startStagedRollout(opts: StagedOptions): Promise<StagedHandle> {
+  const service = opts.service ?? opts.config.services[0].name;
+  const store = await openStore(opts.storePath);
+  const plan = planRollout(opts.config, service);
+  let rolloutId = '';
+  let controller: Controller | undefined;
+  const prober = demoProber(opts.config, store, () => {
+    if (controller && rolloutId) void controller.reconcile(rolloutId).catch(() => undefined);
+  });
+  controller = new Controller({
+    store,
+    config: opts.config,
+    clock: systemClock,
+    driverFor: () => opts.driver,
+    prober,
+    reconcileEveryMs: 100,
+  });
+  const rec = await startRollout({ store, config: opts.config, clock: systemClock }, { service, version: opts.version, actor: 'demo', plan });
+  rolloutId = rec.id;
+  let state = rec.state as RolloutState;
+  let phase = rec.phase;
+  let afterSeq = 0;
+  const seen: EventRecord[] = [];
+  controller.start();
+
+  // Follow the store: the state for the view, the events for the log and the live lines.
+  let following = true;
+  const follow = (async () => {
+    while (following) {
+      try {
+        const r = await store.getRollout(rolloutId);
+        if (r) {
+          state = r.state as RolloutState;
+          phase = r.phase;
+        }
+        const evs = await store.listEvents({ rolloutId, afterSeq });
+        for (const e of evs) {
+          afterSeq = e.seq;
+          seen.push(e);
+          opts.onEvent?.(e);
+        }
+      } catch {
+        /* the store is closing */
+      }
+      await systemClock.sleep(100);
+    }
+  })();
+
+  let stopped = false;
+  const handle: StagedHandle = {
+    rolloutId,
+    plan,
+    store,
+    config: opts.config,
+    async waitForEnd(timeoutMs, signal) {
+      const until = Date.now() + timeoutMs;
+      while (!isTerminal(phase) && Date.now() < until && !signal?.aborted) await systemClock.sleep(100, signal);
+      return phase;
+    },
+    async events() {
+      return store.listEvents({ rolloutId });
+    },
+    statusLines() {
+      const s = state;
+      const cur = s.waves.find((w) => w.status !== 'verified');
+      const lines = [`rollout ${rolloutId} · ${phase}${s.stop ? ` · ${s.stop.kind}: ${s.stop.reason}` : ''}`];
+      if (cur && !isTerminal(phase) && phase !== 'rolling_back') {
+        const kind = plan.waves[cur.index - 1]?.kind ?? '';
+        const bake = cur.status === 'baking' ? ` · bake ${formatDuration(cur.bakeAccruedMs)} of ${formatDuration(cur.bakeMs)}` : '';
+        const gates = cur.verdicts.length ? ` · gates: ${cur.verdicts.map((g) => `${g.gate} ${g.verdict}`).join(', ')}` : '';
+        lines.push(`wave ${cur.index} of ${s.waves.length} (${kind}: ${cur.regions.join(', ')}) ${cur.status}${bake}${gates}`);
+      }
+      return lines;
+    },
+    targetStage(id) {
+      const t = state.targets[id];
+      if (!t) return undefined;
+      const w = state.waves[t.wave - 1];
+      switch (t.status) {
+        case 'pending':
+          return '';
+        case 'deploying':
+          return 'deploying';
+        case 'deployed':
+          return w?.status === 'verified' ? 'verified' : w?.status === 'baking' ? 'baking' : 'deployed';
+        case 'rolling_back':
+          return 'rolling back';
+        case 'forcing':
+          return 'forcing';
+        case 'rolled_back':
+          return 'rolled back';
+        case 'failed':
+          return 'failed';
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await controller!.stop({ abortCalls: true });
+      following = false;
+      await follow;
+      // Events written after the follower's last look.
+      for (const e of await store.listEvents({ rolloutId, afterSeq }).catch(() => [] as EventRecord[])) {
+        seen.push(e);
+        opts.onEvent?.(e);
+      }
+    },
+    async close() {
+      await handle.stop();
+      await store.close();
+    },
+  };
+  return handle;
+}

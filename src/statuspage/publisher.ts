@@ -1,0 +1,302 @@
+// One status build against the store, and the loop `etape serve` runs: read evidence and incidents,
+// apply the automatic incident rules (one process at a time, under a lease), flag overdue updates, build
+// the static site, then run the publish command. Failures of one cycle are logged; the loop goes on.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Clock } from '../core/clock.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import { ms } from '../config/common.js';
+import type { EtapeConfig } from '../config/schema.js';
+import type { IncidentRecord, Store } from '../store/store.js';
+import { DAY_MS, seriesOptionsFromRules } from '../sla/availability.js';
+import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
+import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
+import { componentNotification, createWebhookNotifier, incidentNotification, type Notifier } from '../incidents/notify.js';
+import { componentsFromConfig, statusRulesFromConfig, type ComponentDef, type ComponentState } from './status.js';
+import { maintenanceFromIncidents, measureFromSlaConfig, StoreHistorySource, type HistorySource } from './history.js';
+import { createSiteModel, newBuildState, renderSite, writeSite, type BuildState, type WriteResult } from './build.js';
+import type { SiteModel } from './model.js';
+
+export interface StatusBuildOptions {
+  store: Store;
+  config: EtapeConfig;
+  clock: Clock;
+  log?: Logger;
+  /** Output folder; default statuspage.out. */
+  outDir?: string;
+  /** Apply the automatic incident rules (default true). */
+  applyRules?: boolean;
+  /** Run statuspage.publish after the build (default true). */
+  publish?: boolean;
+  notifier?: Notifier;
+  /** Replaces the store-backed history (tests, benchmarks). */
+  history?: HistorySource;
+}
+
+export interface StatusBuildReport {
+  at: number;
+  outDir: string;
+  write: WriteResult;
+  ms: number;
+  headline: SiteModel['headline'];
+  components: ComponentState[];
+  incidents: IncidentRecord[];
+  overdue: string[];
+  actions: { kind: string; id: string; why: string }[];
+  publish?: { ok: boolean; code: number | null; output: string };
+}
+
+/** Lookback for "latest" evidence: enough to say "stale since …" rather than "no evidence". */
+const LATEST_LOOKBACK_MS = DAY_MS;
+/** Gate failures older than this are history, not a reason to open an incident now. */
+const GATE_FAILURE_HORIZON_MS = DAY_MS;
+
+/** A status builder that keeps what it can between builds (history, hashes, rule state). */
+export class StatusBuilder {
+  private state: BuildState = newBuildState();
+  private history: HistorySource;
+  private tracks: Record<string, ComponentTrack> | undefined;
+  private gateCursor = 0;
+  private gateCursorReady = false;
+  private overdueLogged = new Map<string, number>();
+  private readonly holder = `statuspage-${randomBytes(4).toString('hex')}`;
+  private readonly defs: ComponentDef[];
+  private readonly notifier: Notifier;
+  private readonly log: Logger;
+
+  constructor(private readonly o: StatusBuildOptions) {
+    this.log = o.log ?? silentLogger;
+    this.defs = componentsFromConfig(o.config);
+    const rules = statusRulesFromConfig(o.config.statuspage.rules);
+    this.history = o.history ?? new StoreHistorySource(o.store, { ...seriesOptionsFromRules(rules) }, { measure: measureFromSlaConfig(o.config.sla) });
+    this.notifier = o.notifier ?? createWebhookNotifier(o.config.notifications.webhooks, { clock: o.clock, log: this.log });
+  }
+
+  get outDir(): string {
+    return resolve(this.o.outDir ?? this.o.config.statuspage.out);
+  }
+
+  /** Waits for webhook deliveries started so far. */
+  idle(): Promise<void> {
+    return this.notifier.idle();
+  }
+
+  private async loadIncidents(now: number, days: number): Promise<IncidentRecord[]> {
+    const [open, recent] = await Promise.all([
+      this.o.store.listIncidents({ open: true }),
+      this.o.store.listIncidents({ since: now - days * DAY_MS, limit: 1000 }),
+    ]);
+    const by = new Map<string, IncidentRecord>();
+    for (const i of [...recent, ...open]) by.set(i.id, i);
+    return [...by.values()].sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  private async loadTracks(): Promise<Record<string, ComponentTrack>> {
+    const tracks: Record<string, ComponentTrack> = {};
+    const evs = await this.o.store.listEvents({ types: ['component.status_changed'] });
+    for (const e of evs) {
+      const d = e.data as Partial<ComponentTrack> & { id?: string };
+      if (d.id && d.status && typeof d.since === 'number' && d.health && typeof d.healthSince === 'number')
+        tracks[d.id] = { status: d.status, since: d.since, health: d.health, healthSince: d.healthSince };
+    }
+    return tracks;
+  }
+
+  private async gateFailures(now: number): Promise<GateFailure[]> {
+    const evs = await this.o.store.listEvents({ types: ['rollout.halted', 'gate.failed'], afterSeq: this.gateCursor });
+    const out: GateFailure[] = [];
+    for (const e of evs) {
+      this.gateCursor = Math.max(this.gateCursor, e.seq);
+      if (e.at < now - GATE_FAILURE_HORIZON_MS || !e.rolloutId) continue;
+      const d = (e.data ?? {}) as { gate?: string; wave?: number; reason?: string; regions?: string[]; region?: string; service?: string };
+      if (!d.gate) continue; // a halt for another reason (a driver that gave up) is not a failed check
+      const r = await this.o.store.getRollout(e.rolloutId);
+      const st = (r?.state ?? {}) as { waves?: { index: number; regions?: string[] }[] };
+      const regions = d.regions ?? (d.region ? [d.region] : (st.waves?.find((w) => w.index === d.wave)?.regions ?? []));
+      const service = d.service ?? r?.service;
+      if (!service) continue;
+      out.push({ key: `rollout:${e.rolloutId}`, rolloutId: e.rolloutId, service, version: r?.version, regions, gate: d.gate, detail: d.reason, at: e.at });
+    }
+    return out;
+  }
+
+  private async applyRules(now: number, components: ComponentState[], incidents: IncidentRecord[]): Promise<{ incidents: IncidentRecord[]; actions: StatusBuildReport['actions'] }> {
+    const { config, store } = this.o;
+    const interval = ms(config.statuspage.buildEvery);
+    const got = await store.acquireLease('statuspage.incidents', this.holder, now, now + Math.max(60_000, 4 * interval));
+    if (!got) return { incidents, actions: [] };
+    this.tracks ??= await this.loadTracks();
+    if (!this.gateCursorReady) {
+      this.gateCursorReady = true;
+      // Start from the horizon: older failures are history.
+      const evs = await store.listEvents({ types: ['rollout.halted', 'gate.failed'] });
+      const firstRecent = evs.find((e) => e.at >= now - GATE_FAILURE_HORIZON_MS);
+      this.gateCursor = firstRecent ? firstRecent.seq - 1 : (evs[evs.length - 1]?.seq ?? 0);
+    }
+    const gates = await this.gateFailures(now);
+    const decision = decideIncidents({ incidents, components: this.tracks }, components, gates, now, incidentRulesFromConfig(config.incidents));
+    this.tracks = decision.components;
+    const by = new Map(incidents.map((i) => [i.id, i]));
+    const actions: StatusBuildReport['actions'] = [];
+    for (const a of decision.actions) {
+      await store.saveIncident(a.incident);
+      const type = a.kind === 'open' ? 'incident.opened' : a.kind === 'resolve' ? 'incident.resolved' : 'incident.updated';
+      await store.appendEvents([
+        {
+          rolloutId: typeof a.incident.data.rolloutId === 'string' ? a.incident.data.rolloutId : null,
+          at: now,
+          actor: 'etape',
+          type,
+          data: { id: a.incident.id, kind: a.incident.kind, status: a.incident.status, impact: a.incident.impact, components: a.incident.components, why: a.why },
+        },
+      ]);
+      this.log.info({ incident: a.incident.id, why: a.why, status: a.incident.status }, `automatic ${type}`);
+      this.notifier.notify(incidentNotification(type, a.incident, config.statuspage.url));
+      by.set(a.incident.id, a.incident);
+      actions.push({ kind: a.kind, id: a.incident.id, why: a.why });
+    }
+    if (decision.componentChanges.length) {
+      await store.appendEvents(
+        decision.componentChanges.map((c) => ({
+          rolloutId: null,
+          at: now,
+          actor: 'etape',
+          type: 'component.status_changed',
+          data: { ...this.tracks![c.id], id: c.id, from: c.from, reason: c.reason },
+        })),
+      );
+      // The first sight of a component is not a change worth telling subscribers about.
+      for (const c of decision.componentChanges) if (c.from !== null) this.notifier.notify(componentNotification(c));
+    }
+    return { incidents: [...by.values()].sort((a, b) => b.createdAt - a.createdAt), actions };
+  }
+
+  async build(): Promise<StatusBuildReport> {
+    const started = performance.now();
+    const { config, store, clock } = this.o;
+    const sp = config.statuspage;
+    const now = clock.now();
+    let incidents = await this.loadIncidents(now, sp.historyDays);
+    const latest = await store.latestObservations({ since: now - LATEST_LOOKBACK_MS });
+    const components = createSiteModel({ statuspage: sp, defs: this.defs, observations: latest, incidents, now }).components;
+    let actions: StatusBuildReport['actions'] = [];
+    if (this.o.applyRules !== false) ({ incidents, actions } = await this.applyRules(now, components, incidents));
+
+    const cadence = ms(sp.updateCadence);
+    const overdue = incidents.filter((i) => isOverdue(i, now, cadence));
+    for (const i of overdue) {
+      const last = lastPublicUpdateAt(i);
+      if (this.overdueLogged.get(i.id) === last) continue;
+      this.overdueLogged.set(i.id, last);
+      this.log.warn(
+        { incident: i.id, lastUpdateAt: new Date(last).toISOString(), cadence: sp.updateCadence },
+        `incident ${i.id} is overdue for a public update (last one ${Math.round((now - last) / 60_000)} min ago): etape incident update ${i.id} --message "…"`,
+      );
+    }
+
+    const maintFn = maintenanceFromIncidents(incidents);
+    if (this.history instanceof StoreHistorySource) this.history.setMaintenance(maintFn);
+    const history = await this.history.history(this.defs, now, sp.historyDays);
+
+    // The model again, with the incidents the rules just changed and the history.
+    const model = createSiteModel({ statuspage: sp, defs: this.defs, observations: latest, incidents, history, now });
+    const files = renderSite(model, this.state);
+    const write = await writeSite(this.outDir, files, now, this.state, ms(sp.staleAfter) / 2);
+    const report: StatusBuildReport = {
+      at: now,
+      outDir: this.outDir,
+      write,
+      ms: Math.round(performance.now() - started),
+      headline: model.headline,
+      components: model.components,
+      incidents,
+      overdue: overdue.map((i) => i.id),
+      actions,
+    };
+    if (sp.publish && this.o.publish !== false) {
+      report.publish = await runPublish(sp.publish, this.outDir);
+      if (!report.publish.ok) this.log.error({ code: report.publish.code, output: report.publish.output }, 'statuspage.publish command failed');
+    }
+    return report;
+  }
+
+}
+
+/** Runs the publish command with ETAPE_STATUS_DIR set; output is kept short for the log. */
+export function runPublish(command: string, dir: string, timeoutMs = 5 * 60_000): Promise<{ ok: boolean; code: number | null; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(command, { shell: true, env: { ...process.env, ETAPE_STATUS_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const keep = (b: Buffer) => {
+      out = (out + b.toString()).slice(-4000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(t);
+      done({ ok: false, code: null, output: e.message });
+    });
+    child.on('close', (code) => {
+      clearTimeout(t);
+      done({ ok: code === 0, code, output: out.trim() });
+    });
+  });
+}
+
+export interface StatusPublisher {
+  /** Builds now (after any build in progress) and returns its report. */
+  buildNow(): Promise<StatusBuildReport>;
+  readonly lastReport: StatusBuildReport | undefined;
+  stop(): Promise<void>;
+}
+
+/** Builds the status page every `intervalMs` (default statuspage.buildEvery) until stopped. */
+export function startStatusPublisher(o: {
+  store: Store;
+  config: EtapeConfig;
+  clock: Clock;
+  log?: Logger;
+  intervalMs?: number;
+  outDir?: string;
+  notifier?: Notifier;
+}): StatusPublisher {
+  const log = o.log ?? silentLogger;
+  const builder = new StatusBuilder({ store: o.store, config: o.config, clock: o.clock, log, outDir: o.outDir, notifier: o.notifier });
+  const interval = o.intervalMs ?? ms(o.config.statuspage.buildEvery);
+  const ac = new AbortController();
+  let last: StatusBuildReport | undefined;
+  let chain: Promise<unknown> = Promise.resolve();
+  const once = (): Promise<StatusBuildReport> => {
+    const p = chain.then(() => builder.build());
+    chain = p.catch(() => {});
+    return p.then((r) => {
+      last = r;
+      return r;
+    });
+  };
+  const loop = (async () => {
+    while (!ac.signal.aborted) {
+      try {
+        const r = await once();
+        log.debug({ written: r.write.written, files: r.write.files, ms: r.ms, status: r.headline.status }, 'status page built');
+      } catch (e) {
+        log.error({ err: e }, 'status page build failed; the previous page stays published and will show its age');
+      }
+      await o.clock.sleep(interval, ac.signal);
+    }
+  })();
+  return {
+    buildNow: once,
+    get lastReport() {
+      return last;
+    },
+    async stop() {
+      ac.abort();
+      await loop;
+      await chain;
+      await builder.idle();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// End to end: `etape demo --json` on a small fleet, as a child process, and what its verdict must show.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRunning } from '../src/demo/fleet.js';
+import type { DemoVerdict } from '../src/demo/run.js';
+
+const mainTs = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+
+function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = `const { main } = await import(${JSON.stringify(mainTs)}); process.exitCode = await main(['node', 'etape', ...${JSON.stringify(args)}]);`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => child.kill('SIGINT'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test('etape demo --json: all at once takes every region down; etape stops the hang at the canary and forces it back', { timeout: 300_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'etape-demo-'));
+  try {
+    const r = await runCli(['demo', '--json', '--regions', '2', '--cells', '2', '--fault', 'hang', '--out', out], 240_000);
+    assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr.slice(-3000)}`);
+    const v = JSON.parse(r.stdout) as DemoVerdict;
+    const all = v.runs.all_at_once!;
+    const staged = v.runs.staged!;
+    assert.ok(all && staged, 'both runs ran');
+    const canary = new Set(v.fleet.canary);
+
+    // All at once: every region ran the bad version, and had to be killed to come back.
+    assert.equal(all.regionsAffected.length, all.regionsTotal);
+    assert.equal(all.cellsAffected.length, all.cellsTotal);
+    assert.ok(all.detectedAt !== undefined, 'the hang was seen');
+    assert.equal(all.forcedCells.length, all.cellsTotal, 'no hung cell accepted the graceful revert');
+    assert.ok(all.pairsLostBoth.length > 0, 'a pair lost both regions');
+    assert.ok(all.failedRequests > 0);
+
+    // Staged: only canary targets ever ran v2; the hang was detected, the rollout halted and rolled back.
+    assert.ok(staged.cellsAffected.length > 0);
+    for (const c of staged.cellsAffected) assert.ok(canary.has(c.split('/')[0]), `${c} ran v2 but is not a canary target`);
+    assert.deepEqual(staged.regionsAffected, [...canary]);
+    assert.equal(staged.rolloutPhase, 'rolled_back');
+    assert.ok(staged.detectedAt !== undefined && staged.detectionMs !== undefined, 'the hang was detected');
+    assert.match(staged.detection ?? '', /timeout/);
+    assert.equal(staged.recovered, true, 'every cell healthy on v1 again');
+    assert.deepEqual(staged.pairsLostBoth, []);
+    assert.ok(staged.failedRequests < all.failedRequests);
+
+    // The event log from the store tells the same story.
+    const events = readFileSync(join(out, 'staged.events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; data: { target?: string } });
+    const types = events.map((e) => e.type);
+    for (const t of ['rollout.halted', 'rollout.rolling_back', 'rollout.rolled_back', 'driver.force.succeeded']) assert.ok(types.includes(t), `event ${t}`);
+    const deployed = events.filter((e) => e.type === 'driver.deploy.started').map((e) => e.data.target!);
+    for (const t of deployed) assert.ok(canary.has(t.split('/')[0]), `deploy to ${t} outside the canary`);
+    assert.ok(existsSync(join(out, 'verdict.json')));
+    assert.ok(existsSync(join(out, 'all-at-once.events.jsonl')));
+
+    // No process left behind.
+    assert.ok(v.pids.length >= all.cellsTotal * 2, 'it reports the processes it started');
+    assert.deepEqual(v.leftover_pids, []);
+    for (const pid of v.pids) assert.equal(isRunning(pid), false, `pid ${pid} still running`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('etape demo rejects an unknown fault with a message that says what to do', async () => {
+  const r = await runCli(['demo', '--fault', 'meltdown'], 60_000);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--fault meltdown: choose one of hang, errors, latency, crash-loop/);
+});
