@@ -206,7 +206,6 @@ interface Row {
   kayenta: Decision;
 }
 const rows: Row[] = [];
-const DIAG = true;
 let tEtape = 0;
 let tKayenta = 0;
 for (const c of cases) {
@@ -284,9 +283,10 @@ for (const sc of SCENARIOS) {
 }
 console.log('');
 console.log(`reproduce: npm run bench:judge -- --seed ${SEED}${SCALE !== 1 ? ` --cases ${cases.length}` : ''}`);
+
 for (const r of rows) {
-  if (r.etape.how === 'inconclusive at end' && !r.c.scenario.includes('low traffic')) {
-    const res = judge(etapeInputs(r.c, 60));
-    console.log(r.c.scenario, '|', res.metrics.filter(m=>m.verdict!=='pass').map(m=>m.detail.slice(0,200)).join(' || '));
+  if (!r.c.bad && r.etape.how === 'fail') {
+    const res = judge(etapeInputs(r.c, r.etape.minute));
+    console.log(r.c.scenario, r.etape.minute, r.c.canary.length, res.reason.slice(0, 300));
   }
 }

@@ -133,7 +133,7 @@ test('a halted rollout opens one incident for the regions of its wave', { timeou
     // A second builder (another process, or a restart) does not open it again.
     clock.advance(MIN);
     const b2 = new StatusBuilder({ store, config: cfg, clock, outDir: join(dir, 'site2') });
-    await store.releaseLease('statuspage.incidents', (b as unknown as { holder: string }).holder);
+    await b.close();
     const r2 = await b2.build();
     assert.equal(r2.actions.filter((a) => a.kind === 'open').length, 0);
     const [i] = await store.listIncidents({ open: true });

@@ -4,18 +4,15 @@
 // inconclusive. Every wait is on a condition; everything started here is stopped here.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { PrometheusClient, measureJudge, measureMetricGate, renderQuery, type QueryTarget } from '../src/evidence/prometheus.js';
+import { PrometheusClient, measureJudge, measureMetricGate, renderQuery, startLocalPrometheus, type LocalPrometheus, type QueryTarget } from '../src/evidence/prometheus.js';
 import { gateSchema, type GateConfig } from '../src/config/service.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 
-/** A loopback server whose simulated traffic (1,000 requests/s) fails at `errorRate`, counted by status code. */
+/** A loopback server whose simulated traffic (2,000 requests/s) fails at `errorRate`, counted by status code. */
 function blobServer(labels: { version: string; region: string; cell: string }, errorRate: number, seed: number) {
   let s = seed >>> 0;
   const rand = () => {
@@ -27,7 +24,7 @@ function blobServer(labels: { version: string; region: string; cell: string }, e
   };
   const counts = { '200': 0, '500': 0 };
   const tick = setInterval(() => {
-    for (let i = 0; i < 50; i++) counts[rand() < errorRate ? '500' : '200']++;
+    for (let i = 0; i < 100; i++) counts[rand() < errorRate ? "500" : "200"]++;
   }, 50);
   const lbl = `version="${labels.version}",region="${labels.region}",cell="${labels.cell}"`;
   const server: Server = createServer((req, res) => {
@@ -82,54 +79,23 @@ const servers = [
   blobServer({ version: 'v2', region: 'westeurope', cell: 'cell-2' }, 0.02, 2),
   blobServer({ version: 'v3', region: 'westeurope', cell: 'cell-3' }, 0.01, 3),
 ];
-let prom: ChildProcess | undefined;
+let prom: LocalPrometheus | undefined;
 let promUrl = '';
-let dir = '';
 let start = 0;
-let promLog = '';
 
 before(async () => {
   assert.ok(existsSync(PROMETHEUS), `${PROMETHEUS} is missing: run scripts/setup-test-deps.sh`);
   const ports = await Promise.all(servers.map((s) => s.start()));
-  dir = mkdtempSync(join(tmpdir(), 'etape-judge-prom-'));
-  const port = await freePort();
-  promUrl = `http://127.0.0.1:${port}`;
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: blob',
-      '    static_configs:',
-      `      - targets: [${ports.map((p) => `"127.0.0.1:${p}"`).join(', ')}]`,
-      '',
-    ].join('\n'),
-  );
-  prom = spawn(
-    PROMETHEUS,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  prom.stderr?.on('data', (d) => (promLog += String(d)));
-  await waitFor('Prometheus to be ready', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
-  await waitFor('all scrape targets up', async () => {
-    const body = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: { health: string }[] } };
-    const t = body.data.activeTargets;
-    return t.length === servers.length && t.every((x) => x.health === 'up') ? true : undefined;
-  });
+  // Starts on a free loopback port with a generated config and a temporary storage folder, and resolves
+  // once /api/v1/targets shows every server up (a condition, not a sleep).
+  prom = await startLocalPrometheus({ targets: ports.map((p) => `127.0.0.1:${p}`), scrapeInterval: '1s', binary: PROMETHEUS });
+  promUrl = prom.url;
   start = Date.now();
 });
 
 after(async () => {
-  if (prom && prom.exitCode === null) {
-    const exited = new Promise((r) => prom!.once('exit', r));
-    prom.kill('SIGTERM');
-    await exited;
-  }
+  await prom?.stop();
   await Promise.all(servers.map((s) => s.stop()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const gate = gateSchema.parse({
@@ -171,7 +137,7 @@ async function lookUntilDecided(canary: QueryTarget) {
 test('one more percentage point of errors on the canary is caught', async () => {
   const m = await lookUntilDecided(badCanary);
   const o = m.observations[0];
-  assert.equal(o.verdict, 'fail', `${o.detail}\n${promLog}`);
+  assert.equal(o.verdict, 'fail', `${o.detail}\n${prom?.log() ?? ''}`);
   assert.equal(o.cell, 'cell-2');
   assert.match(o.detail ?? '', /critical metric failed: errors rate \+\d+% \(98% CI/);
   assert.equal(o.value, 0);
@@ -180,7 +146,7 @@ test('one more percentage point of errors on the canary is caught', async () => 
 test('an identical version passes', async () => {
   const m = await lookUntilDecided(sameCanary);
   const o = m.observations[0];
-  assert.equal(o.verdict, 'pass', `${o.detail}\n${promLog}`);
+  assert.equal(o.verdict, 'pass', `${o.detail}\n${prom?.log() ?? ''}`);
   assert.equal(o.evidenceFraction, 1);
   assert.ok(m.result && m.result.metrics[0].scopes[0].canarySamples >= 2000);
 });

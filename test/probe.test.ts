@@ -270,6 +270,24 @@ describe('Prober', () => {
     await prober.stop();
   });
 
+  it('setChecks starts new checks, stops removed ones, and leaves unchanged ones on their schedule', async () => {
+    const clock = new VirtualClock();
+    const t0 = clock.now();
+    const got: Observation[] = [];
+    const check = (cell: string) => ({ target: { ...target, cell }, probe: probe({ interval: '10s' }), vars: { port: good.port } });
+    const prober = new Prober({ store: { recordObservations: async () => {} }, clock, flushEveryMs: 3_600_000, checks: [check('c1'), check('c2')], onObservation: (o) => got.push(o) });
+    prober.start();
+    await waitFor(() => got.length === 2, 'first runs');
+    prober.setChecks([check('c1'), check('c3')]); // c1 rebuilt but unchanged, c2 removed, c3 new
+    await waitFor(() => got.length === 3, 'the new check runs at once');
+    assert.equal(got[2].cell, 'c3');
+    await waitFor(() => clock.nextWake() === t0 + 10_000, 'sleeping until the next interval');
+    clock.set(t0 + 10_000);
+    await waitFor(() => got.length === 5, 'c1 and c3 run again');
+    assert.deepEqual(got.slice(3).map((o) => o.cell).sort(), ['c1', 'c3'], 'c1 kept its schedule (no extra run), c2 stopped');
+    await prober.stop();
+  });
+
   it('keeps observations while the store is down and writes them when it is back', async () => {
     let down = true;
     const stored: Observation[] = [];

@@ -42,3 +42,47 @@ test('store-backed history equals dailyUptime over the whole window, and stays e
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the page history of a month sums to the figure the SLA report shows for it, maintenance included', { timeout: 120_000 }, async () => {
+  const { configSchema } = await import('../src/config/schema.js');
+  const { slaReportFromStore } = await import('../src/sla/from-store.js');
+  const { parseMonth } = await import('../src/sla/report.js');
+  const { seriesOptionsFromConfig } = await import('../src/sla/from-store.js');
+  const { measureFromSlaConfig, maintenanceFromIncidents } = await import('../src/statuspage/history.js');
+  const { componentsFromConfig } = await import('../src/statuspage/status.js');
+  const { sumUptime } = await import('../src/sla/availability.js');
+  const { scheduleMaintenance } = await import('../src/incidents/lifecycle.js');
+  const dir = await mkdtemp(join(tmpdir(), 'etape-hist-'));
+  const store = await openStore(join(dir, 'etape.db'));
+  try {
+    const config = configSchema.parse({
+      fleet: { regions: [{ id: 'weu', geography: 'europe', canary: true, cells: [{ id: 'c1' }, { id: 'c2' }] }] },
+      services: [{ name: 'vm' }],
+      sla: [{ service: 'vm', preset: 'compute' }],
+    });
+    const period = parseMonth('2026-11');
+    const obs: Observation[] = [];
+    for (let t = period.fromMs; t < period.toMs; t += 2 * MINUTE_MS)
+      for (const cell of ['c1', 'c2']) {
+        const h = (t - period.fromMs) / 3600_000;
+        if (h > 100 && h < 103 && cell === 'c1') continue; // no evidence from c1 for a while
+        obs.push({ service: 'vm', region: 'weu', cell, source: 'http', at: t + 5_000, verdict: h > 300 && h < 301.2 ? 'fail' : 'pass', latencyMs: 30 });
+      }
+    await store.recordObservations(obs);
+    const m = scheduleMaintenance({ id: 'mnt-1', title: 'Upgrade', components: ['vm/weu'], body: '', scheduledFor: period.fromMs + 400 * 3600_000, scheduledUntil: period.fromMs + 402 * 3600_000, actor: 't' }, period.fromMs);
+    await store.saveIncident(m);
+    const now = period.toMs + 30 * MINUTE_MS;
+    const report = await slaReportFromStore({ config, store, period, nowMs: now });
+    const unit = report.units.find((u) => u.id === 'vm/weu')!;
+    assert.ok(unit.percent < 100);
+    const src = new StoreHistorySource(store, seriesOptionsFromConfig(config), { measure: measureFromSlaConfig(config.sla), maintenance: maintenanceFromIncidents([m], config.sla) });
+    const h = (await src.history(componentsFromConfig(config), now, 31)).get('vm/weu')!;
+    const november = h.days.filter((d) => d.day.startsWith('2026-11'));
+    assert.equal(november.length, 30);
+    assert.equal(formatPercent(sumUptime(november).percent), unit.shown);
+    assert.equal(sumUptime(november).maintenanceMinutes, 120);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -96,7 +96,7 @@ test('JSON files follow the Statuspage v2 shapes and enums, each with generated_
     const html = await readFile(join(dir, 'index.html'), 'utf8');
     assert.match(html, /<meta name="generated_at" content="2026-11-25T01:00:00.000Z">/);
     assert.match(html, /Generated <time datetime="2026-11-25T01:00:00.000Z">2026-11-25 01:00 UTC<\/time>/);
-    assert.match(html, /<meta http-equiv="refresh"/);
+    assert.match(html, /<noscript><meta http-equiv="refresh" content="60"><\/noscript>/);
     assert.ok(!html.includes('\uE000'));
     const badge = await readFile(join(dir, 'badges/svc-0/region-00.svg'), 'utf8');
     assert.match(badge, /generated_at 2026-11-25T01:00:00.000Z/);
@@ -179,4 +179,24 @@ test('per-day percentages on the history page are the SLA figures, digit for dig
   const blind = dailyUptime({ startMs: d.fromMs, states: new Uint8Array(1440) }, d.fromMs, 1, { measure: 'minutes' })[0];
   assert.equal(formatPercent(blind.percent), '0.00%');
   assert.ok(page.includes(`${h.days[30].day}: 0.00% (no evidence)`));
+});
+
+test('text from people is escaped everywhere: HTML, Atom, SVG and JSON', async () => {
+  const cfg = fleetConfig(3, 1);
+  const evil = '<script>alert("x")</script> & <b>';
+  const inc = wideIncident(NOW);
+  inc.title = evil;
+  inc.updates[0].body = evil;
+  const { dir } = await build(modelFor(cfg, healthyEvidence(cfg, NOW - 1000), [inc]));
+  try {
+    for (const f of ['index.html', `incidents/${inc.id}.html`, 'feed.atom']) {
+      const text = await readFile(join(dir, f), 'utf8');
+      assert.ok(!text.includes('<script>alert'), `${f} has the raw script tag`);
+      assert.ok(text.includes('&lt;script&gt;alert'), `${f} shows the text escaped`);
+    }
+    const s = JSON.parse(await readFile(join(dir, 'api/v2/summary.json'), 'utf8')) as J;
+    assert.equal(s.incidents[0].name, evil, 'JSON carries the text as it is');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

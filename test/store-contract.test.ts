@@ -402,41 +402,48 @@ function contract(backend: Backend): void {
       const s2 = await second();
       const jobs: Promise<void>[] = [];
       for (let i = 0; i < 20; i++) {
-        jobs.push(store.appendEvents([ev('multi', 'a', T0 + i), ev('multi', 'a2', T0 + i)]));
+        jobs.push(store.appendEvents([ev('multi', 'a', T0 + i, { i }), ev('multi', 'a2', T0 + i, { i })]));
         jobs.push(s2.appendEvents([ev('multi', 'b', T0 + i)]));
       }
       await Promise.all(jobs);
       const got = await s2.listEvents({ rolloutId: 'multi' });
       assert.equal(got.length, 60);
       assert.equal(new Set(got.map((e) => e.seq)).size, 60);
-      // a batch stays contiguous in order
-      for (let i = 0; i < got.length; i++) if (got[i].type === 'a') assert.equal(got[i + 1]?.type, 'a2');
+      // a batch keeps its order (batches from different writers may interleave)
+      for (let i = 0; i < 20; i++) {
+        const pos = (t: string) => got.findIndex((e) => e.type === t && (e.data as { i: number }).i === i);
+        assert.ok(pos('a') >= 0 && pos('a') < pos('a2'), `batch ${i} in order`);
+      }
     });
 
-    it('a reader tailing afterSeq while two connections append sees every event exactly once', async () => {
+    it('a reader tailing afterSeq while others append concurrently sees every event exactly once', async () => {
+      // On PostgreSQL, sequence values are drawn before commit: without the store's event lock, a reader
+      // following afterSeq skips late committers (dozens per run in this shape of test).
       const s2 = await second();
-      const s3 = await second();
       const rid = 'tail';
-      const total = 2 * 60 * 2;
+      const writersN = 8;
+      const each = 60;
+      const total = writersN * each;
       let writing = true;
       const writers = Promise.all(
-        [s2, s3].map(async (s, w) => {
-          for (let i = 0; i < 60; i++) await s.appendEvents([ev(rid, `w${w}`, T0 + i, { i }), ev(rid, `w${w}`, T0 + i, { i })]);
+        Array.from({ length: writersN }, async (_, w) => {
+          for (let i = 0; i < each; i++) await s2.appendEvents([ev(rid, `w${w}`, T0 + i, { pad: 'x'.repeat((i * 997 + w * 131) % 4000) })]);
         }),
       ).finally(() => (writing = false));
       const seen: number[] = [];
       let cursor = 0;
-      while (writing || seen.length < total) {
+      for (;;) {
         const page = await store.listEvents({ rolloutId: rid, afterSeq: cursor, limit: 50 });
         for (const e of page) seen.push(e.seq);
         if (page.length) cursor = page[page.length - 1].seq;
         else if (!writing) break;
-        else await new Promise((r) => setTimeout(r, 1));
+        else await new Promise((r) => setImmediate(r));
       }
       await writers;
       const all = await store.listEvents({ rolloutId: rid });
       assert.equal(all.length, total);
-      assert.deepEqual(seen, all.map((e) => e.seq), 'the tailing reader missed or repeated none');
+      assert.equal(seen.length, total, `the tailing reader saw ${seen.length} of ${total}`);
+      assert.deepEqual(seen, all.map((e) => e.seq), 'in order, none repeated');
     });
 
     it('data survives closing and reopening the store', async () => {

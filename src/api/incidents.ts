@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { EtapeError } from '../core/errors.js';
 import { ms } from '../config/common.js';
 import { componentsFromConfig } from '../statuspage/status.js';
-import type { Notifier } from '../incidents/notify.js';
+import { createWebhookNotifier, type Notifier } from '../incidents/notify.js';
 import {
   getIncidentOp,
   knownFrom,
@@ -51,9 +51,9 @@ export function incidentRoutes(opts: { notifier?: Notifier } = {}): RouteRegistr
   return (app, ctx) => mount(app, ctx, opts.notifier);
 }
 
-/** Mounts the incident routes with the API's store, config, clock and log. */
+/** Mounts the incident routes with the API's store, config, clock and log; changes go to the configured webhooks. */
 export function registerIncidentRoutes(app: ApiApp, ctx: ApiContext): void {
-  mount(app, ctx, undefined);
+  mount(app, ctx, createWebhookNotifier(ctx.config.notifications.webhooks, { clock: ctx.clock, log: ctx.log }));
 }
 
 function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): void {

@@ -10,7 +10,7 @@ import { abortRollout, startRollout } from '../rollout/operations.js';
 import type { RolloutState } from '../rollout/state.js';
 import { Controller } from './controller.js';
 
-const HOUR = 3_600_000;
+const HOUR = 600_000; // ten minutes of bake per wave: enough steps, little wall time
 
 function config(): EtapeConfig {
   return configSchema.parse({

@@ -80,6 +80,9 @@ export class Controller {
   private loop: Promise<void> | undefined;
   private sleeper: AbortController | undefined;
   private nudged = false;
+  /** Evidence arrived that may matter: reconcile every rollout on the next pass, due or not. */
+  private allDue = false;
+  private lastReconciled = new Map<string, number>();
   private leased = new Set<string>();
 
   constructor(opts: ControllerOptions) {
@@ -114,6 +117,22 @@ export class Controller {
     for (const id of this.leased) await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
     this.leased.clear();
     for (const d of this.drivers.values()) await d.then((x) => x.close?.()).catch(() => {});
+  }
+
+  /**
+   * The store as a prober should see it: records observations, then wakes the loop at once when any of
+   * them is not a pass, so bad evidence halts a rollout without waiting for the next tick.
+   */
+  evidenceSink(): Pick<Store, 'recordObservations'> {
+    return {
+      recordObservations: async (obs) => {
+        await this.store.recordObservations(obs);
+        if (this.running && obs.some((o) => o.verdict !== 'pass')) {
+          this.allDue = true;
+          this.nudge();
+        }
+      },
+    };
   }
 
   /** Resolves once no reconcile and no driver call of this controller is running (tests, benchmarks). */
@@ -158,10 +177,13 @@ export class Controller {
     const active = await this.store.listRollouts({ phases: [...ACTIVE_PHASES] });
     const ids = active.map((r) => r.id).filter((id) => !this.opts.only || this.opts.only.includes(id));
     const now = this.clock.now();
-    // Only rollouts that are due (or were never looked at by this process).
+    // Rollouts that are due: asked to be woken by now, not looked at for a tick, or with news.
+    const all = this.allDue;
+    this.allDue = false;
     const due = ids.filter((id) => {
       const w = this.wakeAt.get(id);
-      return w === undefined || w <= now || this.again.has(id) || this.hasNews(id);
+      const last = this.lastReconciled.get(id);
+      return all || w === undefined || w <= now || last === undefined || now - last >= this.everyMs || this.again.has(id) || this.hasNews(id);
     });
     const limit = Math.max(1, this.opts.concurrency ?? 8);
     let i = 0;
@@ -205,6 +227,7 @@ export class Controller {
   private async reconcileOnce(id: string): Promise<number | undefined> {
     const started = performance.now();
     const now = this.clock.now();
+    this.lastReconciled.set(id, now);
     if (!(await this.store.acquireLease(`rollout:${id}`, this.holder, now, now + this.leaseMs))) {
       this.leased.delete(id);
       this.wakeAt.set(id, now + Math.min(this.leaseMs, this.everyMs * 2));
@@ -221,7 +244,7 @@ export class Controller {
     const outcomes = this.outcomes.get(id) ?? new Map<string, DriverOutcome>();
     const d = decide(state, { observations, outcomes }, now, this.limits);
     const changed = d.events.length > 0;
-    if (changed) {
+    if (d.changed) {
       try {
         await this.store.saveRollout(id, rec.revision, { phase: d.nextState.phase, state: d.nextState, updatedAt: d.nextState.updatedAt }, d.events);
       } catch (e) {
@@ -253,6 +276,7 @@ export class Controller {
 
   private forget(id: string): void {
     this.wakeAt.delete(id);
+    this.lastReconciled.delete(id);
     this.outcomes.delete(id);
     this.leased.delete(id);
   }

@@ -169,8 +169,7 @@ export function startBlobServer(opts: BlobServerOptions): Promise<{ server: http
           return json(400, { error: 'body must be JSON like {"version":"v2"}' });
         }
         json(202, { accepted: true, from: opts.version, to: version ?? opts.version });
-        // Tell the parent which version to start next, then drain and exit: a graceful restart.
-        if (process.send) process.send({ type: 'restart', version: version ?? opts.version });
+        // Drain and exit: the supervisor that asked starts the new version in our place.
         closing = true;
         server.close(() => process.exit(0));
         server.closeIdleConnections();

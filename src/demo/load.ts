@@ -123,21 +123,6 @@ export class LoadGenerator {
     return [...this.buckets.values()].sort((a, b) => a.at - b.at).map((b) => structuredClone(b));
   }
 
-  /** Counts of requests sent in [from, to), per region. */
-  between(from: number, to = Infinity): Record<string, Counts> {
-    const out: Record<string, Counts> = {};
-    for (const b of this.buckets.values()) {
-      if (b.at < from - (from % this.o.bucketMs) || b.at >= to) continue;
-      for (const [r, c] of Object.entries(b.regions)) {
-        const t = (out[r] ??= zero());
-        t.ok += c.ok;
-        t.error += c.error;
-        t.timeout += c.timeout;
-      }
-    }
-    return out;
-  }
-
   private tick(): void {
     const now = this.o.now();
     if (now - this.startedAt >= this.o.maxDurationMs || this.stats.sent >= this.o.maxRequests) {

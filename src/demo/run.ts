@@ -7,17 +7,18 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { systemClock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
-import type { Observation } from '../core/types.js';
+import { EtapeError } from '../core/errors.js';
 import { parseConfig } from '../config/load.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { Plan } from '../plan/types.js';
 import type { EventRecord, Store } from '../store/store.js';
-import { createFleetDriver } from '../drivers/fleet.js';
+import { createDriver } from '../drivers/index.js';
+import { fleetDriverMaker } from '../drivers/fleet.js';
 import { FAULTS, type Fault } from './blob-server.js';
 import { defaultFleetSpec, Fleet, isRunning, pairsOf, type FleetSpec, type VersionBehaviour } from './fleet.js';
 import { failed, LoadGenerator, type Counts } from './load.js';
 import { FleetMonitor } from './monitor.js';
-import { createView, fmtElapsed, type CellView, type Frame, type Health, type RegionView, type View } from './view.js';
+import { createView, type CellView, type Frame, type Health, type RegionView, type View } from './view.js';
 import { startStagedRollout, type StagedHandle } from './staged.js';
 import { writeStatusAndSla } from './reports.js';
 
@@ -49,6 +50,9 @@ export interface DemoOptions {
   tty?: boolean;
   /** No live view at all (benchmarks). */
   quiet?: boolean;
+  /** Traffic before the bad deploy, once the fleet is healthy, and after recovery. */
+  warmupMs?: number;
+  tailMs?: number;
   signal?: AbortSignal;
 }
 
@@ -70,7 +74,9 @@ export interface RunResult {
   firstHangAt?: number;
   detectedAt?: number;
   detection?: string;
-  /** Detection measured from the first bad cell (or, for a hang, from the first hang). */
+  /** From the first bad cell up to detection (the verdict's figure). */
+  detectionFromDeployMs?: number;
+  /** From the fault's onset (the first hang for a hang, else the first bad cell up) to detection (the benchmark's figure). */
   detectionMs?: number;
   /** From the first bad cell until every cell is healthy on the good version again. */
   recoveryMs?: number;
@@ -149,6 +155,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoVerdict> {
     ratePerRegion: 10,
     customerTimeoutMs: 1000,
     quiet: false,
+    warmupMs: 1500,
+    tailMs: 1000,
     ...opts,
   };
   const signal = opts.signal ?? new AbortController().signal;
@@ -200,6 +208,10 @@ interface Harness {
   load: LoadGenerator;
   events: Array<{ at: number; actor: string; type: string; data: unknown }>;
   stage: Map<string, string>;
+  /** The staged run's rollout, once started (for the progress view). */
+  staged?: StagedHandle;
+  /** Run before the fleet stops (the controller and its probes must not see the fleet go away). */
+  beforeStop: Array<() => Promise<void>>;
   note(type: string, text: string, data?: Record<string, unknown>): void;
   startedAt: number;
 }
@@ -211,7 +223,9 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
   view?.startRun(startedAt);
   view?.event(`${title}`);
   view?.event(`starting a fleet of ${spec.regions.length} regions, ${spec.regions.reduce((n, r) => n + r.cells.length, 0)} cells on ${GOOD}`);
-  const fleet = await Fleet.start({ spec, initialVersion: GOOD, versions: { [BAD]: behaviourFor(o.fault) }, startTimeoutMs: 30_000 });
+  const fleet = await Fleet.start({ spec, initialVersion: GOOD, versions: { [BAD]: behaviourFor(o.fault) }, startTimeoutMs: 30_000 }).catch((e: unknown) => {
+    throw new EtapeError('internal', `the demo fleet could not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  });
   const monitor = new FleetMonitor(fleet, { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, k: o.k });
   const load = new LoadGenerator({
     targets: spec.regions.map((r) => ({ region: r.id, cells: r.cells })),
@@ -230,6 +244,7 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     events,
     stage,
     startedAt,
+    beforeStop: [],
     note(type, text, data = {}) {
       const at = Date.now();
       events.push({ at, actor: 'demo', type, data: { ...data, text } });
@@ -256,16 +271,19 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     load.start();
     view?.frame(() => frame(ctx, h, title, mode === 'all-at-once' ? allAtOnceStatus(h) : stagedStatus(h)));
     const warm = await monitor.waitFor(() => monitor.allHealthy(GOOD), 30_000, ctx.signal);
-    if (!warm && !ctx.signal.aborted) throw new Error('the fleet did not become healthy within 30s');
-    await sleep(1500, ctx.signal);
+    if (!warm && !ctx.signal.aborted) {
+      throw new EtapeError('internal', 'the demo fleet did not become healthy within 30s: the machine may be very busy; try a smaller fleet (--regions 2 --cells 2)');
+    }
+    await sleep(o.warmupMs, ctx.signal);
     if (!ctx.signal.aborted) result = await body(h);
     // A short tail so the traffic after recovery is counted too.
-    if (!ctx.signal.aborted) await sleep(1000, ctx.signal);
+    if (!ctx.signal.aborted) await sleep(o.tailMs, ctx.signal);
   } finally {
     aborted = ctx.signal.aborted;
     if (aborted) load.abort();
     else await load.stop();
     await monitor.stop();
+    for (const fn of h.beforeStop) await fn().catch(() => undefined);
     view?.endRun();
     await fleet.stop();
     ctx.signal.removeEventListener('abort', onAbort);
@@ -316,6 +334,7 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     ...result,
   };
   if (r.detectedAt !== undefined && onset !== undefined) r.detectionMs = Math.max(0, r.detectedAt - onset);
+  if (r.detectedAt !== undefined && firstBadAt !== undefined) r.detectionFromDeployMs = Math.max(0, r.detectedAt - firstBadAt);
   return r;
 }
 
@@ -382,7 +401,6 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
 }
 
 async function runStaged(ctx: Ctx): Promise<RunResult> {
-  const { o } = ctx;
   let staged: StagedHandle | undefined;
   const result = await withFleet(ctx, 'staged', async (h) => {
     const { fleet, monitor, note } = h;
@@ -391,14 +409,15 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
     staged = await startStagedRollout({
       config,
       storePath: join(ctx.out, 'etape.db'),
-      driver: createFleetDriver(fleet, { askTimeoutMs: 2000, startTimeoutMs: 30_000 }),
+      driverFor: (svc) => createDriver(svc, { extra: { fleet: fleetDriverMaker(fleet, { startTimeoutMs: 30_000 }) } }),
       version: BAD,
       onEvent: (e) => {
         const text = describeEvent(e);
-        if (text) h.events.push({ at: e.at, actor: e.actor, type: e.type, data: e.data }), ctx.view?.event(text, e.at);
+        if (text) ctx.view?.event(text, e.at);
       },
     });
-    currentStaged = staged;
+    h.staged = staged;
+    h.beforeStop.push(() => staged!.stop());
     note('rollout.started', `rollout ${staged.rolloutId}: ${staged.plan.waves.length} waves, ${planSummary(staged.plan)}`, { rollout: staged.rolloutId });
     const end = await staged.waitForEnd(3 * 60_000, ctx.signal);
     const halted = (await staged.events()).find((e) => e.type === 'rollout.halted');
@@ -423,7 +442,6 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
       rollbackMs: recoveredAt !== undefined && detectedAt !== undefined ? recoveredAt - detectedAt : undefined,
     };
   }).finally(async () => {
-    currentStaged = undefined;
     if (staged) {
       await staged.stop();
       // The event log from the store, as JSON lines.
@@ -435,9 +453,6 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
   });
   return result;
 }
-
-// The staged run's handle, for the progress view.
-let currentStaged: StagedHandle | undefined;
 
 // ------------------------------------------------------------------------------------- staged config
 
@@ -503,7 +518,7 @@ function frame(ctx: Ctx, h: Harness, title: string, status: () => string[]): Fra
       let health: Health = m && m.pid === s?.pid ? (m.health === 'ok' && m.blob !== 'ok' ? m.blob : m.health) : 'unknown';
       if (s && s.state !== 'up') health = 'down';
       if (s?.hung) health = 'timeout';
-      let st = stagedStage(id) ?? h.stage.get(id) ?? '';
+      let st = h.staged?.targetStage(id) ?? h.stage.get(id) ?? '';
       if (s?.hung && !/forc/.test(st)) st = 'hung';
       return { cell: c, version, health, stage: st, bad: version === BAD };
     }),
@@ -521,13 +536,9 @@ function allAtOnceStatus(h: Harness): () => string[] {
 function stagedStatus(h: Harness): () => string[] {
   return () => {
     const s = h.load.snapshot();
-    const lines = currentStaged ? currentStaged.statusLines() : ['planning…'];
+    const lines = h.staged ? h.staged.statusLines() : ['planning…'];
     return [...lines, `customers: ${s.total.ok} ok, ${failed(s.total)} failed (${s.total.timeout} timed out)`];
   };
-}
-
-function stagedStage(id: string): string | undefined {
-  return currentStaged?.targetStage(id);
 }
 
 function planSummary(plan: Plan): string {
@@ -584,7 +595,7 @@ export function verdictTable(v: DemoVerdict): string {
     ['cells affected', (r) => `${r.cellsAffected.length} of ${r.cellsTotal}`],
     ['fleet capacity on the bad version', (r) => `${(r.badCapacityShare * 100).toFixed(r.badCapacityShare < 0.1 ? 1 : 0)}%`],
     ['failed customer requests', (r) => `${r.failedRequests} of ${r.requests}`],
-    ['first bad deploy → detection', (r) => (r.detectionMs !== undefined ? formatDuration(r.detectionMs) : 'not detected')],
+    ['first bad deploy → detection', (r) => (r.detectionFromDeployMs !== undefined ? formatDuration(r.detectionFromDeployMs) : 'not detected')],
     ['first bad deploy → all healthy', (r) => (r.recoveryMs !== undefined ? formatDuration(r.recoveryMs) : r.recovered ? '?' : 'not recovered')],
     ['cells that had to be killed', (r) => String(r.forcedCells.length)],
     ['a pair lost both regions', (r) => (r.pairsLostBoth.length ? `yes, ${r.pairsLostBoth.length} of ${r.pairsTotal} pairs` : 'no')],
@@ -630,5 +641,3 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return systemClock.sleep(ms, signal);
 }
 
-export type { Observation };
-export { fmtElapsed };

@@ -5,6 +5,7 @@ import type { Observation } from '../core/types.js';
 import { systemClock } from '../core/clock.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { Driver } from '../drivers/driver.js';
+import type { ServiceConfig } from '../config/service.js';
 import type { Plan } from '../plan/types.js';
 import { planRollout } from '../plan/planner.js';
 import type { EventRecord, Store } from '../store/store.js';
@@ -19,7 +20,8 @@ import { formatDuration } from '../core/duration.js';
 export interface StagedOptions {
   config: EtapeConfig;
   storePath: string;
-  driver: Driver;
+  /** The driver of the service (the demo passes the fleet driver, built from the config by createDriver). */
+  driverFor: (service: ServiceConfig) => Driver;
   version: string;
   service?: string;
   /** Every event the store records for the rollout, in order, shortly after it is written. */
@@ -71,7 +73,7 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
     store,
     config: opts.config,
     clock: systemClock,
-    driverFor: () => opts.driver,
+    driverFor: (_name, svc) => opts.driverFor(svc),
     prober,
     reconcileEveryMs: 100,
   });

@@ -2,7 +2,9 @@
 // graceful restart that the cell is asked for (a hung cell never answers: the call fails with timedOut);
 // force kills the process without asking and starts it on the given version (I4).
 import type { Target } from '../core/types.js';
+import { ms } from '../config/common.js';
 import type { Driver, DriverCall, DriverResult, Observed } from './driver.js';
+import type { DriverMaker } from './index.js';
 import type { Fleet, RestartResult } from '../demo/fleet.js';
 
 export interface FleetDriverOptions {
@@ -83,5 +85,16 @@ export function createFleetDriver(fleet: FleetLike, opts: FleetDriverOptions = {
         detail: `${s.state}, ${s.version}, pid ${s.pid ?? '-'}, port ${s.port}: ${h.ok ? 'healthy' : h.detail}`,
       };
     },
+  };
+}
+
+/**
+ * For `createDriver(service, { extra: { fleet: fleetDriverMaker(fleet) } })`: the config's `timeout` is how
+ * long a cell has to answer a graceful restart request.
+ */
+export function fleetDriverMaker(fleet: FleetLike, opts: Omit<FleetDriverOptions, 'askTimeoutMs'> = {}): DriverMaker {
+  return (cfg) => {
+    if (cfg.kind !== 'fleet') throw new Error(`the fleet driver was given a ${cfg.kind} driver config`);
+    return createFleetDriver(fleet, { ...opts, askTimeoutMs: ms(cfg.timeout) });
   };
 }

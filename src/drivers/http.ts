@@ -57,6 +57,26 @@ export function verifySignature(secret: string, rawBody: string | Buffer, header
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+/** Reads at most `limit` bytes of a response body (a receiver may answer with anything). */
+async function readCapped(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    if (size >= limit) await reader.cancel().catch(() => {});
+    else reader.releaseLock();
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function retryable(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
@@ -100,7 +120,7 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
         body: raw,
         signal: both,
       });
-      const text = await res.text();
+      const text = await readCapped(res, 64 * 1024);
       const ok = res.status >= 200 && res.status < 300;
       return { ok, retry: !ok && retryable(res.status), detail: `HTTP ${res.status}`, timedOut: false, aborted: false, status: res.status, body: text };
     } catch (e) {

@@ -108,7 +108,9 @@ export class Prober {
     this.checks = new Map(checks.map((c) => [checkId(c), c]));
     if (!this.started) return;
     for (const [id, r] of this.running) {
-      if (this.checks.get(id) !== r.check) {
+      const next = this.checks.get(id);
+      // an unchanged check (same probe, same values) keeps its schedule even if it is a new object
+      if (!next || JSON.stringify([next.probe, next.vars]) !== JSON.stringify([r.check.probe, r.check.vars])) {
         r.stop.abort();
         this.running.delete(id);
       }

@@ -2,8 +2,12 @@
 // {region}, {cell}, {version} templates and timeouts. Failures are values: a query error or timeout is an
 // `error` measurement, an empty result is `inconclusive`, never a pass (I3).
 import type { Observation } from '../core/types.js';
+import { EtapeError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
-import type { GateConfig } from '../config/service.js';
+import type { GateConfig, ServiceConfig } from '../config/service.js';
+import type { FleetConfig } from '../config/fleet.js';
+import { ms } from '../config/common.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { compileConditions, metricMeasurement, type QueryOutcome } from '../gates/metric-gate.js';
 import { judge, type CountPoint, type JudgeMetricInput, type JudgeResult, type TargetSeries, type ValuePoint } from '../judge/judge.js';
 
@@ -291,4 +295,182 @@ export async function measureJudge(
     result,
     observations: obs(result.verdict, result.reason, { value: result.score, evidenceFraction: result.evidenceFraction }),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The runner: keeps metric and judge gate evidence coming while `etape serve` runs, like the Prober does
+// for probes. It only measures and stores; verdicts about gates live in src/gates.
+// ---------------------------------------------------------------------------------------------------------
+
+/** Which targets a judge gate compares right now; undefined when no wave of the service is baking. */
+export interface JudgeTargets {
+  canary: QueryTarget[];
+  baseline: QueryTarget[];
+  /** When the canary targets started on the new version (the window starts here). */
+  since: number;
+}
+
+export interface GateRunnerOptions {
+  store: { recordObservations(obs: Observation[]): Promise<void> };
+  clock?: Clock;
+  services: ServiceConfig[];
+  fleet: FleetConfig;
+  /** For judge gates: asked at every look. */
+  judgeTargets?: (service: string, gate: string) => JudgeTargets | undefined;
+  /** The version a target runs, for `{version}` in metric gate queries. */
+  versionOf?: (t: { service: string; region: string; cell: string }) => string | undefined;
+  fetch?: typeof fetch;
+  /** Called with every observation before it is stored (tests, the status page). */
+  onObservation?: (o: Observation) => void;
+}
+
+/** Measures every metric gate of every service on every target, and every judge gate, on their intervals. */
+export class PrometheusGateRunner {
+  private stopper: AbortController | undefined;
+  private loops: Promise<void>[] = [];
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: GateRunnerOptions) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  start(): void {
+    if (this.stopper) return;
+    const stop = (this.stopper = new AbortController());
+    for (const svc of this.opts.services) {
+      for (const gate of svc.gates) {
+        if (gate.kind !== 'metric' && gate.kind !== 'judge') continue;
+        const client = new PrometheusClient({ baseUrl: gate.prometheus, timeoutMs: ms(gate.timeout), fetch: this.opts.fetch });
+        const every = ms(gate.interval);
+        this.loops.push(
+          (async () => {
+            while (!stop.signal.aborted) {
+              const obs = await this.measure(svc, gate, client);
+              for (const o of obs) this.opts.onObservation?.(o);
+              if (obs.length) await this.opts.store.recordObservations(obs).catch(() => undefined);
+              await this.clock.sleep(every, stop.signal);
+            }
+          })(),
+        );
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopper?.abort();
+    await Promise.all(this.loops);
+    this.loops = [];
+    this.stopper = undefined;
+  }
+
+  /** One round of one gate (exposed for tests and for a controller that wants to look now). */
+  async measure(svc: ServiceConfig, gate: GateConfig, client: PrometheusClient): Promise<Observation[]> {
+    const now = this.clock.now();
+    if (gate.kind === 'metric') {
+      const targets = serviceTargets(this.opts.fleet, svc).map((t) => ({ ...t, version: this.opts.versionOf?.({ service: svc.name, ...t }) }));
+      return Promise.all(targets.map((t) => measureMetricGate(client, gate, svc.name, t, now)));
+    }
+    if (gate.kind === 'judge') {
+      const jt = this.opts.judgeTargets?.(svc.name, gate.name);
+      if (!jt || jt.canary.length === 0) return [];
+      return (await measureJudge(client, gate, svc.name, jt.canary, jt.baseline, jt.since, now)).observations;
+    }
+    return [];
+  }
+}
+
+/** Every cell of every region a service runs in, with the fleet's template vars. */
+export function serviceTargets(fleet: FleetConfig, svc: ServiceConfig): QueryTarget[] {
+  const regions = svc.regions === 'all' ? fleet.regions : fleet.regions.filter((r) => (svc.regions as string[]).includes(r.id));
+  const out: QueryTarget[] = [];
+  for (const r of regions) {
+    for (const c of r.cells) {
+      const vars: Record<string, string> = {};
+      for (const [k, v] of Object.entries({ ...(r.vars ?? {}), ...(c.vars ?? {}) })) vars[k] = String(v);
+      out.push({ region: r.id, cell: c.id, vars });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A local Prometheus (Debian's `prometheus` package) for the demo and the integration tests: a generated
+// config, a temporary storage folder, a free loopback port, and a wait until every target is scraped.
+// ---------------------------------------------------------------------------------------------------------
+
+export interface LocalPrometheusOptions {
+  /** `host:port` of each /metrics endpoint to scrape (loopback). */
+  targets: string[];
+  /** Scrape interval, e.g. `1s`. */
+  scrapeInterval?: string;
+  binary?: string;
+  /** How long to wait for readiness and for every target to be up. */
+  readyTimeoutMs?: number;
+}
+
+export interface LocalPrometheus {
+  url: string;
+  /** stderr of the process so far (for messages when something goes wrong). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts Prometheus on a free loopback port and resolves once every target is up. Throws if it cannot. */
+export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promise<LocalPrometheus> {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createServer } = await import('node:net');
+  const binary = opts.binary ?? '/usr/bin/prometheus';
+  if (!existsSync(binary)) throw new EtapeError('usage', `${binary} is missing: install Debian's prometheus package (scripts/setup-test-deps.sh)`);
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'etape-prometheus-'));
+  const every = opts.scrapeInterval ?? '1s';
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: ${every}\n  evaluation_interval: ${every}\nscrape_configs:\n  - job_name: etape\n    static_configs:\n      - targets: [${opts.targets.map((t) => JSON.stringify(t)).join(', ')}]\n`,
+  );
+  const child = spawn(binary, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += String(d)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  const ok = async (): Promise<boolean> => {
+    try {
+      if (!(await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) })).ok) return false;
+      const body = (await (await fetch(`${url}/api/v1/targets`, { signal: AbortSignal.timeout(2000) })).json()) as { data: { activeTargets: { health: string }[] } };
+      const t = body.data.activeTargets;
+      return t.length === opts.targets.length && t.every((x) => x.health === 'up');
+    } catch {
+      return false;
+    }
+  };
+  while (!(await ok())) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new EtapeError('internal', `Prometheus did not come up with every target scraped: ${stderr.trim().split('\n').slice(-3).join(' ') || 'no output'}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { url, log: () => stderr, stop };
 }

@@ -4,11 +4,19 @@ import { EtapeError } from '../core/errors.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
 import type { GateInput, GateKind, GateResult, GateSpec } from './gate.js';
 import { probeGate } from './probe-gate.js';
+import { metricGate } from './metric-gate.js';
+import { judgeGate } from './judge-gate.js';
 
 export * from './gate.js';
 export { probeGate } from './probe-gate.js';
+export { metricGate } from './metric-gate.js';
+export { judgeGate, type JudgeGateResult } from './judge-gate.js';
 
-const kinds = new Map<string, GateKind>([[probeGate.kind, probeGate]]);
+const kinds = new Map<string, GateKind>([
+  [probeGate.kind, probeGate],
+  [metricGate.kind, metricGate],
+  [judgeGate.kind, judgeGate],
+]);
 
 /** Adds (or replaces) a gate kind. */
 export function registerGateKind(kind: GateKind): void {

@@ -191,24 +191,35 @@ function judgeMetric(m: JudgeMetricInput, cfg: JudgeConfig, alpha: number): Metr
   const minSamples = m.minSamples ?? (m.kind === 'count' ? cfg.minRequests : cfg.minSamples);
   const cells = cfg.perCell && m.canary.length > 1 ? m.canary.map((s) => s.target) : [];
   // Failing: Bonferroni across the pooled comparison and each cell, so the whole judgment keeps its level.
-  // Passing rests on the pooled comparison alone (cells can only fail it), at the full level.
+  // Passing: the pooled comparison at the full level, and every cell cleared of a regression twice as
+  // large (on the log scale) with its share of the data, so one bad cell cannot ride on good ones.
   const a = alpha / (1 + cells.length);
+  const cellMargin = (1 + margin) ** 2 - 1;
+  const cellMin = Math.ceil(minSamples / Math.max(1, cells.length));
+  const cellCfg = { ...cfg, negligibleIncrease: 2 * cfg.negligibleIncrease };
   const scopes: ScopeResult[] = [];
   if (m.kind === 'count') {
     scopes.push(judgeCount(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, alpha, cfg));
-    for (const c of cells) scopes.push(judgeCount(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, margin, minSamples, a, a, cfg));
+    for (const c of cells) scopes.push(judgeCount(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, cellMargin, cellMin, a, a, cellCfg));
   } else {
     scopes.push(judgeLatency(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, alpha, cfg));
-    for (const c of cells) scopes.push(judgeLatency(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, margin, minSamples, a, a, cfg));
+    for (const c of cells) scopes.push(judgeLatency(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, cellMargin, cellMin, a, a, cfg));
   }
   const pooled = scopes[0];
-  const evidenceFraction = pooled.evidence;
+  const evidenceFraction = Math.min(...scopes.map((x) => x.evidence));
   const failed = scopes.filter((s) => s.verdict === 'fail');
   if (failed.length > 0) {
     // A failing cell explains the failure best (the pooled figure dilutes it); else the pooled one.
     const cellFails = failed.filter((s) => s.scope !== 'all');
     const shown = cellFails.length > 0 ? cellFails.reduce((x, y) => (y.lower > x.lower ? y : x)) : failed[0];
     return { name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: 'fail', evidenceFraction, scopes, detail: shown.detail };
+  }
+  const uncleared = scopes.slice(1).filter((x) => x.verdict !== 'pass');
+  if (pooled.verdict === 'pass' && uncleared.length > 0) {
+    return {
+      name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: 'inconclusive', evidenceFraction, scopes,
+      detail: `${pooled.detail}; but not yet cleared: ${uncleared.map((x) => x.detail).join('; ')}`,
+    };
   }
   return { name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: pooled.verdict, evidenceFraction, scopes, detail: pooled.detail };
 }

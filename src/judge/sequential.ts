@@ -45,8 +45,8 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
   const te = used.map((s) => s.canaryErrors + s.baselineErrors);
   const lcn = used.map((s) => Math.log(s.canaryTotal));
   const lbn = used.map((s) => Math.log(s.baselineTotal));
-  // Bucket weights: 1, except buckets far out of line with the rest (a burst of errors on one side in one
-  // minute), which are down-weighted as a Huber M-estimator would, so one burst is not read as a trend.
+  // Bucket weights: near 1, except for buckets far out of line with the rest (a burst of errors on one side
+  // in one minute), which an M-estimator down-weights, so a burst is not read as a trend.
   const w = ce.map(() => 1);
   const ll = (rho: number): number => {
     let v = 0;
@@ -87,12 +87,16 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
   // counts do; the log-likelihood is tempered by it (quasi-likelihood), never sharpened.
   let phi = 1;
   if (ce.length >= 5) {
-    const HUBER = 3;
-    for (let iter = 0; iter < 2; iter++) {
+    // Tukey's biweight (c = 4.685 robust standard deviations): a bucket far out of line stops counting.
+    const C = 4.685;
+    for (let iter = 0; iter < 3; iter++) {
       const r = residuals(rhoHat);
       const sq = r.map((x) => x * x).sort((x, y) => x - y);
       const scale = Math.max(1, sq[sq.length >> 1] / 0.4549); // median of chi-square(1)
-      for (let k = 0; k < ce.length; k++) w[k] = Math.min(1, (HUBER * HUBER * scale) / Math.max(1e-12, r[k] * r[k]));
+      for (let k = 0; k < ce.length; k++) {
+        const u2 = (r[k] * r[k]) / (C * C * scale);
+        w[k] = u2 >= 1 ? 0 : (1 - u2) ** 2;
+      }
       rhoHat = mle();
     }
     const r = residuals(rhoHat);
@@ -196,6 +200,34 @@ export function mixtureCriticalZ(information: number, alpha: number, tau: number
   return Math.sqrt(((1 + rho) / rho) * (2 * Math.log(1 / alpha) + Math.log(1 + rho)));
 }
 
+/**
+ * The same with an equal-weight mixture over several prior scales τ (an average of martingales is one),
+ * so one boundary suits both large effects seen early and small effects seen late. Solved by bisection:
+ * Λ grows with |z|.
+ */
+export function multiScaleCriticalZ(information: number, alpha: number, taus: readonly number[]): number {
+  if (!(information > 0)) return Infinity;
+  const rhos = taus.map((t) => information * t * t);
+  const logLambda = (z: number) => {
+    const terms = rhos.map((r) => -0.5 * Math.log(1 + r) + (z * z * r) / (2 * (1 + r)));
+    return logSumExp(terms) - Math.log(rhos.length);
+  };
+  const target = Math.log(1 / alpha);
+  let lo = 0;
+  let hi = Math.min(...taus.map((t) => mixtureCriticalZ(information, alpha, t)));
+  hi = Math.max(hi, 1);
+  while (logLambda(hi) < target) hi *= 1.5;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (logLambda(mid) >= target) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** Prior scales of the rank test, on the AUC-shift scale (P(C > B) − ½). */
+export const SHIFT_TAUS = [0.05, 0.1, 0.2, 0.4] as const;
+
 export interface ShiftSequenceResult {
   n1: number;
   n2: number;
@@ -221,11 +253,11 @@ export interface ShiftSequenceResult {
  * mixture boundary applies, and the interval is the HL interval at that boundary's critical value.
  * `floor` is the smallest shift that matters, on the same scale as the data.
  */
-export function shiftSequence(canary: readonly number[], baseline: readonly number[], floor: number, alpha: number, tau = 0.15): ShiftSequenceResult {
+export function shiftSequence(canary: readonly number[], baseline: readonly number[], floor: number, alpha: number, taus: readonly number[] = SHIFT_TAUS): ShiftSequenceResult {
   const n1 = canary.length;
   const n2 = baseline.length;
   const info = (12 * n1 * n2) / (n1 + n2 + 1);
-  const zCritical = mixtureCriticalZ(info, alpha, tau);
+  const zCritical = multiScaleCriticalZ(info, alpha, taus);
   const hl = hodgesLehmann(canary, baseline, Number.isFinite(zCritical) ? zCritical : 1e9);
   const base = mannWhitney(canary, baseline);
   const up = floor === 0 ? base : mannWhitney(canary.map((v) => v - floor), baseline);

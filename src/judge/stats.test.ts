@@ -36,6 +36,12 @@ test('Mann–Whitney U and exact p for small samples (hand-computed, as scipy ex
   assert.ok(r.exact);
   close(r.pValue, 14 / 126, 1e-12);
   close(mannWhitney([1, 2, 3], [4, 5, 6]).pValue, 0.1, 1e-12);
+  // Hollander & Wolfe's example (R's ?wilcox.test): W = 35, exact one-sided p = 0.1272, large-sample
+  // one-sided p without continuity correction = 0.1103.
+  const hw = mannWhitney([0.8, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46], [1.15, 0.88, 0.9, 0.74, 1.21]);
+  assert.equal(hw.u, 35);
+  close(hw.pValue / 2, 0.1272, 5e-5);
+  close(1 - normalCdf(hw.z), 0.1103, 5e-5);
   close(mannWhitney([1, 2, 3, 4], [5, 6, 7, 8]).pValue, 2 / 70, 1e-12);
   close(mannWhitney([5, 6, 7, 8], [1, 2, 3, 4]).pValue, 2 / 70, 1e-12);
 });

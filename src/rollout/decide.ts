@@ -68,6 +68,8 @@ export interface Decision {
   wakeAt?: number;
   /** The gates as judged in this call (empty when none were judged). */
   verdicts: GateResult[];
+  /** The state differs from the input (bake accrued, verdicts refreshed, …): save it even without events. */
+  changed: boolean;
 }
 
 const ACTOR = 'controller';
@@ -110,9 +112,10 @@ export function decide(state: RolloutState, evidence: Evidence, now: number, lim
   }
 
   if (ctx.events.length > 0) s.updatedAt = now;
+  const changed = ctx.events.length > 0 || JSON.stringify(s) !== JSON.stringify(state);
   const wakeAt = ctx.wake.length ? Math.max(now, Math.min(...ctx.wake)) : undefined;
   if (wakeAt !== undefined) ctx.actions.push({ kind: 'wake', at: wakeAt });
-  return { actions: ctx.actions, events: ctx.events, nextState: s, wakeAt, verdicts: ctx.verdicts };
+  return { actions: ctx.actions, events: ctx.events, nextState: s, wakeAt, verdicts: ctx.verdicts, changed };
 }
 
 interface Ctx {

@@ -292,10 +292,21 @@ test('geo-redundant pair: available while either region is', () => {
   // Both down only 11:00–12:00: 60 minutes.
   assert.equal(m.downMinutes, 60);
   assert.equal(minuteAvailability(a, fromMs, toMs).downMinutes, 120);
-  // Requests: in a minute where A fails half its requests and B serves all, the pair takes B.
+  // Requests: in an interval where A fails some requests and B serves all, the pair takes B's interval.
   a.failures![100] = 50;
-  const p2 = combineEither(a, b);
+  const p2 = combineEither(a, b, 'requests');
   assert.equal(p2.failures![100], 0);
+  assert.equal(combineEither(a, b, 'minutes').failures![100], 50); // by minutes both are up: A's counts
+
+  // The choice is made on the minutes that count: with 00:00–00:03 excluded, A (down only then) is the
+  // better region for that interval, although over all five minutes B (down at 00:03) looks better.
+  const from = utc('2026-10-01T00:00:00Z');
+  const x = series(from, from + 10 * MINUTE_MS, { requestsPerMinute: 0, down: [['2026-10-01T00:00:00Z', '2026-10-01T00:03:00Z']] });
+  const y = series(from, from + 10 * MINUTE_MS, { requestsPerMinute: 0, down: [['2026-10-01T00:03:00Z', '2026-10-01T00:04:00Z']] });
+  const excluded = [{ fromMs: from, toMs: from + 3 * MINUTE_MS }];
+  const xy = combineEither(x, y, 'requests', excluded);
+  assert.equal(requestAvailability(xy, from, from + 10 * MINUTE_MS, { maintenance: excluded }).percent, 100);
+  assert.ok(requestAvailability(combineEither(x, y, 'requests'), from, from + 10 * MINUTE_MS, { maintenance: excluded }).percent < 100);
   const r = requestAvailability(p2, fromMs, toMs);
   // 12 intervals at 1: 100 − 1,200 / 8,928.
   assert.ok(Math.abs(r.percent - (100 - 1200 / 8928)) < 1e-9);
@@ -361,4 +372,46 @@ test('a month built at once equals the same month built a day at a time, even wh
   assert.equal(d14.percent, 100);
   assert.equal(d15.unknownMinutes, 720);
   assert.equal(d15.percent, 50);
+});
+
+test('properties: days sum to the window, a pair is never worse than its better region, shown never exceeds exact', async () => {
+  const fc = (await import('fast-check')).default;
+  const from = utc('2026-10-30T00:00:00Z');
+  const days = 3;
+  const n = days * 1440;
+  // Random runs of states and request counts over three days (crossing the month boundary).
+  const runs = fc.array(fc.record({ at: fc.nat(n - 1), len: fc.integer({ min: 1, max: 600 }), state: fc.constantFrom(0, 1, 2, 3), req: fc.nat(50), fail: fc.nat(60) }), { maxLength: 12 });
+  const build = (rs: Array<{ at: number; len: number; state: number; req: number; fail: number }>) => {
+    const s = emptySeries(from, from + n * MINUTE_MS, { requests: true });
+    s.states.fill(MinuteState.UP);
+    for (const r of rs) {
+      s.states.fill(r.state, r.at, r.at + r.len);
+      s.requests!.fill(r.req, r.at, r.at + r.len);
+      s.failures!.fill(r.fail, r.at, r.at + r.len);
+    }
+    return s;
+  };
+  fc.assert(
+    fc.property(runs, runs, fc.nat(n), fc.nat(600), (ra, rb, mAt, mLen) => {
+      const a = build(ra);
+      const b = build(rb);
+      const maintenance = [{ fromMs: from + mAt * MINUTE_MS, toMs: from + (mAt + mLen) * MINUTE_MS }];
+      for (const measure of ['minutes', 'requests'] as const) {
+        const opts = { measure, maintenance };
+        const whole = windowUptime(a, from, from + n * MINUTE_MS, opts);
+        const summed = sumUptime(dailyUptime(a, from, days, opts));
+        assert.equal(summed.minutes, whole.minutes);
+        assert.equal(summed.downMinutes, whole.downMinutes);
+        assert.equal(summed.intervals, whole.intervals);
+        assert.ok(Math.abs(summed.percent - whole.percent) < 1e-9);
+        const pair = windowUptime(combineEither(a, b, measure, maintenance), from, from + n * MINUTE_MS, opts).percent;
+        const best = Math.max(whole.percent, windowUptime(b, from, from + n * MINUTE_MS, opts).percent);
+        assert.ok(pair >= best - 1e-9, `${measure}: pair ${pair} < better region ${best}`);
+        // Shown digits never overstate, and downtime never shows as 100%.
+        assert.ok(Number.parseFloat(formatPercent(whole.percent)) <= whole.percent + 1e-9);
+        if (whole.percent < 100) assert.notEqual(formatPercent(whole.percent), '100.00%');
+      }
+    }),
+    { numRuns: 150 },
+  );
 });

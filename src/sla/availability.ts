@@ -14,7 +14,8 @@
 //   seriesOptionsFromRules(rules)                        SeriesOptions from the status page rules in etape.yaml
 //   seriesFromObservations(observations, fromMs, toMs, opts) -> MinuteSeries   (one component)
 //   seriesByComponent(observations, fromMs, toMs, opts) -> Map<componentId, MinuteSeries>
-//   combineEither(a, b) -> MinuteSeries                 geo-redundant pair: available when either region is
+//   combineEither(a, b, measure = 'minutes', maintenance?) -> MinuteSeries   geo-redundant pair: available when
+//                                                                 either region is
 // Exclusions:
 //   interface MaintenanceWindow { fromMs; toMs; id? }
 //   announcedMaintenance(incidents, component, { minNoticeMs? }) -> MaintenanceWindow[]
@@ -40,10 +41,11 @@
 //   still fresh at the minute's end (at + freshFor >= t + 60s). An `error` verdict is not a measurement: alone it
 //   leaves the stream unknown. A cell's state is the worst of its known streams; unknown if none is known.
 // - A component minute is DOWN when some cell is down and (down + unknown cells) / cells >= downShare; UNKNOWN
-//   when no cell is known, or unknown cells alone reach downShare; DEGRADED when some cell is down, degraded or
-//   unknown short of that, or some cell degraded; UP otherwise. Cells are counted per UTC day: `opts.cells` plus
-//   those with evidence that day (so a month built at once equals the month built day by day).
-// - A geo-redundant pair (combineEither) takes, each minute, the better region wholesale (state and requests).
+//   when no cell is known, or unknown cells alone reach downShare; DEGRADED (counts as up) short of that when
+//   some cell is down or degraded, or unknown cells reach partialShare; UP otherwise. Cells are counted per UTC
+//   day: `opts.cells` plus those with evidence that day (so a month built at once equals it built day by day).
+// - A geo-redundant pair (combineEither) takes the better region wholesale: per minute by state for the minute
+//   measure, per 5-minute interval by error rate for the request measure; never worse than either region.
 // - Minute measure: percent = 100 × good / counted, good = UP or DEGRADED; DOWN and UNKNOWN count against the
 //   provider. Minutes inside an announced maintenance window (entirely inside) are not counted; minutes at or
 //   after `nowMs` are not counted (future). Nothing counted -> 100.
@@ -323,17 +325,22 @@ const RANK = [3, 0, 1, 2];
 /** BETTER[(a << 2) | b]: the better of two states by RANK (a on ties). */
 const BETTER = new Uint8Array(16);
 for (let x = 0; x < 4; x++) for (let y = 0; y < 4; y++) BETTER[(x << 2) | y] = RANK[x] <= RANK[y] ? x : y;
-/** Badness of a minute without request counts, by state: UNKNOWN 1, UP 0, DEGRADED 0, DOWN 1. */
-const BAD_WITHOUT_REQUESTS = [1, 0, 0, 1];
-
 /**
- * A geo-redundant pair: each minute takes the better of the two regions wholesale (its state and its request
- * counts), so the pair is available when either region is. "Better" is the lower error rate (failures /
- * requests where requests were counted, else 0 for UP/DEGRADED and 1 for DOWN/UNKNOWN), then up before
- * degraded before down before unknown. Covers the union of both series' minutes; a minute outside one
- * series is unknown there.
+ * A geo-redundant pair: available when either region is. Covers the union of both series' minutes (a minute
+ * outside one series is unknown there). What "the better region" means follows the measure, so the pair is
+ * never worse than either region on the measure that is used:
+ * - `minutes` (default): each minute takes the better state (up, then degraded, down, unknown) with that
+ *   region's request counts.
+ * - `requests`: each 5-minute UTC interval takes, wholesale, the region whose interval error rate (the
+ *   request-measure formula, over the minutes `maintenance` does not exclude) is lower; ties go to the
+ *   better states. Pass the pair's excluded windows so the choice is made on the minutes that count.
  */
-export function combineEither(a: MinuteSeries, b: MinuteSeries): MinuteSeries {
+export function combineEither(
+  a: MinuteSeries,
+  b: MinuteSeries,
+  measure: Measure = 'minutes',
+  maintenance?: readonly MaintenanceWindow[],
+): MinuteSeries {
   const start = Math.min(a.startMs, b.startMs);
   const end = Math.max(seriesEndMs(a), seriesEndMs(b));
   const withRequests = !!(a.requests || b.requests);
@@ -342,42 +349,103 @@ export function combineEither(a: MinuteSeries, b: MinuteSeries): MinuteSeries {
   const offA = ((a.startMs - start) / MINUTE_MS) | 0;
   const offB = ((b.startMs - start) / MINUTE_MS) | 0;
   const n = out.states.length;
-  // Place each side on the common timeline (unknown where it has no minutes).
-  const sa = offA === 0 && a.states.length === n ? a.states : placed(a.states, offA, n);
-  const sb = offB === 0 && b.states.length === n ? b.states : placed(b.states, offB, n);
+  // Each side on the common timeline (unknown where it has no minutes).
+  const A = onTimeline(a, offA, n);
+  const B = onTimeline(b, offB, n);
   const o = out.states;
-  if (!withRequests) {
-    for (let i = 0; i < n; i++) o[i] = BETTER[(sa[i] << 2) | sb[i]];
-    return out;
-  }
-  const ra = a.requests ? placed32(a.requests, offA, n) : undefined;
-  const fa = a.failures ? placed32(a.failures, offA, n) : undefined;
-  const rb = b.requests ? placed32(b.requests, offB, n) : undefined;
-  const fb = b.failures ? placed32(b.failures, offB, n) : undefined;
-  const or = out.requests!;
-  const of = out.failures!;
-  for (let i = 0; i < n; i++) {
-    const xa = sa[i];
-    const xb = sb[i];
-    const qa = ra === undefined ? 0 : ra[i];
-    const qb = rb === undefined ? 0 : rb[i];
-    const ba = qa > 0 ? fa![i] / qa : BAD_WITHOUT_REQUESTS[xa];
-    const bb = qb > 0 ? fb![i] / qb : BAD_WITHOUT_REQUESTS[xb];
-    if (ba < bb || (ba === bb && RANK[xa] <= RANK[xb])) {
-      o[i] = xa;
-      if (qa > 0) {
-        or[i] = qa;
-        of[i] = fa![i];
-      }
-    } else {
-      o[i] = xb;
-      if (qb > 0) {
-        or[i] = qb;
-        of[i] = fb![i];
+  const sa = A.states;
+  const sb = B.states;
+  const or = out.requests;
+  const of = out.failures;
+  const ra = A.requests;
+  const fa = A.failures;
+  const rb = B.requests;
+  const fb = B.failures;
+  if (measure === 'minutes') {
+    for (let i = 0; i < n; i++) {
+      const xa = sa[i];
+      if (BETTER[(xa << 2) | sb[i]] === xa) {
+        o[i] = xa;
+        if (or !== undefined && ra !== undefined) {
+          or[i] = ra[i];
+          of![i] = fa![i];
+        }
+      } else {
+        o[i] = sb[i];
+        if (or !== undefined && rb !== undefined) {
+          or[i] = rb[i];
+          of![i] = fb![i];
+        }
       }
     }
+    return out;
+  }
+  const phase = ((((start / MINUTE_MS) % INTERVAL_MINUTES) + INTERVAL_MINUTES) % INTERVAL_MINUTES) | 0;
+  const mask = maintenanceMask(start, n, maintenance);
+  for (let lo = 0; lo < n; ) {
+    const hi = Math.min(n, lo + INTERVAL_MINUTES - (lo === 0 ? phase : 0));
+    const rateA = intervalRate(sa, ra, fa, lo, hi, mask);
+    const rateB = intervalRate(sb, rb, fb, lo, hi, mask);
+    let pickA = rateA < rateB;
+    if (rateA === rateB) {
+      let rankA = 0;
+      let rankB = 0;
+      for (let i = lo; i < hi; i++) {
+        rankA += RANK[sa[i]];
+        rankB += RANK[sb[i]];
+      }
+      pickA = rankA <= rankB;
+    }
+    const ss = pickA ? sa : sb;
+    const rs = pickA ? ra : rb;
+    const fs = pickA ? fa : fb;
+    for (let i = lo; i < hi; i++) {
+      o[i] = ss[i];
+      if (or !== undefined && rs !== undefined) {
+        or[i] = rs[i];
+        of![i] = fs![i];
+      }
+    }
+    lo = hi;
   }
   return out;
+}
+
+/** The request-measure error rate of minutes [lo, hi) not masked (the same formula as `scan`). */
+function intervalRate(
+  states: Uint8Array,
+  requests: Uint32Array | undefined,
+  failures: Uint32Array | undefined,
+  lo: number,
+  hi: number,
+  mask: Uint8Array | undefined,
+): number {
+  let badNoReq = 0;
+  let withReq = 0;
+  let req = 0;
+  let fail = 0;
+  let k = 0;
+  for (let i = lo; i < hi; i++) {
+    if (mask !== undefined && mask[i] === 1) continue;
+    k++;
+    const r = requests !== undefined ? requests[i] : 0;
+    if (r > 0) {
+      withReq++;
+      req += r;
+      const f = failures![i];
+      fail += f < r ? f : r;
+    } else if (states[i] === 0 || states[i] === 3) badNoReq++;
+  }
+  return k === 0 ? 0 : (badNoReq + (withReq > 0 ? (withReq * fail) / req : 0)) / k;
+}
+
+function onTimeline(s: MinuteSeries, off: number, n: number): MinuteSeries {
+  return {
+    startMs: s.startMs - off * MINUTE_MS,
+    states: off === 0 && s.states.length === n ? s.states : placed(s.states, off, n),
+    requests: s.requests ? placed32(s.requests, off, n) : undefined,
+    failures: s.failures ? placed32(s.failures, off, n) : undefined,
+  };
 }
 
 function placed(src: Uint8Array, off: number, n: number): Uint8Array {

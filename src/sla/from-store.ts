@@ -4,7 +4,18 @@ import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
 import { pairGraph, resolveSla, type CustomerConfig, type SlaConfig } from '../config/sla.js';
 import type { Store } from '../store/store.js';
-import { componentId, seriesFromObservations, seriesOptionsFromRules, type MinuteSeries, type SeriesOptions } from './availability.js';
+import {
+  componentId,
+  DAY_MS,
+  emptySeries,
+  MINUTE_MS,
+  seriesEndMs,
+  seriesFromObservations,
+  seriesOptionsFromRules,
+  startOfUtcDay,
+  type MinuteSeries,
+  type SeriesOptions,
+} from './availability.js';
 import { buildSlaReport, formatSlaTable, type BillingPeriod, type SlaReport } from './report.js';
 
 /** How evidence is read, from `statuspage.rules`: the same rules the status page applies. */
@@ -41,15 +52,32 @@ export async function componentSeriesFromStore(o: {
   seriesOptions?: SeriesOptions;
 }): Promise<MinuteSeries> {
   const opts = o.seriesOptions ?? seriesOptionsFromConfig(o.config);
-  const obs = await o.store.queryObservations({
-    service: o.service,
-    region: o.region,
-    from: o.fromMs - opts.freshForMs,
-    to: Math.min(o.toMs, o.nowMs ?? o.toMs),
-  });
   // The region's configured cells count even while silent, as on the status page.
   const cells = o.config.fleet.regions.find((r) => r.id === o.region)?.cells.map((x) => x.id) ?? [];
-  return seriesFromObservations(obs, o.fromMs, o.toMs, { ...opts, cells });
+  const out = emptySeries(o.fromMs, o.toMs);
+  const end = Math.min(seriesEndMs(out), o.nowMs ?? Infinity);
+  // A day of observations at a time (a month of probes every few seconds is millions of them), cut at UTC
+  // midnight as seriesFromObservations counts cells per day, so the result is the month built at once.
+  for (let day = o.fromMs; day < end; ) {
+    const next = Math.min(seriesEndMs(out), startOfUtcDay(day) + DAY_MS);
+    const obs = await o.store.queryObservations({
+      service: o.service,
+      region: o.region,
+      from: day - opts.freshForMs,
+      to: Math.min(next, end),
+    });
+    const part = seriesFromObservations(obs, day, next, { ...opts, cells });
+    const at = (day - o.fromMs) / MINUTE_MS;
+    out.states.set(part.states, at);
+    if (part.requests) {
+      out.requests ??= new Uint32Array(out.states.length);
+      out.failures ??= new Uint32Array(out.states.length);
+      out.requests.set(part.requests, at);
+      out.failures.set(part.failures!, at);
+    }
+    day = next;
+  }
+  return out;
 }
 
 /** Builds the SLA report for a period from the store. */

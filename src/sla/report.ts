@@ -211,10 +211,10 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
       rejected = w.rejected;
     } else {
       // A pair is available when either region is; maintenance is excluded only where both were announced.
-      series = combineEither(seriesOf(sla.service, regions[0]), seriesOf(sla.service, regions[1]));
       const a = windowsOf(sla, regions[0]);
       const b = windowsOf(sla, regions[1]);
       maintenance = intersectWindows(a.ok, b.ok);
+      series = combineEither(seriesOf(sla.service, regions[0]), seriesOf(sla.service, regions[1]), sla.measure, maintenance);
       rejected = [...a.rejected, ...b.rejected];
     }
     const uptime = windowUptime(series, period.fromMs, period.toMs, { measure: sla.measure, maintenance, nowMs });
@@ -232,7 +232,8 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
       tier,
       maintenance,
       maintenanceNotExcluded: rejected,
-      badPeriods: badPeriods(series, period.fromMs, period.toMs, { maintenance, nowMs }),
+      badPeriods:
+        uptime.downMinutes + uptime.unknownMinutes === 0 ? [] : badPeriods(series, period.fromMs, period.toMs, { maintenance, nowMs }),
       incidents: [],
     };
     units.set(id, u);
@@ -378,6 +379,13 @@ export function formatSlaTable(r: SlaReport): string {
       u.incidents.join(',') || '-',
     ]);
   out.push(table(rows));
+  const silent = r.units.filter((u) => u.regions.length === 1 && u.uptime.minutes > 0 && u.uptime.unknownMinutes === u.uptime.minutes);
+  if (silent.length)
+    out.push(
+      '',
+      `No evidence at all for ${silent.length === r.units.filter((u) => u.regions.length === 1).length ? 'any component' : silent.map((u) => u.id).join(', ')}: ` +
+        'this time counts as down. If that is wrong, check the store (--store) and that probes were running.',
+    );
   const notExcluded = r.units.flatMap((u) => u.maintenanceNotExcluded.map((m) => `${u.id}: maintenance ${m.id} not excluded (${m.reason})`));
   if (notExcluded.length) out.push('', ...[...new Set(notExcluded)]);
   out.push('');

@@ -72,17 +72,34 @@ export interface SiteFile {
   content: string;
   /** Describes the present: rewritten at every build. */
   live: boolean;
+  /**
+   * For pages whose content also moves with the clock (today's uptime so far): a key of the rest. While it
+   * is the same, a changed page waits for its refresh (staleAfter / 2) instead of being rewritten each build.
+   */
+  stableKey?: string;
 }
 
 /** What a builder keeps between builds: rendered history per component and the hash of every file written. */
 export interface BuildState {
   fragments: Map<string, { key: string; html: string }>;
-  files: Map<string, { hash: string; writtenAt: number }>;
+  /** Rendered pages and badges by a key of what they show, so an unchanged one is the same string. */
+  pages: Map<string, { key: string; content: string }>;
+  files: Map<string, { hash: string; writtenAt: number; stableKey?: string }>;
+  /** The content last written per file, to skip hashing what did not change. */
+  lastContent: Map<string, string>;
   manifestLoaded: boolean;
 }
 
 export function newBuildState(): BuildState {
-  return { fragments: new Map(), files: new Map(), manifestLoaded: false };
+  return { fragments: new Map(), pages: new Map(), files: new Map(), lastContent: new Map(), manifestLoaded: false };
+}
+
+function cached(state: BuildState, path: string, key: string, render: () => string): string {
+  const hit = state.pages.get(path);
+  if (hit && hit.key === key) return hit.content;
+  const content = render();
+  state.pages.set(path, { key, content });
+  return content;
 }
 
 export function renderSite(m: SiteModel, state: BuildState = newBuildState()): SiteFile[] {
@@ -96,19 +113,28 @@ export function renderSite(m: SiteModel, state: BuildState = newBuildState()): S
     const open = st !== 'resolved' && st !== 'postmortem' && st !== 'completed';
     files.push({ path: incidentPath(i.id), content: renderIncidentPage(m, i), live: open });
   }
-  for (const c of m.components) files.push({ path: badgePath(c.id), content: renderBadge(c), live: false });
+  for (const c of m.components) {
+    const path = badgePath(c.id);
+    files.push({ path, content: cached(state, path, `${c.status}|${c.service}|${c.region}`, () => renderBadge(c)), live: false });
+  }
   files.push({ path: 'history/index.html', content: renderHistoryIndex(m), live: false });
   for (const [service, comps] of byService(m.components)) {
+    let changed = false;
     const frags = comps.map((c) => {
       const h = m.history?.get(c.id);
       const key = `${h?.key ?? 'none'}|${c.regionName}|${c.region}`;
       const hit = state.fragments.get(c.id);
       if (hit && hit.key === key) return hit.html;
+      changed = true;
       const html = renderHistoryFragment(c, h);
       state.fragments.set(c.id, { key, html });
       return html;
     });
-    files.push({ path: historyPath(service), content: renderHistoryPage(m, service, frags), live: false });
+    const path = historyPath(service);
+    const pageKey = `${m.title}|${m.historyDays}|${m.staleAfterMs}|${comps.map((c) => c.id).join(',')}`;
+    if (changed) state.pages.delete(path);
+    const stableKey = hashOf(`${pageKey}|${comps.map((c) => `${c.regionName}:${m.history?.get(c.id)?.pastKey ?? 'none'}`).join(',')}`);
+    files.push({ path, content: cached(state, path, pageKey, () => renderHistoryPage(m, service, frags)), live: false, stableKey });
   }
   return files;
 }
@@ -156,14 +182,18 @@ export async function writeSite(outDir: string, files: SiteFile[], now: number, 
   const ordered = [...files.filter((f) => f.path !== 'index.html'), ...files.filter((f) => f.path === 'index.html')];
   const jobs: Promise<void>[] = [];
   for (const f of ordered) {
-    const hash = hashOf(f.content);
     const prev = state.files.get(f.path);
     const size = Buffer.byteLength(f.content);
     r.bytes += size;
-    if (!f.live && prev && prev.hash === hash && now - prev.writtenAt < refreshAfterMs) {
+    const same = state.lastContent.get(f.path) === f.content;
+    const young = prev !== undefined && now - prev.writtenAt < refreshAfterMs;
+    const onlyClockMoved = f.stableKey !== undefined && prev?.stableKey === f.stableKey;
+    if (!f.live && prev && young && (same || onlyClockMoved || prev.hash === hashOf(f.content))) {
       r.unchanged++;
       continue;
     }
+    const hash = same && prev ? prev.hash : hashOf(f.content);
+    state.lastContent.set(f.path, f.content);
     const full = join(outDir, f.path);
     const dir = dirname(full);
     const content = fillGeneratedAt(f.content, now);
@@ -177,7 +207,7 @@ export async function writeSite(outDir: string, files: SiteFile[], now: number, 
     jobs.push(job);
     if (f.path === 'index.html') await Promise.all(jobs.splice(0));
     else if (jobs.length >= 64) await Promise.all(jobs.splice(0));
-    state.files.set(f.path, { hash, writtenAt: now });
+    state.files.set(f.path, { hash, writtenAt: now, ...(f.stableKey !== undefined ? { stableKey: f.stableKey } : {}) });
     r.written++;
     r.bytesWritten += size;
   }

@@ -21,6 +21,7 @@ import {
   type Uptime,
 } from '../sla/availability.js';
 import type { ComponentDef } from './status.js';
+import { resolveSla, type SlaConfig } from '../config/sla.js';
 
 export interface ComponentHistory {
   id: string;
@@ -30,6 +31,8 @@ export interface ComponentHistory {
   total: Uptime;
   /** Changes whenever any figure shown for this component changes. */
   key: string;
+  /** Changes when a finished day's figure changes (not with today's, which moves every minute). */
+  pastKey: string;
 }
 
 export interface HistorySource {
@@ -43,17 +46,21 @@ export interface HistoryOptions {
   maintenance?: (componentId: string) => MaintenanceWindow[];
 }
 
-/** The SLA measure for each service from the `sla` section of etape.yaml (storage presets count requests). */
-export function measureFromSlaConfig(sla: { service: string; preset?: 'storage' | 'compute'; measure?: Measure }[]): (service: string) => Measure {
+/** The SLA measure of each service, resolved as the SLA report resolves it (presets included). */
+export function measureFromSlaConfig(sla: SlaConfig[]): (service: string) => Measure {
   const m = new Map<string, Measure>();
-  for (const s of sla) m.set(s.service, s.measure ?? (s.preset === 'storage' ? 'requests' : 'minutes'));
+  for (const s of sla) m.set(s.service, resolveSla(s).measure);
   return (service) => m.get(service) ?? 'minutes';
 }
 
-/** Maintenance windows per component from incident records, by the SLA's rule (announced in advance). */
-export function maintenanceFromIncidents(incidents: readonly IncidentRecord[]): (componentId: string) => MaintenanceWindow[] {
+/**
+ * Maintenance windows per component from incident records, by the SLA's rule (announced in advance, with the
+ * service's SLA notice).
+ */
+export function maintenanceFromIncidents(incidents: readonly IncidentRecord[], sla: SlaConfig[] = []): (componentId: string) => MaintenanceWindow[] {
   const maint = incidents.filter((i) => i.kind === 'maintenance');
-  return (id) => (maint.length === 0 ? [] : announcedMaintenance(maint, id));
+  const notice = new Map(sla.map((s) => [s.service, resolveSla(s).maintenanceNoticeMs]));
+  return (id) => (maint.length === 0 ? [] : announcedMaintenance(maint, id, { minNoticeMs: notice.get(id.split('/')[0]) ?? 0 }));
 }
 
 function windowKey(ws: MaintenanceWindow[]): string {
@@ -71,7 +78,7 @@ export function displayKey(d: Uptime): string {
  * same, and only today is recomputed.
  */
 export class SeriesHistorySource implements HistorySource {
-  private cache = new Map<string, { key: string; past: DayUptime[] }>();
+  private cache = new Map<string, { key: string; past: DayUptime[]; pastTotal: Uptime | undefined }>();
   /** Components whose finished days were recomputed by the last call (for benchmarks and tests). */
   recomputed = 0;
 
@@ -98,14 +105,16 @@ export class SeriesHistorySource implements HistorySource {
       const key = `${got?.version ?? 'none'}|${first}|${measure}|${windowKey(maintenance)}`;
       let c = this.cache.get(d.id);
       if (!c || c.key !== key) {
-        c = { key, past: dailyUptime(series, first, days - 1, { measure, maintenance }) };
+        const past = dailyUptime(series, first, days - 1, { measure, maintenance });
+        c = { key, past, pastTotal: past.length ? sumUptime(past) : undefined };
         this.cache.set(d.id, c);
         this.recomputed++;
       }
       const t = dailyUptime(series, today, 1, { measure, maintenance, nowMs: now })[0];
       const all = [...c.past, t];
-      const total = sumUptime(all);
-      out.set(d.id, { id: d.id, days: all, total, key: `${key}|${displayKey(t)}|${displayKey(total)}` });
+      // Days are disjoint windows: the past's sum plus today is the sum of all days, exactly.
+      const total = sumUptime(c.pastTotal ? [c.pastTotal, t] : [t]);
+      out.set(d.id, { id: d.id, days: all, total, key: `${key}|${displayKey(t)}|${displayKey(total)}`, pastKey: key });
     }
     return out;
   }
@@ -218,7 +227,8 @@ export class StoreHistorySource implements HistorySource {
       })[0];
       const all = [...pastDays, td];
       const total = sumUptime(all);
-      out.set(d.id, { id: d.id, days: all, total, key: `${first}|${all.map(displayKey).join(';')}|${displayKey(total)}` });
+      const pastKey = `${first}|${pastDays.map(displayKey).join(';')}`;
+      out.set(d.id, { id: d.id, days: all, total, key: `${pastKey}|${displayKey(td)}|${displayKey(total)}`, pastKey });
     }
     return out;
   }

@@ -78,8 +78,12 @@ footer{color:#424a53;font-size:.9rem;border-top:1px solid #d0d7de;margin-top:2re
 @media (max-width:30rem){h1{font-size:1.3rem}ul.cl{grid-template-columns:1fr}}
 `;
 
-/** Shows "This status is N minutes old…" once the page is older than data-stale-after, re-checking. */
-export const STALE_SCRIPT = `(function(){var b=document.body,g=Date.parse(b.getAttribute('data-generated-at')),s=+b.getAttribute('data-stale-after'),e=document.getElementById('stale');function c(){var a=Date.now()-g;if(!(a>s))return;var m=Math.floor(a/6e4),t=m<120?m+' minute'+(m==1?'':'s'):m<2880?Math.floor(m/60)+' hours':Math.floor(m/1440)+' days';e.textContent='This status is '+t+' old and may not reflect current conditions.';e.hidden=false}c();setInterval(c,15e3)})();`;
+/**
+ * Shows "This status is N minutes old…" once the page is older than data-stale-after, re-checking; and
+ * reloads every data-refresh seconds, but only when the page can be fetched again, so a host that went away
+ * leaves the (stale, and saying so) page on screen rather than an error.
+ */
+export const STALE_SCRIPT = `(function(){var b=document.body,g=Date.parse(b.getAttribute('data-generated-at')),s=+b.getAttribute('data-stale-after'),r=+b.getAttribute('data-refresh'),e=document.getElementById('stale');function c(){var a=Date.now()-g;if(!(a>s))return;var m=Math.floor(a/6e4),t=m<120?m+' minute'+(m==1?'':'s'):m<2880?Math.floor(m/60)+' hours':Math.floor(m/1440)+' days';e.textContent='This status is '+t+' old and may not reflect current conditions.';e.hidden=false}c();setInterval(c,15e3);if(r>0&&window.fetch)setInterval(function(){fetch(location.href,{cache:'no-store'}).then(function(x){if(x.ok)location.reload()},function(){})},r*1e3)})();`;
 
 interface PageOpts {
   title: string;
@@ -98,12 +102,12 @@ function page(o: PageOpts): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-${o.refreshS ? `<meta http-equiv="refresh" content="${o.refreshS}">\n` : ''}<meta name="generated_at" content="${GENERATED_AT_ISO}">
+${o.refreshS ? `<noscript><meta http-equiv="refresh" content="${o.refreshS}"></noscript>\n` : ''}<meta name="generated_at" content="${GENERATED_AT_ISO}">
 <title>${esc(o.title)}</title>
 <link rel="alternate" type="application/atom+xml" title="Incident updates" href="${o.root}feed.atom">
 <style>${CSS}</style>
 </head>
-<body data-generated-at="${GENERATED_AT_ISO}" data-stale-after="${o.staleAfterMs}">
+<body data-generated-at="${GENERATED_AT_ISO}" data-stale-after="${o.staleAfterMs}" data-refresh="${o.refreshS ?? 0}">
 <div id="stale" class="stale" role="alert" hidden></div>
 <a class="skip" href="#main">Skip to content</a>
 ${o.banner ?? ''}${o.body}

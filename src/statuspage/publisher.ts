@@ -9,11 +9,12 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { IncidentRecord, Store } from '../store/store.js';
-import { DAY_MS, seriesOptionsFromRules } from '../sla/availability.js';
+import { DAY_MS } from '../sla/availability.js';
+import { seriesOptionsFromConfig } from '../sla/from-store.js';
 import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
 import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
 import { componentNotification, createWebhookNotifier, incidentNotification, type Notifier } from '../incidents/notify.js';
-import { componentsFromConfig, statusRulesFromConfig, type ComponentDef, type ComponentState } from './status.js';
+import { componentsFromConfig, type ComponentDef, type ComponentState } from './status.js';
 import { maintenanceFromIncidents, measureFromSlaConfig, StoreHistorySource, type HistorySource } from './history.js';
 import { createSiteModel, newBuildState, renderSite, writeSite, type BuildState, type WriteResult } from './build.js';
 import type { SiteModel } from './model.js';
@@ -68,8 +69,8 @@ export class StatusBuilder {
   constructor(private readonly o: StatusBuildOptions) {
     this.log = o.log ?? silentLogger;
     this.defs = componentsFromConfig(o.config);
-    const rules = statusRulesFromConfig(o.config.statuspage.rules);
-    this.history = o.history ?? new StoreHistorySource(o.store, { ...seriesOptionsFromRules(rules) }, { measure: measureFromSlaConfig(o.config.sla) });
+    // Evidence is read with exactly the options the SLA report uses.
+    this.history = o.history ?? new StoreHistorySource(o.store, seriesOptionsFromConfig(o.config), { measure: measureFromSlaConfig(o.config.sla) });
     this.notifier = o.notifier ?? createWebhookNotifier(o.config.notifications.webhooks, { clock: o.clock, log: this.log });
   }
 
@@ -80,6 +81,12 @@ export class StatusBuilder {
   /** Waits for webhook deliveries started so far. */
   idle(): Promise<void> {
     return this.notifier.idle();
+  }
+
+  /** Waits for deliveries and lets another process apply the incident rules at once. */
+  async close(): Promise<void> {
+    await this.notifier.idle();
+    await this.o.store.releaseLease('statuspage.incidents', this.holder).catch(() => {});
   }
 
   private async loadIncidents(now: number, days: number): Promise<IncidentRecord[]> {
@@ -195,7 +202,7 @@ export class StatusBuilder {
       );
     }
 
-    const maintFn = maintenanceFromIncidents(incidents);
+    const maintFn = maintenanceFromIncidents(incidents, config.sla);
     if (this.history instanceof StoreHistorySource) this.history.setMaintenance(maintFn);
     const history = await this.history.history(this.defs, now, sp.historyDays);
 
@@ -296,7 +303,7 @@ export function startStatusPublisher(o: {
       ac.abort();
       await loop;
       await chain;
-      await builder.idle();
+      await builder.close();
     },
   };
 }

@@ -151,13 +151,18 @@ export function v2StatusObject(m: SiteModel) {
   return { indicator: m.headline.indicator, description: m.headline.description };
 }
 
-function doc(m: SiteModel, body: Record<string, unknown>): string {
-  return JSON.stringify({ generated_at: GENERATED_AT_ISO, page: v2Page(m), ...body }, null, 1) + '\n';
+/** A v2 document; `raw` members are JSON already (the component list, shared by two files). */
+function doc(m: SiteModel, body: Record<string, unknown>, raw: Record<string, string> = {}): string {
+  const head = JSON.stringify({ generated_at: GENERATED_AT_ISO, page: v2Page(m), ...body });
+  const extra = Object.entries(raw)
+    .map(([k, v]) => `,${JSON.stringify(k)}:${v}`)
+    .join('');
+  return head.slice(0, -1) + extra + '}\n';
 }
 
 /** Every v2 file, path (under the site root) → content with the generated_at placeholder. */
 export function v2Files(m: SiteModel): Map<string, string> {
-  const components = v2Components(m);
+  const components = JSON.stringify(v2Components(m));
   const unresolved = unresolvedIncidents(m).map((i) => v2Incident(m, i));
   const incidents = m.incidents
     .filter((i) => i.kind === 'incident')
@@ -170,10 +175,10 @@ export function v2Files(m: SiteModel): Map<string, string> {
   const files = new Map<string, string>();
   files.set(
     'api/v2/summary.json',
-    doc(m, { components, incidents: unresolved, scheduled_maintenances: [...active, ...upcoming], status, etape: { no_evidence: m.headline.noEvidence, headline_status: m.headline.status } }),
+    doc(m, { incidents: unresolved, scheduled_maintenances: [...active, ...upcoming], status, etape: { no_evidence: m.headline.noEvidence, headline_status: m.headline.status } }, { components }),
   );
   files.set('api/v2/status.json', doc(m, { status }));
-  files.set('api/v2/components.json', doc(m, { components }));
+  files.set('api/v2/components.json', doc(m, {}, { components }));
   files.set('api/v2/incidents.json', doc(m, { incidents }));
   files.set('api/v2/incidents/unresolved.json', doc(m, { incidents: unresolved }));
   files.set('api/v2/scheduled-maintenances.json', doc(m, { scheduled_maintenances: allMaint.map((i) => v2Incident(m, i)) }));

@@ -4,10 +4,12 @@
 //   waits for the row lock, then re-checks the revision against the committed row, so exactly one of two
 //   racing saves wins and the other gets store.conflict.
 // - Event `seq` is a bigserial. Sequence values are handed out before commit, so two transactions could
-//   commit out of order and a reader tailing `afterSeq` could miss one. Every statement that appends events
-//   therefore takes a transaction-scoped advisory lock just before inserting them: commit order = seq order.
-//   Each such write is a single statement (one round trip), so the lock is held only for the insert and the
-//   commit.
+//   commit out of order and a reader tailing `afterSeq` could skip an event that commits late. So every
+//   statement that appends events takes an advisory lock in SHARED mode before drawing sequence values
+//   (writers never wait for each other and still share WAL flushes), and a reader with `afterSeq` first
+//   takes the same lock EXCLUSIVELY, in its own transaction, before reading: it waits for every writer that
+//   already drew a seq to commit, and writers that come after draw higher seqs. Commit order then does not
+//   matter to anyone reading by seq. Each write is a single statement (one round trip).
 // - `?schema=name` in the URL puts every table in that schema (created if missing): tests use a fresh schema
 //   per run; several etape installations can share a database.
 import pg from 'pg';
@@ -28,6 +30,9 @@ import type {
 } from './store.js';
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The advisory lock that orders event appends against tailing readers (see the header). */
+const EVENTS_LOCK = `hashtext('etape.events:' || coalesce(current_schema(), ''))`;
 
 export interface PostgresStoreOptions {
   /** Maximum pool size. Default 10. */
@@ -193,7 +198,7 @@ export class PostgresStore implements Store {
   private eventsCte(source: string | null, first: number): string {
     const p = (i: number) => `$${first + i}`;
     return `l AS (
-          SELECT pg_advisory_xact_lock(hashtext('etape.events:' || coalesce(current_schema(), ''))) AS locked${source ? ` FROM ${source}` : ''}
+          SELECT pg_advisory_xact_lock_shared(${EVENTS_LOCK}) AS locked${source ? ` FROM ${source}` : ''}
         ), i AS (
           INSERT INTO events (rollout_id, at, actor, type, data)
           SELECT x.r, x.a, x.ac, x.t, x.d
@@ -338,7 +343,16 @@ export class PostgresStore implements Store {
       args.push(limit);
       sql += ` LIMIT $${args.length}`;
     }
-    const res = await this.query<{ seq: number; rollout_id: string | null; at: number; actor: string; type: string; data: unknown }>(sql, args);
+    type Row = { seq: number; rollout_id: string | null; at: number; actor: string; type: string; data: unknown };
+    const res =
+      filter.afterSeq === undefined
+        ? await this.query<Row>(sql, args)
+        : await this.tx(async (c) => {
+            // wait for every writer that has drawn a seq to commit; the read then gets a fresh snapshot
+            await c.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+            await c.query(`SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`);
+            return c.query<Row>(sql, args);
+          });
     return res.rows.map((r) => ({ seq: r.seq, rolloutId: r.rollout_id, at: r.at, actor: r.actor, type: r.type, data: r.data ?? null }));
   }
 

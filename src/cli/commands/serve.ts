@@ -1,14 +1,70 @@
-// Placeholder until the rollout engine (issue 3) lands: says so plainly instead of pretending.
+// `etape serve`: the controller, the probes and the HTTP API in one long-running process. SIGTERM or SIGINT
+// stops it cleanly: no new work, driver calls in flight finish (or are repeated after a restart), leases released.
 import type { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
 import { EtapeError } from '../../core/errors.js';
+import { createLogger } from '../../core/log.js';
+import { systemClock } from '../../core/clock.js';
+import { loadConfigFromProgram } from '../context.js';
+import { storeFromProgram } from '../store-context.js';
+import { Controller } from '../../controller/controller.js';
+import { holdServeLease } from '../../controller/presence.js';
+import { createApi } from '../../api/app.js';
+import { extraRoutes } from '../../api/routes.js';
+import { serveApi } from '../../api/server.js';
+import { Prober, probeChecks } from '../../evidence/prober.js';
+
+function durationOption(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = parseDuration(v);
+  if (n === undefined || n <= 0) throw new EtapeError('usage', `${name} ${v}: give a duration like 15s or 500ms`);
+  return n;
+}
 
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('(not built yet: rollout engine (issue 3))')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new EtapeError('usage', '`etape serve` is not built yet (rollout engine (issue 3)).');
+    .description('run the controller, the probes and the HTTP API (see /openapi.json) until SIGTERM/SIGINT')
+    .option('--listen <host:port>', 'address of the HTTP API (default: config server.listen)')
+    .option('--lease <duration>', 'how long a rollout stays with this process without renewal (default 15s)')
+    .option('--no-probes', 'do not run the HTTP probes (evidence comes from elsewhere)')
+    .action(async (opts: { listen?: string; lease?: string; probes: boolean }, cmd: Command) => {
+      const { config, file } = await loadConfigFromProgram(cmd);
+      const leaseMs = durationOption('--lease', opts.lease, 15_000);
+      const log = createLogger();
+      const store = await storeFromProgram(cmd, config);
+      const prober = opts.probes ? new Prober({ store, log, checks: probeChecks(config), flushEveryMs: 200 }) : undefined;
+      const controller = new Controller({ store, config, log, prober, leaseMs });
+      const app = createApi({ store, config, log, onChange: () => controller.nudge(), routes: extraRoutes });
+      let server;
+      try {
+        server = await serveApi(app, opts.listen ?? config.server.listen);
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+      const tokens = config.server.tokens;
+      if (tokens.length === 0) log.warn('no API tokens configured (server.tokens): every /api/ request will be refused with 401');
+      const releaseServe = holdServeLease(store, systemClock, controller.holder, leaseMs);
+      controller.start();
+      log.info({ config: file, url: server.url, holder: controller.holder }, 'etape serve started');
+      process.stdout.write(`etape serve: listening on ${server.url} (API under /api/, description at /openapi.json)\n`);
+
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = async (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          log.info({ signal }, 'stopping');
+          await server.close();
+          await controller.stop({ abortCalls: true });
+          await releaseServe();
+          await store.close();
+          resolve();
+        };
+        process.once('SIGTERM', () => void stop('SIGTERM'));
+        process.once('SIGINT', () => void stop('SIGINT'));
+      });
+      process.stdout.write('etape serve: stopped\n');
     });
 }

@@ -26,7 +26,12 @@ export function registerSlaCommands(program: Command): void {
       if (period.fromMs > now)
         throw new EtapeError('usage', `--month ${period.label} has not started yet: pick ${monthOf(now)} or an earlier month`);
       // The loader checks the sla and customers sections (config/sla.ts checkSlaConfig) with file:line.
-      const { config } = await loadConfigFromProgram(cmd);
+      const { config, file } = await loadConfigFromProgram(cmd);
+      if (config.sla.length === 0)
+        throw new EtapeError(
+          'usage',
+          `${file} defines no SLA: add an \`sla:\` section (for example \`- { service: blob, preset: storage }\`) and \`customers:\`; see docs/sla.md`,
+        );
       const store = await storeFromProgram(cmd, config);
       try {
         const report = await slaReportFromStore({

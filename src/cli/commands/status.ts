@@ -25,7 +25,7 @@ export function registerStatusCommands(program: Command): void {
       try {
         const builder = new StatusBuilder({ store, config, clock: systemClock, log, outDir: opts.out, applyRules: opts.incidents, publish: opts.publish });
         const r = await builder.build();
-        await builder.idle();
+        await builder.close();
         if (opts.json) {
           process.stdout.write(
             JSON.stringify(

@@ -1,0 +1,133 @@
+// How fast etape catches each kind of bad version on the local fleet, and what it costs: for each fault,
+// N staged demo runs (fresh fleet each), then the medians of detection time against its floor, rollback
+// time, blast radius and failed customer requests. Prints figures; asserts nothing.
+//
+//   npm run bench:detect                       10 runs of each fault
+//   npm run bench:detect -- --runs 3 --faults hang,errors
+//   npm run bench:detect -- --interval 500 --timeout 1000 --k 3 --regions 2 --cells 2
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { cpus } from 'node:os';
+import { FAULTS, type Fault } from '../src/demo/blob-server.js';
+import { behaviourFor, runDemo, type RunResult } from '../src/demo/run.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+
+const runs = Number(arg('runs', '10'));
+const faults = arg('faults', FAULTS.join(',')).split(',') as Fault[];
+const intervalMs = Number(arg('interval', '500'));
+const timeoutMs = Number(arg('timeout', '1000'));
+const k = Number(arg('k', '3'));
+const regions = Number(arg('regions', '2'));
+const cells = Number(arg('cells', '2'));
+for (const f of faults) if (!FAULTS.includes(f)) throw new Error(`unknown fault ${f}; choose from ${FAULTS.join(', ')}`);
+
+/** The least detection time the probe gate allows for each fault (from the moment the fault begins). */
+function floorMs(fault: Fault): { ms: number; formula: string } {
+  switch (fault) {
+    case 'hang':
+    case 'latency':
+      // k probes must time out; they start `interval` apart and the last one ends `timeout` after it starts.
+      return { ms: (k - 1) * intervalMs + timeoutMs, formula: '(k−1)·interval + timeout' };
+    case 'errors':
+      // Only if every probe fails, each answering at once: k probes, `interval` apart.
+      return { ms: (k - 1) * intervalMs, formula: '(k−1)·interval, if every probe fails' };
+    case 'crash-loop': {
+      const crash = behaviourFor('crash-loop').crashAfterMs ?? 0;
+      return { ms: crash + (k - 1) * intervalMs, formula: 'crash delay + (k−1)·interval' };
+    }
+  }
+}
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const fmt = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)}s`);
+
+const stamp = new Date().toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+const outRoot = resolve('bench-out', 'detect', stamp);
+mkdirSync(outRoot, { recursive: true });
+
+const ac = new AbortController();
+process.on('SIGINT', () => ac.abort());
+
+console.log(`bench:detect — ${runs} staged run(s) per fault on a fleet of canary + ${regions} regions × ${cells} cells`);
+console.log(`probes every ${intervalMs}ms, timeout ${timeoutMs}ms, gate fails after k=${k}; node ${process.version}, ${cpus().length} cpu(s)`);
+console.log('');
+
+interface Row {
+  fault: Fault;
+  results: RunResult[];
+}
+const rows: Row[] = [];
+const t0 = Date.now();
+for (const fault of faults) {
+  const row: Row = { fault, results: [] };
+  rows.push(row);
+  for (let i = 0; i < runs && !ac.signal.aborted; i++) {
+    const v = await runDemo({
+      fault,
+      regions,
+      cells,
+      runs: ['staged'],
+      quiet: true,
+      warmupMs: 500,
+      tailMs: 0,
+      intervalMs,
+      timeoutMs,
+      k,
+      out: join(outRoot, `${fault}-${i + 1}`),
+      signal: ac.signal,
+    });
+    const r = v.runs.staged!;
+    row.results.push(r);
+    process.stdout.write(
+      `  ${fault.padEnd(10)} run ${String(i + 1).padStart(2)}: detected ${fmt(r.detectionMs)}, healthy ${fmt(r.rollbackMs)} after, ` +
+        `${r.cellsAffected.length}/${r.cellsTotal} cells on v2, ${r.failedRequests}/${r.requests} requests failed, ${r.rolloutPhase}\n`,
+    );
+    if (v.leftover_pids.length) console.log(`    WARNING: processes left running: ${v.leftover_pids.join(', ')}`);
+  }
+}
+
+console.log('');
+const head = ['fault', 'detected', 'median detection', 'floor', 'ratio', 'median rollback', 'cells on v2', 'capacity on v2', 'failed requests', 'ended'];
+const table: string[][] = [head];
+for (const { fault, results } of rows) {
+  const det = results.map((r) => r.detectionMs).filter((x): x is number => x !== undefined);
+  const floor = floorMs(fault);
+  const md = median(det);
+  const phases = [...new Set(results.map((r) => r.rolloutPhase ?? '?'))].join('/');
+  table.push([
+    fault,
+    `${det.length}/${results.length}`,
+    fmt(md),
+    `${fmt(floor.ms)}`,
+    md === undefined ? '—' : (md / floor.ms).toFixed(2),
+    fmt(median(results.map((r) => r.rollbackMs).filter((x): x is number => x !== undefined))),
+    String(median(results.map((r) => r.cellsAffected.length)) ?? '—'),
+    `${((median(results.map((r) => r.badCapacityShare)) ?? 0) * 100).toFixed(1)}%`,
+    String(median(results.map((r) => r.failedRequests)) ?? '—'),
+    phases,
+  ]);
+}
+const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+for (const [n, r] of table.entries()) {
+  console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  if (n === 0) console.log(widths.map((w) => '─'.repeat(w)).join('  '));
+}
+console.log('');
+for (const f of faults) console.log(`floor for ${f}: ${floorMs(f).formula}`);
+console.log('detection is measured from the fault\'s onset: the first cell entering the loop (hang), else the first cell up on v2;');
+console.log('rollback from detection until every cell answers both probes on v1 again.');
+console.log(`took ${((Date.now() - t0) / 1000).toFixed(0)}s; runs written to ${outRoot}`);
+console.log('');
+console.log(
+  `reproduce: npm run bench:detect -- --runs ${runs} --faults ${faults.join(',')} --interval ${intervalMs} --timeout ${timeoutMs} --k ${k} --regions ${regions} --cells ${cells}`,
+);

@@ -1,0 +1,8 @@
+// Routes other parts of etape mount on the `etape serve` API (incidents, status page helpers, …).
+// Add a registrar to this list; it receives the Hono app and an ApiContext (store, config, clock, auth
+// helpers, `body` for validated JSON, `describe` for the OpenAPI document). Everything under /api/ is
+// behind the bearer-token check: GET needs viewer, other methods operator.
+import type { RouteRegistrar } from './app.js';
+import { registerIncidentRoutes } from './incidents.js';
+
+export const extraRoutes: RouteRegistrar[] = [registerIncidentRoutes];

@@ -1,0 +1,109 @@
+// A version that makes its target hang is halted by probe timeouts, and every touched target is back on
+// the old version afterwards — asked of the targets themselves. Real loopback servers, the exec driver,
+// a SQLite file, the real clock.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema } from '../src/config/schema.js';
+import { openStore } from '../src/store/open.js';
+import { Prober, probeChecks } from '../src/evidence/prober.js';
+import { Controller } from '../src/controller/controller.js';
+import { startRollout } from '../src/rollout/operations.js';
+import type { RolloutState } from '../src/rollout/state.js';
+import { fleetConfig, TargetFleet } from './rollout-fixture.js';
+
+const INTERVAL = 400;
+const TIMEOUT = 250;
+const K = 3;
+const TICK = 100;
+const FLUSH = 50;
+
+test('a version that hangs its target is halted by probe timeouts and rolled back by force', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'etape-hang-'));
+  const fleet = new TargetFleet(['r1/c1', 'r1/c2', 'r2/c1', 'r2/c2', 'r3/c1']);
+  await fleet.start();
+  const store = await openStore(join(dir, 'etape.db'));
+  try {
+    const config = configSchema.parse({
+      fleet: fleetConfig(fleet, [
+        { id: 'r1', cells: ['c1', 'c2'], canary: true },
+        { id: 'r2', cells: ['c1', 'c2'] },
+        { id: 'r3', cells: ['c1'] },
+      ]),
+      policy: { bake: { canary: '3s', first: '3s', later: '3s' } },
+      services: [
+        {
+          name: 'blob',
+          initialVersion: 'v1',
+          driver: fleet.execDriver(),
+          probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: `${INTERVAL}ms`, timeout: `${TIMEOUT}ms` }],
+          gates: [{ kind: 'probe', name: 'health', probe: 'http', failAfter: K }],
+        },
+      ],
+      server: { reconcileEvery: `${TICK}ms` },
+    });
+    let sink: Controller | undefined;
+    const storedAt = new Map<object, number>();
+    const prober = new Prober({ store: { recordObservations: (o) => { for (const x of o) storedAt.set(x, Date.now()); return sink!.evidenceSink().recordObservations(o); } }, checks: probeChecks(config), flushEveryMs: FLUSH });
+    const controller = (sink = new Controller({ store, config, prober }));
+    const rec = await startRollout({ store, config, clock: controller.clock }, { service: 'blob', version: 'v2-hang', actor: 'test' });
+    const plan = rec.state as RolloutState;
+    controller.start();
+    const end = await controller.waitFor(rec.id, undefined, 60_000);
+    await controller.stop();
+
+    assert.equal(end.phase, 'rolled_back');
+    const events = await store.listEvents({ rolloutId: rec.id });
+    const halted = events.find((e) => e.type === 'rollout.halted')!;
+    assert.ok(halted, 'the rollout halted');
+    assert.match((halted.data as { reason: string }).reason, /gate health failed in wave 1/);
+
+    // Halted within (k−1)·interval + timeout + one reconcile tick of the first timed-out probe
+    // (plus the prober's batching of writes, which the tick includes in spirit: both are ours).
+    // Counted from the first timed-out probe of the new version (evidence from before a target's deploy
+    // finished is about the old version and the gate ignores it).
+    const obs = await store.queryObservations({ service: 'blob', source: 'http' });
+    const deployedAt = new Map(events.filter((e) => e.type === 'target.deployed').map((e) => [(e.data as { target: string }).target, e.at]));
+    const firstTimeout = obs
+      .filter((o) => /timeout/.test(o.detail ?? '') && deployedAt.has(`${o.region}/${o.cell}`) && o.at >= deployedAt.get(`${o.region}/${o.cell}`)!)
+      .sort((a, b) => a.at - b.at)[0];
+    assert.ok(firstTimeout, 'probes saw the hang as timeouts');
+    // The k consecutive timed-out probes of that target, and when the k-th reached the store.
+    const series = obs
+      .filter((o) => o.region === firstTimeout.region && o.cell === firstTimeout.cell && o.at >= firstTimeout.at)
+      .sort((a, b) => a.at - b.at)
+      .slice(0, K);
+    assert.ok(series.every((o) => /timeout/.test(o.detail ?? '')), 'k consecutive timeouts');
+    const kth = series[K - 1];
+    const kthStored = [...storedAt].find(([o]) => (o as typeof kth).at === kth.at && (o as typeof kth).cell === kth.cell && (o as typeof kth).region === kth.region)?.[1];
+    assert.ok(kthStored !== undefined);
+    const bound = (K - 1) * INTERVAL + TIMEOUT + TICK;
+    const took = halted.at - firstTimeout.at;
+    // Timers run late on a loaded machine; what the prober delivered late is reported, not charged to the design.
+    const proberLate = Math.max(0, kthStored - (firstTimeout.at + (K - 1) * INTERVAL + TIMEOUT));
+    const reaction = halted.at - kthStored;
+    process.stdout.write(
+      `# halted ${took} ms after the first timed-out probe; bound (k-1)*interval+timeout+tick = ${bound} ms; prober late by ${proberLate} ms; controller reacted in ${reaction} ms\n`,
+    );
+    assert.ok(reaction <= TICK, `the controller took ${reaction} ms to act on the k-th failure, more than one tick (${TICK} ms)`);
+    assert.ok(took <= bound + proberLate, `halted after ${took} ms, bound ${bound} ms (+${proberLate} ms prober lateness)`);
+
+    // Exactly the canary wave was touched; the hung targets were forced, since a graceful rollback would hang.
+    const canary = plan.waves[0].targets;
+    const touched = new Set(fleet.applied.filter((a) => !a.repeat).map((a) => a.target));
+    assert.deepEqual([...touched].sort(), [...canary].sort());
+    for (const id of canary) {
+      const acts = fleet.applied.filter((a) => a.target === id && !a.repeat).map((a) => `${a.action}:${a.version}`);
+      assert.deepEqual(acts, ['deploy:v2-hang', 'force:v1'], id);
+    }
+    // Every target answers again, on the old version.
+    const versions = await fleet.versions();
+    for (const [id, v] of versions) assert.equal(v, 'v1', `${id} runs ${v}`);
+  } finally {
+    await store.close();
+    await fleet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
