@@ -40,7 +40,7 @@ export const CSS = `*{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#fff}
 a{color:#0550ae}a:focus,summary:focus{outline:3px solid #0550ae;outline-offset:2px}
 header,main,footer{max-width:60rem;margin:0 auto;padding:0 1rem}
-h1{font-size:1.6rem;margin:1rem 0 .25rem}h2{font-size:1.25rem;margin:1.5rem 0 .5rem}h3{font-size:1.05rem;margin:0;display:inline}
+h1{font-size:1.6rem;margin:1rem 0 .25rem}h2{font-size:1.25rem;margin:1.5rem 0 .5rem}h3{font-size:1.05rem;margin:.75rem 0 0}h3 .st{font-weight:400;margin-left:.5rem}
 .skip{position:absolute;left:-99rem}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:2}
 .stale{background:#fff1c2;border-bottom:4px solid #9a6700;padding:.75rem 1rem;font-weight:700;font-size:1.1rem}
 .stale::before{content:"\\26A0  "}
@@ -63,7 +63,7 @@ h1{font-size:1.6rem;margin:1rem 0 .25rem}h2{font-size:1.25rem;margin:1.5rem 0 .5
 ul.cl{list-style:none;padding:0;margin:.25rem 0 .75rem;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:0 1rem}
 ul.cl li{padding:.2rem 0;border-bottom:1px solid #d0d7de;display:flex;flex-wrap:wrap;justify-content:space-between;gap:0 .5rem}
 ul.cl b{font-weight:600}ul.cl small{flex-basis:100%;color:#424a53}
-details{border-top:1px solid #d0d7de;padding:.4rem 0}summary{cursor:pointer}
+details{padding:.2rem 0 .4rem;border-bottom:1px solid #d0d7de}summary{cursor:pointer;color:#424a53}
 .sum{color:#424a53}
 ol.tl{padding-left:1.2rem}ol.tl li{margin:.5rem 0}
 .bars{display:flex;gap:1px;align-items:flex-end;height:2.5rem;list-style:none;padding:0;margin:.25rem 0}
@@ -198,7 +198,7 @@ ${generatedLine(m)}</header>
     const worst = comps.reduce<ComponentStatus>((w, c) => worseStatus(w, c.status), 'operational');
     const ok = comps.filter((c) => c.status === 'operational').length;
     parts.push(
-      `<details${worst === 'operational' ? '' : ' open'}><summary><h3>${esc(service)}</h3> ${statusText(worst)} <span class="sum">${ok} of ${comps.length} regions operational</span></summary>\n<ul class="cl">`,
+      `<h3>${esc(service)} ${statusText(worst)}</h3><details${worst === 'operational' ? '' : ' open'}><summary>${ok} of ${comps.length} regions operational</summary>\n<ul class="cl">`,
     );
     for (const c of comps) parts.push(componentItem(c));
     parts.push('</ul></details>\n');
@@ -208,7 +208,7 @@ ${generatedLine(m)}</header>
   for (const [geo, comps] of byGeography(m.components)) {
     const worst = comps.reduce<ComponentStatus>((w, c) => worseStatus(w, c.status), 'operational');
     const perService = byService(comps);
-    parts.push(`<details${worst === 'operational' ? '' : ' open'}><summary><h3>${esc(geo)}</h3> ${statusText(worst)} <span class="sum">${new Set(comps.map((c) => c.region)).size} regions</span></summary>\n<ul class="cl">`);
+    parts.push(`<h3>${esc(geo)} ${statusText(worst)}</h3><details${worst === 'operational' ? '' : ' open'}><summary>${new Set(comps.map((c) => c.region)).size} regions, ${perService.size} services</summary>\n<ul class="cl">`);
     for (const [service, cs] of perService) {
       const w = cs.reduce<ComponentStatus>((a, c) => worseStatus(a, c.status), 'operational');
       const bad = cs.filter((c) => c.status !== 'operational').map((c) => c.region);
