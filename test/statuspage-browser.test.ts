@@ -80,6 +80,9 @@ test('with JavaScript off the page shows the incident, the banner first, and whe
   assert.equal(await page.locator('main').count(), 1);
   assert.equal(await page.locator('h1').count(), 1);
   await page.screenshot({ path: join(ARTIFACTS, 'statuspage-incident-nojs.png'), fullPage: false });
+  await page.getByRole('heading', { name: 'Components by service' }).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(ARTIFACTS, 'statuspage-components.png'), fullPage: false });
+  assert.ok(await page.getByRole('heading', { level: 3, name: /svc-0/ }).first().isVisible(), 'service headings are headings');
   // The incident's own page, also without JavaScript.
   await page.getByRole('link', { name: 'Blob storage requests time out in several regions' }).first().click();
   assert.match(await page.locator('h1').innerText(), /Blob storage requests time out/);

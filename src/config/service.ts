@@ -117,7 +117,7 @@ export const judgeGateSchema = z.strictObject({
   minSamples: z.number().int().positive().default(50),
   /** Requests each side needs before a count metric can pass. */
   minRequests: z.number().int().positive().default(1000),
-  /** A count metric also passes when the canary's error rate is at most this much above the baseline's (0.002 = 0.2 points). */
+  /** A count metric also passes when, with confidence, the canary fails at most this much more often than the baseline (0.002 = 0.2 points). */
   negligibleIncrease: z.number().min(0).max(1).default(0.002),
   /** Time buckets (steps) a count metric needs before it can fail: one burst is not a trend. */
   minBuckets: z.number().int().positive().default(5),

@@ -83,7 +83,13 @@ export class Controller {
   /** Evidence arrived that may matter: reconcile every rollout on the next pass, due or not. */
   private allDue = false;
   private lastReconciled = new Map<string, number>();
-  private leased = new Set<string>();
+  /** Rollouts whose lease this process holds, with when it runs out. */
+  private leased = new Map<string, number>();
+  /** Active rollouts as last listed, and rollouts seen ending since. */
+  private known: string[] = [];
+  private ended = new Set<string>();
+  private listedAt: number | undefined;
+  private listAgain = false;
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -114,7 +120,7 @@ export class Controller {
     await Promise.allSettled([...this.inflight.values()].map((f) => f.done));
     await Promise.allSettled([...this.busy.values()]);
     await this.opts.prober?.stop();
-    for (const id of this.leased) await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
+    for (const id of this.leased.keys()) await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
     this.leased.clear();
     for (const d of this.drivers.values()) await d.then((x) => x.close?.()).catch(() => {});
   }
@@ -148,7 +154,8 @@ export class Controller {
   }
 
   /** Asks the loop to reconcile now (a command arrived, a driver call finished). */
-  nudge(): void {
+  nudge(opts: { relist?: boolean } = {}): void {
+    if (opts.relist) this.listAgain = true;
     this.nudged = true;
     this.sleeper?.abort();
   }
@@ -174,9 +181,18 @@ export class Controller {
 
   /** One pass over every active rollout. Returns the earliest time any of them wants to be looked at again. */
   async tick(): Promise<number | undefined> {
-    const active = await this.store.listRollouts({ phases: [...ACTIVE_PHASES] });
-    const ids = active.map((r) => r.id).filter((id) => !this.opts.only || this.opts.only.includes(id));
     const now = this.clock.now();
+    // The list of active rollouts is read once a tick period (or when nudged: a new rollout may exist);
+    // in between, the rollouts already known are reconciled from their own records.
+    const fresh = new Map<string, RolloutRecord>();
+    if (this.listedAt === undefined || this.listAgain || now - this.listedAt >= this.everyMs) {
+      this.listAgain = false;
+      this.listedAt = now;
+      const active = await this.store.listRollouts({ phases: [...ACTIVE_PHASES] });
+      this.known = active.map((r) => r.id).filter((id) => !this.opts.only || this.opts.only.includes(id));
+      for (const r of active) fresh.set(r.id, r);
+    }
+    const ids = this.known.filter((id) => this.busy.has(id) || !this.ended.has(id));
     // Rollouts that are due: asked to be woken by now, not looked at for a tick, or with news.
     const all = this.allDue;
     this.allDue = false;
@@ -189,7 +205,10 @@ export class Controller {
     let i = 0;
     await Promise.all(
       Array.from({ length: Math.min(limit, due.length) }, async () => {
-        while (i < due.length) await this.reconcile(due[i++]).catch((e) => this.log.error({ err: e, rollout: due[i - 1] }, 'reconcile failed'));
+        while (i < due.length) {
+          const id = due[i++];
+          await this.reconcile(id, fresh.get(id)).catch((e) => this.log.error({ err: e, rollout: id }, 'reconcile failed'));
+        }
       }),
     );
     let next: number | undefined;
@@ -205,7 +224,7 @@ export class Controller {
   }
 
   /** Reconciles one rollout; concurrent calls for the same rollout coalesce. Returns when it wants to be called again. */
-  reconcile(id: string): Promise<number | undefined> {
+  reconcile(id: string, record?: RolloutRecord): Promise<number | undefined> {
     const cur = this.busy.get(id);
     if (cur) {
       this.again.add(id);
@@ -216,7 +235,7 @@ export class Controller {
       let rounds = 0;
       do {
         this.again.delete(id);
-        wake = await this.reconcileOnce(id);
+        wake = await this.reconcileOnce(id, rounds === 0 ? record : undefined);
       } while (this.again.has(id) && ++rounds < 20);
       return wake;
     })().finally(() => this.busy.delete(id));
@@ -224,19 +243,24 @@ export class Controller {
     return p;
   }
 
-  private async reconcileOnce(id: string): Promise<number | undefined> {
+  private async reconcileOnce(id: string, record?: RolloutRecord): Promise<number | undefined> {
     const started = performance.now();
     const now = this.clock.now();
     this.lastReconciled.set(id, now);
-    if (!(await this.store.acquireLease(`rollout:${id}`, this.holder, now, now + this.leaseMs))) {
-      this.leased.delete(id);
-      this.wakeAt.set(id, now + Math.min(this.leaseMs, this.everyMs * 2));
-      return this.wakeAt.get(id);
+    // Take or renew the lease; renewing once half of it has run keeps a write off most reconciles.
+    const until = this.leased.get(id);
+    if (until === undefined || now >= until - this.leaseMs / 2) {
+      if (!(await this.store.acquireLease(`rollout:${id}`, this.holder, now, now + this.leaseMs))) {
+        this.leased.delete(id);
+        this.wakeAt.set(id, now + Math.min(this.leaseMs, this.everyMs * 2));
+        return this.wakeAt.get(id);
+      }
+      this.leased.set(id, now + this.leaseMs);
     }
-    this.leased.add(id);
-    const rec = await this.store.getRollout(id);
+    const rec = record ?? (await this.store.getRollout(id));
     if (!rec || isTerminal(rec.phase)) {
       this.forget(id);
+      this.ended.add(id);
       return undefined;
     }
     const state = rec.state as RolloutState;
@@ -265,6 +289,7 @@ export class Controller {
     for (const a of d.actions) if (isDriverAction(a)) this.perform(d.nextState, a);
     if (isTerminal(d.nextState.phase)) {
       this.forget(id);
+      this.ended.add(id);
       await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
     } else if (d.wakeAt !== undefined) this.wakeAt.set(id, d.wakeAt);
     else this.wakeAt.set(id, now + this.everyMs);

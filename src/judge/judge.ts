@@ -316,13 +316,16 @@ function judgeCount(
   if (!enoughBuckets) {
     return { ...base, verdict: 'inconclusive', change, lower: lowerP, upper: upperP, evidence: Math.min(volume, buckets / cfg.minBuckets), detail: `${shown}: ${buckets} of ${cfg.minBuckets} time buckets so far; ${rates}, ${volumes}` };
   }
+  // Negligible: the canary's own error rate is, or the increase the ratio's upper bound implies over the
+  // baseline's rate is, at most `negligibleIncrease` (the ratio is robust to bursts; raw rates are not).
   const canaryUpper = rateUpperBound(ce, cn, alphaPass);
-  const negligible = !badDown && canaryUpper - baselineRate <= cfg.negligibleIncrease;
+  const impliedIncrease = Math.min(canaryUpper, Number.isFinite(upP.upper) ? baselineRate * (upP.upper - 1) : Infinity);
+  const negligible = !badDown && impliedIncrease <= cfg.negligibleIncrease;
   const within = (!badUp || upP.upper < 1 + margin) && (!badDown || downP.lower > 1 / (1 + margin));
   if (within || negligible) {
     const words = within
       ? `no regression of ${Math.round(margin * 100)}% or more`
-      : `at most ${fmtPoints(canaryUpper - baselineRate)} above baseline with ${conf(alphaPass)} confidence (negligible below ${fmtPoints(cfg.negligibleIncrease)})`;
+      : `at most ${fmtPoints(impliedIncrease)} above baseline with ${conf(alphaPass)} confidence (negligible below ${fmtPoints(cfg.negligibleIncrease)})`;
     return { ...base, verdict: 'pass', change, lower: lowerP, upper: upperP, evidence: 1, detail: `${shown}: ${words}; ${rates}, ${volumes}` };
   }
   const precision = widthProgress(upP.lower, upP.upper, margin);

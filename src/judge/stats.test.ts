@@ -122,3 +122,24 @@ test('repeated looks do not inflate false alarms (20 looks per bake, 150 null ba
   // ≤ 2% in theory; allow sampling noise (binomial sd ≈ 1.1%).
   assert.ok(fails / 150 <= 0.05, `false alarm rate ${fails / 150}`);
 });
+
+test('the error-count test keeps its level under repeated looks, also with bursty (overdispersed) errors', () => {
+  const r = rng(11);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const binom = (n: number, p: number) => Math.max(0, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * normal()));
+  for (const bursty of [false, true]) {
+    let fails = 0;
+    const bakes = 100;
+    for (let b = 0; b < bakes; b++) {
+      const strata: { canaryTotal: number; canaryErrors: number; baselineTotal: number; baselineErrors: number }[] = [];
+      let failed = false;
+      for (let look = 0; look < 25 && !failed; look++) {
+        const burst = () => (bursty && r() < 0.05 ? 10 : 1);
+        strata.push({ canaryTotal: 500, canaryErrors: binom(500, 0.01 * burst()), baselineTotal: 1000, baselineErrors: binom(1000, 0.01 * burst()) });
+        if (strata.length >= 5 && rateRatioSequence(strata, 1, 0.02).above) failed = true; // at the null itself
+      }
+      if (failed) fails++;
+    }
+    assert.ok(fails / bakes <= 0.06, `${bursty ? 'bursty' : 'binomial'} false alarm rate ${fails / bakes}`);
+  }
+});

@@ -9,7 +9,6 @@ import { evaluateGate } from '../gates/index.js';
 import { transition, waveTransition, type Phase } from './phases.js';
 import {
   bakeLeft,
-  cloneState,
   currentWave,
   type DriverStep,
   type RolloutState,
@@ -75,7 +74,9 @@ export interface Decision {
 const ACTOR = 'controller';
 
 export function decide(state: RolloutState, evidence: Evidence, now: number, limits: Limits = DEFAULT_LIMITS): Decision {
-  const s = cloneState(state);
+  // The state is JSON by contract: copying through JSON also gives the text to tell whether anything changed.
+  const before = JSON.stringify(state);
+  const s = JSON.parse(before) as RolloutState;
   const ctx: Ctx = { s, now, limits, events: [], actions: [], wake: [], verdicts: [] };
   const outcome = (key: string): DriverOutcome | undefined =>
     evidence.outcomes instanceof Map ? evidence.outcomes.get(key) : (evidence.outcomes as Record<string, DriverOutcome>)[key];
@@ -112,7 +113,7 @@ export function decide(state: RolloutState, evidence: Evidence, now: number, lim
   }
 
   if (ctx.events.length > 0) s.updatedAt = now;
-  const changed = ctx.events.length > 0 || JSON.stringify(s) !== JSON.stringify(state);
+  const changed = ctx.events.length > 0 || JSON.stringify(s) !== before;
   const wakeAt = ctx.wake.length ? Math.max(now, Math.min(...ctx.wake)) : undefined;
   if (wakeAt !== undefined) ctx.actions.push({ kind: 'wake', at: wakeAt });
   return { actions: ctx.actions, events: ctx.events, nextState: s, wakeAt, verdicts: ctx.verdicts, changed };

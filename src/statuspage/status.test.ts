@@ -38,8 +38,9 @@ test('fresh passing evidence for every cell is operational; nothing else is', ()
   const stale = componentStatuses(d, all.map((o) => ({ ...o, at: NOW - 10 * 60_000 })), NOW)[0];
   assert.equal(stale.status, 'unknown');
   assert.equal(stale.evidence, 'stale');
-  // error verdicts are not evidence of health (I3).
+  // error verdicts are not evidence of health (I3); inconclusive ones are measured but not good: degraded.
   assert.equal(componentStatuses(d, [...all.slice(0, 3), obs('weu', 'c4', 'error')], NOW)[0].status, 'unknown');
+  assert.equal(componentStatuses(d, [...all.slice(0, 3), obs('weu', 'c4', 'inconclusive')], NOW)[0].status, 'degraded_performance');
 });
 
 test('share of failing cells picks partial or major outage; slow passing probes are degraded', () => {

@@ -160,6 +160,7 @@ function statusOf(
   let allFresh = true;
   const failDetails = new Map<string, number>();
   let unknownWhy: 'none' | 'stale' | 'error' = 'none';
+  let inconclusive = false;
   for (const k of keys) {
     counts.total++;
     const u = units?.get(k);
@@ -188,7 +189,12 @@ function statusOf(
         } else if (v === 'pass') {
           pass++;
           if (o.latencyMs !== undefined && o.latencyMs > rules.degradedLatencyMs) slow = true;
-        } else errored = true;
+        } else if (v === 'inconclusive') {
+          // Measured, but not clearly good: degraded, as the SLA module counts it.
+          pass++;
+          slow = true;
+          inconclusive = true;
+        } else errored = true; // could not measure: not evidence either way (I3)
       }
       if (stale) allFresh = false;
       if (fail) state = 'down';
@@ -227,7 +233,7 @@ function statusOf(
     else reason = `no fresh evidence for ${counts.unknown} of ${counts.total} ${unitWord}`;
   } else if (counts.slow > 0 && counts.slow / counts.total >= rules.degradedShare) {
     status = 'degraded_performance';
-    reason = `${counts.slow} of ${counts.total} ${unitWord} slower than ${rules.degradedLatencyMs} ms`;
+    reason = `${counts.slow} of ${counts.total} ${unitWord} slower than ${rules.degradedLatencyMs} ms${inconclusive ? ' or inconclusive' : ''}`;
   } else {
     status = 'operational';
     reason = `${counts.total} of ${counts.total} ${unitWord} passing`;

@@ -196,7 +196,7 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let after = 0;
-  let lastLine = '';
+  let lastShape = '';
   let lastLineAt = 0;
   try {
     for (;;) {
@@ -208,10 +208,12 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
       const rec = await ops.getRollout(store, id);
       const s = summarize(rec);
       const line = progressLine(s);
+      // A new line when something other than the countdown changed, else the countdown every few seconds.
+      const shape = line.replace(/[\d.]+(ms|[smhdw])\b/g, '');
       const now = Date.now();
-      if (line !== lastLine || now - lastLineAt > 5000) {
-        if (!(line === lastLine && !line.includes('baking'))) process.stdout.write(line + '\n');
-        lastLine = line;
+      if (shape !== lastShape || now - lastLineAt >= 5000) {
+        process.stdout.write(line + '\n');
+        lastShape = shape;
         lastLineAt = now;
       }
       if (isTerminal(rec.phase)) {

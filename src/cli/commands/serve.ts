@@ -35,7 +35,7 @@ export function registerServeCommand(program: Command): void {
       const store = await storeFromProgram(cmd, config);
       const prober = opts.probes ? new Prober({ store, log, checks: probeChecks(config), flushEveryMs: 200 }) : undefined;
       const controller = new Controller({ store, config, log, prober, leaseMs });
-      const app = createApi({ store, config, log, onChange: () => controller.nudge(), routes: extraRoutes });
+      const app = createApi({ store, config, log, onChange: () => controller.nudge({ relist: true }), routes: extraRoutes });
       let server;
       try {
         server = await serveApi(app, opts.listen ?? config.server.listen);
