@@ -232,7 +232,13 @@ function summary(get: (r: Row) => Decision) {
   const neg = rows.filter((r) => !r.c.bad).length;
   const fpStrict = rows.filter((r) => !r.c.bad && get(r).how === 'fail').length;
   const positivesCaught = rows.filter((r) => r.c.bad && get(r).flagged);
+  const tpFail = rows.filter((r) => r.c.bad && get(r).how === 'fail').length;
+  const normalNeg = rows.filter((r) => !r.c.bad && !r.c.scenario.includes('low traffic'));
   return {
+    precisionFail: tpFail / (tpFail + fpStrict),
+    recallFail: tpFail / rows.filter((r) => r.c.bad).length,
+    fprNormal: normalNeg.filter((r) => get(r).flagged).length / normalNeg.length,
+    undecided: rows.filter((r) => get(r).how === 'inconclusive at end' || get(r).how === 'score below pass at end').length / rows.length,
     precision: tp / (tp + fp),
     recall: tp / (tp + fn),
     fpr: fp / neg,
@@ -262,6 +268,10 @@ line('precision', f3(E.precision), f3(K.precision));
 line('recall', f3(E.recall), f3(K.recall));
 line('false-positive rate on no-change cases', f3(E.fpr), f3(K.fpr));
 line('  of which judged "fail" (rest: never enough evidence)', f3(E.fprFailOnly), f3(K.fprFailOnly));
+line('false-positive rate, no-change cases with normal traffic', f3(E.fprNormal), f3(K.fprNormal));
+line('precision, counting only "fail" verdicts as flags', f3(E.precisionFail), f3(K.precisionFail));
+line('recall, counting only "fail" verdicts as flags', f3(E.recallFail), f3(K.recallFail));
+line('undecided at the end of the bake (all cases)', f3(E.undecided), f3(K.undecided));
 line('median minutes to decision, all cases', f0(E.medianMinutes), f0(K.medianMinutes));
 line('median minutes to catch a bad canary', f0(E.medianMinutesToCatch), f0(K.medianMinutesToCatch));
 line('median minutes to decide a no-change canary', f0(E.medianMinutesNegatives), f0(K.medianMinutesNegatives));

@@ -59,7 +59,8 @@ class Target {
 export class TargetFleet {
   readonly targets = new Map<string, Target>();
   readonly applied: Applied[] = [];
-  private seen = new Map<string, string>();
+  /** Keys taken, with the work they started: a repeat waits for the first and is answered as done. */
+  private seen = new Map<string, Promise<void>>();
   control!: Server;
   controlPort = 0;
   /** Extra time a deploy takes (ms), so that crashes land inside driver calls too. */
@@ -96,18 +97,23 @@ export class TargetFleet {
       res.writeHead(400).end('bad request\n');
       return;
     }
-    // Idempotent by key: a repeated call is answered with what it did the first time.
-    if (this.seen.has(key)) {
+    // Idempotent by key, atomically: the key is taken before any work, so a repeat arriving while the first
+    // call still runs (an orphaned call of a killed controller) waits for it instead of deploying again.
+    const first = this.seen.get(key);
+    if (first) {
+      await first;
       this.applied.push({ action, target: id, version, key, at: Date.now(), repeat: true });
       res.writeHead(200).end(`already done: ${key}\n`);
       return;
     }
     if (action !== 'force' && t.hung) return; // a hung process does not take a graceful deploy either
+    let done!: () => void;
+    this.seen.set(key, new Promise<void>((r) => (done = r)));
     if (action === 'deploy' && this.deployDelayMs > 0) await new Promise((r) => setTimeout(r, this.deployDelayMs));
     if (action === 'force') await t.restart(version);
     else t.version = version;
-    this.seen.set(key, version);
     this.applied.push({ action, target: id, version, key, at: Date.now(), repeat: false });
+    done();
     res.writeHead(200).end(`${action} ${id} ${version}\n`);
   }
 

@@ -35,6 +35,8 @@ export interface ControllerOptions {
   driverFor?: (service: string, config: ServiceConfig) => Driver | Promise<Driver>;
   /** Started and stopped with the controller. Default: none (evidence comes from elsewhere). */
   prober?: EvidenceRunner;
+  /** More evidence runners (metric and judge measurements), started and stopped with the controller. */
+  runners?: EvidenceRunner[];
   /** Lease holder name; unique per process by default. */
   holder?: string;
   /** How long a rollout's lease lasts without renewal (default 15 s). */
@@ -108,6 +110,7 @@ export class Controller {
     if (this.running) return;
     this.running = true;
     this.opts.prober?.start();
+    for (const r of this.opts.runners ?? []) r.start();
     this.loop = this.run();
   }
 
@@ -120,6 +123,7 @@ export class Controller {
     await Promise.allSettled([...this.inflight.values()].map((f) => f.done));
     await Promise.allSettled([...this.busy.values()]);
     await this.opts.prober?.stop();
+    for (const r of this.opts.runners ?? []) await r.stop();
     for (const id of this.leased.keys()) await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
     this.leased.clear();
     for (const d of this.drivers.values()) await d.then((x) => x.close?.()).catch(() => {});

@@ -40,6 +40,8 @@ export interface TimelineBucket {
   /** Start of the bucket (ms since epoch). */
   at: number;
   regions: Record<string, Counts>;
+  /** The same per cell, by `region/cell`. */
+  cells: Record<string, Counts>;
 }
 
 export interface LoadStats {
@@ -203,8 +205,8 @@ export class LoadGenerator {
     this.stats.total[o]++;
     const bucketAt = at - (at % this.o.bucketMs);
     let b = this.buckets.get(bucketAt);
-    if (!b) this.buckets.set(bucketAt, (b = { at: bucketAt, regions: {} }));
-    const rc = (b.regions[region] ??= zero());
-    rc[o]++;
+    if (!b) this.buckets.set(bucketAt, (b = { at: bucketAt, regions: {}, cells: {} }));
+    (b.regions[region] ??= zero())[o]++;
+    (b.cells[`${region}/${cell}`] ??= zero())[o]++;
   }
 }

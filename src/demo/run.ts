@@ -3,7 +3,7 @@
 // Controller, Store, probes and fleet driver). Each run gets a fresh fleet and the same customer traffic;
 // the verdict compares what customers and the fleet went through.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { systemClock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
@@ -90,6 +90,8 @@ export interface RunResult {
   forcedCells: string[];
   rolloutId?: string;
   rolloutPhase?: string;
+  /** Customer requests per second and region: ok, error, timeout. */
+  customerTimeline: Array<{ at: number; regions: Record<string, Counts> }>;
   /** Every process the run started, and those still running when it ended (should be none). */
   pids: number[];
   leftoverPids: number[];
@@ -143,7 +145,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoVerdict> {
   if (!FAULTS.includes(opts.fault)) throw new RangeError(`unknown fault ${opts.fault}`);
   const spec = defaultFleetSpec({ regions: opts.regions, cells: opts.cells });
   const out = resolve(opts.out ?? defaultOut());
-  mkdirSync(out, { recursive: true });
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new EtapeError('usage', `cannot create the output folder ${out} (${(e as NodeJS.ErrnoException).code ?? String(e)}): choose another with --out DIR`);
+  }
   const o = {
     regions: 8,
     json: false,
@@ -251,9 +257,17 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
       view?.event(text, at);
     },
   };
+  // Every hang goes to the log; the live view shows the first few and then a count, not a wall of lines.
+  const hung = new Set<string>();
+  const cellsTotal = spec.regions.reduce((n, r) => n + r.cells.length, 0);
   fleet.on('hang', (e: { region: string; cell: string; at: number }) => {
-    stage.set(`${e.region}/${e.cell}`, 'hung');
-    h.note('cell.hung', `${e.region}/${e.cell} is stuck in the blob path's infinite loop`, { target: `${e.region}/${e.cell}` });
+    const id = `${e.region}/${e.cell}`;
+    stage.set(id, 'hung');
+    hung.add(id);
+    const text = `${id} is stuck in the blob path's infinite loop`;
+    if (hung.size <= 2) return h.note('cell.hung', text, { target: id });
+    events.push({ at: e.at, actor: 'demo', type: 'cell.hung', data: { target: id, text } });
+    if (hung.size === cellsTotal || hung.size % 8 === 0) view?.event(`${hung.size} of ${cellsTotal} cells are stuck in the infinite loop`);
   });
   fleet.on('exit', (e: { region: string; cell: string; version: string; exit: string }) => {
     if (o.fault === 'crash-loop' && e.version === BAD) stage.set(`${e.region}/${e.cell}`, 'crashed');
@@ -324,6 +338,7 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     recovered: false,
     pairsLostBoth: pairsLost(ctx.spec, load.timeline()),
     pairsTotal: pairsOf(ctx.spec).length,
+    customerTimeline: load.timeline().map((b) => ({ at: b.at, regions: b.regions })),
     forcedCells: [...new Set(incs.filter((i) => i.cause === 'force').map((i) => `${i.region}/${i.cell}`))],
     pids,
     leftoverPids: pids.filter(isRunning),
@@ -459,6 +474,11 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
 /** etape.yaml for the running fleet: each cell's stable port as a variable of its probe URLs. */
 export function demoConfig(ctx: Pick<Ctx, 'o' | 'spec'>, fleet: Fleet): { config: EtapeConfig; yamlText: string } {
   const { o, spec } = ctx;
+  // Growth 2, unless one cell outweighs twice the canary (a fleet of one-cell regions): then enough for
+  // the heaviest cell to follow the canary.
+  const canaryWeight = spec.regions.filter((r) => r.canary).reduce((n, r) => n + r.weight, 0);
+  const heaviestCell = Math.max(...spec.regions.map((r) => r.weight / r.cells.length));
+  const growth = Math.max(2, Math.ceil(heaviestCell / canaryWeight));
   const doc = {
     version: 1,
     fleet: {
@@ -489,7 +509,7 @@ export function demoConfig(ctx: Pick<Ctx, 'o' | 'spec'>, fleet: Fleet): { config
     ],
     policy: {
       bake: { canary: `${o.canaryBakeMs}ms`, first: `${o.bakeMs}ms`, later: `${o.bakeMs}ms` },
-      growth: 2,
+      growth,
     },
     server: { reconcileEvery: '250ms' },
   };
@@ -545,33 +565,51 @@ function planSummary(plan: Plan): string {
   return plan.waves.map((w) => `${w.index}:${w.kind}[${w.regions.join(',')}]`).join(' → ');
 }
 
-/** One line for a stored event, or undefined for the ones the live view leaves out. */
+/** One line for a stored event, or undefined for the ones the live view leaves out (the log keeps all). */
 export function describeEvent(e: { type: string; data: unknown }): string | undefined {
   const d = (e.data ?? {}) as Record<string, unknown>;
-  const target = typeof d.target === 'string' ? d.target : undefined;
+  const target = typeof d.target === 'string' ? d.target : '';
+  const regions = Array.isArray(d.regions) ? ` (${(d.regions as string[]).join(', ')})` : '';
   switch (e.type) {
-    case 'rollout.created':
-      return undefined;
+    case 'rollout.running':
+      return d.from === 'pending' ? 'rollout started' : 'rollout resumed';
+    case 'rollout.halted':
+      return `HALTED: ${d.reason}`;
+    case 'rollout.rolling_back':
+      return `rolling back ${Array.isArray(d.targets) ? d.targets.length : ''} touched target(s)`;
+    case 'rollout.rolled_back':
+      return 'rollout rolled back: every touched target is on its last verified version';
+    case 'rollout.completed':
+      return 'rollout completed: every wave verified';
+    case 'rollout.failed':
+      return `rollout FAILED: ${d.reason ?? 'rollback failed'}`;
+    case 'wave.deploying':
+    case 'wave.baking':
+    case 'wave.verified':
+      return `wave ${d.wave}${regions}: ${e.type.slice('wave.'.length)}`;
     case 'gate.verdict':
-      return d.verdict === 'pass' && d.from === null ? undefined : `gate ${d.gate} (wave ${d.wave}): ${d.verdict} — ${d.reason}`;
-    case 'wave.bake_held':
-      return undefined;
-    case 'driver.deploy.started':
-    case 'driver.rollback.started':
-    case 'driver.force.started':
-      return `${e.type.split('.')[1]} ${d.version} → ${target}`;
+      return d.verdict === 'inconclusive' ? undefined : `gate ${d.gate}: ${d.verdict} — ${d.reason}`;
+    case 'target.deploying':
+      return `deploy ${d.version} → ${target}`;
+    case 'target.rolling_back':
+      return `roll back to ${d.version} → ${target}`;
+    case 'target.forcing':
+      return `force ${d.version} → ${target}${d.reason ? ` (${d.reason})` : ''}`;
+    case 'target.deploy_failed':
+    case 'target.rollback_failed':
+    case 'target.force_failed':
+    case 'target.failed':
+      return `${e.type.slice('target.'.length).replace('_', ' ')}: ${target}${d.detail ? ` — ${d.detail}` : ''}`;
     case 'driver.deploy.succeeded':
     case 'driver.rollback.succeeded':
     case 'driver.force.succeeded':
-      return `${e.type.split('.')[1]} ${target}: ${d.detail}`;
+      return `  ${target}: ${d.detail}`;
     case 'driver.deploy.failed':
     case 'driver.rollback.failed':
     case 'driver.force.failed':
-      return `${e.type.split('.')[1]} ${target} failed: ${d.detail}`;
-    default: {
-      const bits = [d.wave !== undefined ? `wave ${d.wave}` : '', target ?? '', typeof d.reason === 'string' ? d.reason : ''].filter(Boolean);
-      return `${e.type}${bits.length ? ': ' + bits.join(' · ') : ''}`;
-    }
+      return `  ${target}: ${e.type.split('.')[1]} failed — ${d.detail}`;
+    default:
+      return undefined;
   }
 }
 
@@ -624,7 +662,8 @@ export function verdictSummary(v: DemoVerdict): string {
   }
   lines.push('In 2014 the same kind of change reached every region at once and took about eleven hours to undo.');
   lines.push('');
-  lines.push(`Event logs, the generated etape.yaml, the store and verdict.json: ${v.out}`);
+  const rel = relative(process.cwd(), v.out);
+  lines.push(`Event logs, the generated etape.yaml, the store and verdict.json: ${rel && !rel.startsWith('..') ? rel : v.out}`);
   if (v.leftover_pids.length) lines.push(`WARNING: processes still running: ${v.leftover_pids.join(', ')}`);
   return lines.join('\n');
 }

@@ -102,7 +102,7 @@ class TtyView implements View {
 
   event(text: string, at = this.now()): void {
     this.events.push(`${C.dim}${fmtElapsed(at - this.startedAt).padStart(6)}${C.reset} ${text}`);
-    if (this.events.length > 8) this.events.shift();
+    if (this.events.length > 10) this.events.shift();
   }
 
   frame(f: () => Frame): void {
@@ -163,7 +163,7 @@ const HEALTH_GLYPH: Record<Health, string> = {
 function render(f: Frame, events: string[], now: number, columns: number): string[] {
   const lines: string[] = [];
   lines.push(`${C.bold}${f.title}${C.reset}  ${C.dim}t+${fmtElapsed(now - f.startedAt)}${C.reset}`);
-  for (const s of f.status) lines.push(s.length + 2 > columns ? `  ${s.slice(0, columns - 3)}…` : `  ${s}`);
+  for (const s of f.status) lines.push(`  ${s}`);
   lines.push('');
   const nameW = Math.max(10, ...f.regions.map((r) => r.id.length + (r.canary ? 2 : 0)));
   // Every cell gets the same width, and every row the same cells column, so the columns line up.
@@ -186,15 +186,14 @@ function render(f: Frame, events: string[], now: number, columns: number): strin
     const visible = stripAnsi(cells).length;
     const pad = ' '.repeat(Math.max(1, cellsW + 2 - visible));
     const failed = r.failed > 0 ? `${C.red}${r.failed}${C.reset}` : '0';
-    let line = `  ${name}  ${C.dim}${pair}${C.reset}  ${cells}${pad}${String(r.ok).padStart(6)} / ${failed}`;
-    if (stripAnsi(line).length > columns) line = truncateAnsi(line, columns);
-    lines.push(line);
+    lines.push(`  ${name}  ${C.dim}${pair}${C.reset}  ${cells}${pad}${String(r.ok).padStart(6)} / ${failed}`);
   }
   if (events.length) {
     lines.push('');
-    for (const e of events) lines.push(`  ${stripAnsi(e).length > columns - 2 ? truncateAnsi(e, columns - 2) : e}`);
+    for (const e of events) lines.push(`  ${e}`);
   }
-  return lines;
+  // A line wider than the terminal would wrap and break the redraw: cut every line to fit.
+  return lines.map((l) => (stripAnsi(l).length > columns ? truncateAnsi(l, columns) : l));
 }
 
 function stageColour(stage: string): string {

@@ -2,7 +2,7 @@
 // window, metric by metric and cell by cell, with tests that stay valid under repeated looks.
 // Pure: series in, judgment out. The Prometheus source and the CLI feed it; the judge gate reads it.
 import type { Verdict } from '../core/types.js';
-import { rateRatioSequence, rateUpperBound, shiftSequence, type CountStratum } from './sequential.js';
+import { blockedShiftSequence, burstWeights, rateRatioSequence, rateUpperBound, shiftSequence, type CountStratum, type ValueBlock } from './sequential.js';
 
 export type MetricKind = 'count' | 'latency';
 export type Direction = 'increase' | 'decrease' | 'either';
@@ -199,8 +199,9 @@ function judgeMetric(m: JudgeMetricInput, cfg: JudgeConfig, alpha: number): Metr
   const cellCfg = { ...cfg, negligibleIncrease: 2 * cfg.negligibleIncrease };
   const scopes: ScopeResult[] = [];
   if (m.kind === 'count') {
-    scopes.push(judgeCount(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, alpha, cfg));
-    for (const c of cells) scopes.push(judgeCount(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, cellMargin, cellMin, a, a, cellCfg));
+    const { canary, baseline } = setBurstsAside(m.canary, m.baseline);
+    scopes.push(judgeCount(m, 'all', canary, baseline, floor, margin, minSamples, a, alpha, cfg));
+    for (const c of cells) scopes.push(judgeCount(m, c, canary.filter((s) => s.target === c), baseline, floor, cellMargin, cellMin, a, a, cellCfg));
   } else {
     scopes.push(judgeLatency(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, alpha, cfg));
     for (const c of cells) scopes.push(judgeLatency(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, cellMargin, cellMin, a, a, cfg));
@@ -222,6 +223,26 @@ function judgeMetric(m: JudgeMetricInput, cfg: JudgeConfig, alpha: number): Metr
     };
   }
   return { name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: pooled.verdict, evidenceFraction, scopes, detail: pooled.detail };
+}
+
+/** Weights every cell's buckets against bursts (see `burstWeights`); series keep their targets. */
+function setBurstsAside(canary: TargetSeries<CountPoint>[], baseline: TargetSeries<CountPoint>[]) {
+  const all = [...canary, ...baseline];
+  const cells = all.map((s) => {
+    const points = new Map<number, [number, number]>();
+    for (const p of s.points) {
+      if (!(p.total >= 0) || !(p.errors >= 0)) continue;
+      const q = points.get(p.t) ?? [0, 0];
+      points.set(p.t, [q[0] + p.total, q[1] + p.errors]);
+    }
+    return { target: s.target, points };
+  });
+  const w = burstWeights(cells);
+  const weighted = cells.map((c, i) => ({
+    target: c.target,
+    points: [...c.points.entries()].map(([t, [n, e]]) => ({ t, total: n * w[i].get(t)!, errors: e * w[i].get(t)! })),
+  }));
+  return { canary: weighted.slice(0, canary.length), baseline: weighted.slice(canary.length) };
 }
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -378,15 +399,32 @@ function judgeLatency(
   };
   const x = logs(canary);
   const y = logs(baseline);
+  // Values measured in the same time buckets are compared with each other only (stratified rank test),
+  // so a daily cycle or a load spike that moves both sides cancels out; otherwise all against all.
+  const byT = new Map<number, ValueBlock>();
+  const put = (ss: TargetSeries<ValuePoint>[], side: 'canary' | 'baseline') => {
+    for (const s of ss) for (const p of s.points) {
+      if (!(Number.isFinite(p.value) && p.value > 0)) continue;
+      let b = byT.get(p.t);
+      if (!b) byT.set(p.t, (b = { canary: [], baseline: [] }));
+      b[side].push(Math.log(p.value));
+    }
+  };
+  put(canary, 'canary');
+  put(baseline, 'baseline');
+  const blocks = [...byT.values()].filter((b) => b.canary.length > 0 && b.baseline.length > 0);
+  const inBlocks = (side: 'canary' | 'baseline') => blocks.reduce((a, b) => a + b[side].length, 0);
+  const blocked = blocks.length >= 5 && inBlocks('canary') >= 0.5 * x.length && inBlocks('baseline') >= 0.5 * y.length;
+  const test = (a: number) => (blocked ? blockedShiftSequence(blocks, Math.log(1 + floor), a) : shiftSequence(x, y, Math.log(1 + floor), a));
   const label = m.name;
-  const volumes = `${fmtInt(x.length)} vs ${fmtInt(y.length)} samples`;
+  const volumes = `${fmtInt(x.length)} vs ${fmtInt(y.length)} samples${blocked ? ', compared within the same time buckets' : ''}`;
   const base = { scope, canarySamples: x.length, baselineSamples: y.length };
   if (x.length < 2 || y.length < 2) {
     return { ...base, verdict: 'inconclusive', change: NaN, lower: NaN, upper: NaN, evidence: 0, detail: `${label}: no samples ${x.length < 2 ? 'from the canary' : 'from the baseline'} ${where(scope)} yet` };
   }
   const lf = Math.log(1 + floor);
   const lm = Math.log(1 + margin);
-  const r = shiftSequence(x, y, lf, alpha);
+  const r = test(alpha);
   const change = Math.exp(r.estimate) - 1;
   const lower = Math.exp(r.lower) - 1;
   const upper = Math.exp(r.upper) - 1;
@@ -397,7 +435,7 @@ function judgeLatency(
     return { ...base, verdict: 'fail', change, lower, upper, evidence: 1, detail: `${label} ${pct(change)} ${ci} ${where(scope)} against baseline, ${volumes}` };
   }
   // Not failing: report and pass on the interval at the pass level.
-  const rp = alphaPass === alpha ? r : shiftSequence(x, y, lf, alphaPass);
+  const rp = alphaPass === alpha ? r : test(alphaPass);
   const lowerP = Math.exp(rp.lower) - 1;
   const upperP = Math.exp(rp.upper) - 1;
   const shown = `${label} ${pct(change)} (${conf(alphaPass)} CI ${pct(lowerP)}…${pct(upperP)}) ${where(scope)}`;

@@ -45,28 +45,27 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
   const te = used.map((s) => s.canaryErrors + s.baselineErrors);
   const lcn = used.map((s) => Math.log(s.canaryTotal));
   const lbn = used.map((s) => Math.log(s.baselineTotal));
-  // Bucket weights: near 1, except for buckets far out of line with the rest (a burst of errors on one side
-  // in one minute), which an M-estimator down-weights, so a burst is not read as a trend.
-  const w = ce.map(() => 1);
   const ll = (rho: number): number => {
     let v = 0;
     for (let k = 0; k < ce.length; k++) {
       const a = lcn[k] + rho;
       const b = lbn[k];
       const m = Math.max(a, b);
-      v += w[k] * (ce[k] * rho - te[k] * (m + Math.log(Math.exp(a - m) + Math.exp(b - m))));
+      v += ce[k] * rho - te[k] * (m + Math.log(Math.exp(a - m) + Math.exp(b - m)));
     }
     return v;
   };
   const dll = (rho: number): number => {
     let v = 0;
-    for (let k = 0; k < ce.length; k++) v += w[k] * (ce[k] - te[k] / (1 + Math.exp(lbn[k] - lcn[k] - rho)));
+    for (let k = 0; k < ce.length; k++) v += ce[k] - te[k] / (1 + Math.exp(lbn[k] - lcn[k] - rho));
     return v;
   };
-  const mle = (): number => {
-    if (ce.length === 0) return 0;
-    if (dll(RHO_MIN) <= 0) return RHO_MIN;
-    if (dll(RHO_MAX) >= 0) return RHO_MAX;
+  // MLE by bisection on the (decreasing) score.
+  let rhoHat: number;
+  if (ce.length === 0) rhoHat = 0;
+  else if (dll(RHO_MIN) <= 0) rhoHat = RHO_MIN;
+  else if (dll(RHO_MAX) >= 0) rhoHat = RHO_MAX;
+  else {
     let lo = RHO_MIN;
     let hi = RHO_MAX;
     for (let i = 0; i < 60; i++) {
@@ -74,39 +73,19 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
       if (dll(mid) > 0) lo = mid;
       else hi = mid;
     }
-    return (lo + hi) / 2;
-  };
-  const residuals = (rho: number) =>
-    ce.map((c, k) => {
-      const th = 1 / (1 + Math.exp(lbn[k] - lcn[k] - rho));
-      const v = te[k] * th * (1 - th);
-      return v > 0 ? (c - te[k] * th) / Math.sqrt(v) : 0;
-    });
-  let rhoHat = mle();
+    rhoHat = (lo + hi) / 2;
+  }
   // Overdispersion: Pearson's statistic across buckets says how much more the counts vary than binomial
   // counts do; the log-likelihood is tempered by it (quasi-likelihood), never sharpened.
   let phi = 1;
   if (ce.length >= 5) {
-    // Tukey's biweight (c = 4.685 robust standard deviations): a bucket far out of line stops counting.
-    const C = 4.685;
-    for (let iter = 0; iter < 3; iter++) {
-      const r = residuals(rhoHat);
-      const sq = r.map((x) => x * x).sort((x, y) => x - y);
-      const scale = Math.max(1, sq[sq.length >> 1] / 0.4549); // median of chi-square(1)
-      for (let k = 0; k < ce.length; k++) {
-        const u2 = (r[k] * r[k]) / (C * C * scale);
-        w[k] = u2 >= 1 ? 0 : (1 - u2) ** 2;
-      }
-      rhoHat = mle();
-    }
-    const r = residuals(rhoHat);
     let chi = 0;
-    let ws = 0;
     for (let k = 0; k < ce.length; k++) {
-      chi += w[k] * r[k] * r[k];
-      ws += w[k];
+      const th = 1 / (1 + Math.exp(lbn[k] - lcn[k] - rhoHat));
+      const v = te[k] * th * (1 - th);
+      if (v > 0) chi += (ce[k] - te[k] * th) ** 2 / v;
     }
-    phi = Math.max(1, chi / Math.max(1, ws - 1));
+    phi = Math.max(1, chi / (ce.length - 1));
   }
   const llRaw = ll;
   const llT = (rho: number) => llRaw(rho) / phi;
@@ -273,5 +252,154 @@ export function shiftSequence(canary: readonly number[], baseline: readonly numb
     zBelowFloor: down.z,
     z: base.z,
     auc: base.auc,
+  };
+}
+
+/** One cell's counts over time buckets, for `burstWeights`. */
+export interface CellCounts {
+  /** bucket time → [requests, errors] */
+  points: Map<number, [number, number]>;
+}
+
+/**
+ * Weights (0..1) per cell and bucket that set bursts aside. Error rates are fitted on the log scale by a
+ * two-way model (cell effect + time effect) with Tukey's median polish, which a few wild values cannot
+ * move, so a cell that is worse all along (a bad canary) and a time that is worse everywhere (load) are part
+ * of the model, and only a cell-bucket far out of line with both — an isolated burst — loses weight: full
+ * weight within 3.5 robust standard deviations of the Pearson residuals, none beyond 6. Canary and baseline
+ * cells are treated alike.
+ */
+export function burstWeights(cells: readonly CellCounts[]): Map<number, number>[] {
+  const times = [...new Set(cells.flatMap((c) => [...c.points.keys()]))];
+  const out = cells.map((c) => new Map<number, number>([...c.points.keys()].map((t) => [t, 1])));
+  const total = cells.reduce((x, c) => x + [...c.points.values()].reduce((s2, p) => s2 + p[1], 0), 0);
+  if (times.length < 5 || cells.length < 2 || total === 0) return out;
+  // residual matrix on the log-rate scale (0.5 added so empty buckets have a rate)
+  const resid = cells.map((c) => new Map<number, number>([...c.points.entries()].filter(([, [n]]) => n > 0).map(([t, [n, e]]) => [t, Math.log((e + 0.5) / n)])));
+  const med = (v: number[]) => {
+    const x = [...v].sort((p, q) => p - q);
+    const m = x.length >> 1;
+    return x.length === 0 ? 0 : x.length % 2 ? x[m] : (x[m - 1] + x[m]) / 2;
+  };
+  for (let iter = 0; iter < 6; iter++) {
+    for (const row of resid) {
+      const m = med([...row.values()]);
+      for (const [t, v] of row) row.set(t, v - m);
+    }
+    for (const t of times) {
+      const col = resid.map((row) => row.get(t)).filter((v): v is number => v !== undefined);
+      const m = med(col);
+      for (const row of resid) if (row.has(t)) row.set(t, row.get(t)! - m);
+    }
+  }
+  const res: { i: number; t: number; r: number }[] = [];
+  cells.forEach((c, i) => {
+    for (const [t, [n, e]] of c.points) {
+      const rv = resid[i].get(t);
+      if (rv === undefined) continue;
+      const mu = Math.max(0.5, (e + 0.5) * Math.exp(-rv) - 0.5); // the fitted count
+      res.push({ i, t, r: (e - mu) / Math.sqrt(mu) });
+    }
+  });
+  if (res.length === 0) return out;
+  const sq = res.map((x) => x.r * x.r).sort((x, y) => x - y);
+  const sd = Math.sqrt(Math.max(1, sq[sq.length >> 1] / 0.4549)); // median of chi-square(1)
+  for (const { i, t, r } of res) {
+    const u = (Math.abs(r) / sd - 3.5) / 2.5;
+    out[i].set(t, u <= 0 ? 1 : u >= 1 ? 0 : (1 - u * u) ** 2);
+  }
+  return out;
+}
+
+/** Canary and baseline values (same scale, e.g. log latency) measured in the same time bucket. */
+export interface ValueBlock {
+  canary: number[];
+  baseline: number[];
+}
+
+/**
+ * The rank test stratified by time (van Elteren's form of Mann–Whitney): U is counted only between canary
+ * and baseline values of the same time bucket and summed over buckets, so anything that moves both sides
+ * together — a daily cycle, a load spike — cancels out. The shift estimate is the δ that centres the
+ * statistic (a Hodges–Lehmann estimate for strata), the interval the δs it does not reject at the
+ * sequential critical value; the information is (Σ k·m)² / Var(U) for k canary and m baseline values per
+ * bucket, which is 12·n₁n₂/(n₁+n₂+1) when there is a single bucket.
+ */
+export function blockedShiftSequence(blocks: readonly ValueBlock[], floor: number, alpha: number, taus: readonly number[] = SHIFT_TAUS): ShiftSequenceResult {
+  const bs = blocks
+    .filter((b) => b.canary.length > 0 && b.baseline.length > 0)
+    .map((b) => ({ x: b.canary, y: [...b.baseline].sort((p, q) => p - q) }));
+  let pairs = 0;
+  let variance = 0;
+  let n1 = 0;
+  let n2 = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const b of bs) {
+    const k = b.x.length;
+    const m = b.y.length;
+    pairs += k * m;
+    variance += (k * m * (k + m + 1)) / 12;
+    n1 += k;
+    n2 += m;
+    for (const v of b.x) {
+      lo = Math.min(lo, v - b.y[m - 1]);
+      hi = Math.max(hi, v - b.y[0]);
+    }
+  }
+  const empty = { n1, n2, estimate: NaN, lower: NaN, upper: NaN, zCritical: Infinity, zAboveFloor: 0, zBelowFloor: 0, z: 0, auc: NaN };
+  if (pairs === 0 || variance === 0) return empty;
+  const sd = Math.sqrt(variance);
+  // U(δ): pairs with x − δ > y, ties one half; binary search in each sorted baseline block.
+  const below = (ys: number[], v: number, strict: boolean) => {
+    let a = 0;
+    let b = ys.length;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      if (strict ? ys[mid] < v : ys[mid] <= v) a = mid + 1;
+      else b = mid;
+    }
+    return a;
+  };
+  const u = (delta: number) => {
+    let s = 0;
+    for (const b of bs) {
+      for (const v of b.x) {
+        const w = v - delta;
+        const less = below(b.y, w, true);
+        const lessEq = below(b.y, w, false);
+        s += less + 0.5 * (lessEq - less);
+      }
+    }
+    return s;
+  };
+  const z = (delta: number) => (u(delta) - pairs / 2) / sd;
+  const info = (pairs * pairs) / variance;
+  const zCritical = multiScaleCriticalZ(info, alpha, taus);
+  // z(δ) falls as δ grows: the δ where it crosses a level, by bisection.
+  const cross = (level: number): number => {
+    if (z(lo - 1e-9) < level) return -Infinity;
+    if (z(hi + 1e-9) > level) return Infinity;
+    let a = lo - 1e-9;
+    let b = hi + 1e-9;
+    for (let i = 0; i < 60 && b - a > 1e-9; i++) {
+      const mid = (a + b) / 2;
+      if (z(mid) > level) a = mid;
+      else b = mid;
+    }
+    return (a + b) / 2;
+  };
+  const z0 = z(0);
+  return {
+    n1,
+    n2,
+    estimate: cross(0),
+    lower: Number.isFinite(zCritical) ? cross(zCritical) : -Infinity,
+    upper: Number.isFinite(zCritical) ? cross(-zCritical) : Infinity,
+    zCritical,
+    zAboveFloor: z(floor),
+    zBelowFloor: z(-floor),
+    z: z0,
+    auc: u(0) / pairs,
   };
 }

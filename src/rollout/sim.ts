@@ -147,7 +147,7 @@ export class Sim {
       this.observations.push({ service: this.state.service, region, cell, source: 'http', at: now, verdict: r.verdict, detail: r.detail, version });
     }
     // Keep what gates can still use.
-    if (this.observations.length > 5000) this.observations = this.observations.filter((o) => now - o.at < 600_000);
+    if (this.observations.length > 400) this.observations = this.observations.filter((o) => now - o.at < 300_000);
   }
 
   eventsOf(type: string): NewEvent[] {
