@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { VirtualClock, systemClock, type Clock } from '../src/core/clock.js';
+import { formatDuration } from '../src/core/duration.js';
 import { configSchema, type EtapeConfig } from '../src/config/schema.js';
 import type { Driver, DriverCall, DriverResult } from '../src/drivers/driver.js';
 import { openStore } from '../src/store/open.js';
@@ -153,7 +154,7 @@ async function virtualRun(backend: string): Promise<void> {
   const completed = [...states.values()].filter((s) => s.phase === 'completed').length;
   const total = events + driverEvents;
   console.log(
-    `${backend.padEnd(8)} ${ROLLOUTS} rollouts × 50 targets, ${template.waves.length} waves, ${(virtualSteps * STEP) / 3_600_000} h virtual: ` +
+    `${backend.padEnd(8)} ${ROLLOUTS} rollouts × 50 targets, ${template.waves.length} waves, ${formatDuration(virtualSteps * STEP)} of virtual time: ` +
       `${completed} completed in ${wall.toFixed(1)} s (create ${((created - t0) / 1000).toFixed(1)} s) | ` +
       `${(ROLLOUTS / wall).toFixed(1)} rollouts/s | ${Math.round(total / wall)} events/s (${total} events, ${driver.calls} driver calls, ${observations} observations) | ` +
       `reconcile p50 ${pct(reconcileMs, 50).toFixed(2)} ms p99 ${pct(reconcileMs, 99).toFixed(2)} ms (${reconcileMs.length}) | peak RSS ${Math.round(peakRss / 2 ** 20)} MiB`,

@@ -51,7 +51,7 @@ test('too little data is inconclusive (exit 3), never a pass', () => {
     writeFileSync(join(dir, 'c.csv'), rows(12));
     const r = etape('judge', '--baseline', join(dir, 'b.csv'), '--canary', join(dir, 'c.csv'));
     assert.equal(r.code, 3, r.out + r.err);
-    assert.match(r.out, /too few samples to pass \(12 vs 12 samples, need 50 each\)/);
+    assert.match(r.out, /too few samples to pass \(12 vs 12 samples(, compared within the same time buckets)?, need 50 each\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,7 +17,7 @@ import { fleetConfig, TargetFleet } from './rollout-fixture.js';
 const INTERVAL = 400;
 const TIMEOUT = 250;
 const K = 3;
-const TICK = 100;
+const TICK = 250;
 const FLUSH = 50;
 
 test('a version that hangs its target is halted by probe timeouts and rolled back by force', { timeout: 120_000 }, async () => {

@@ -97,6 +97,10 @@ export const judgeMetricSchema = z.strictObject({
   weight: z.number().positive().default(1),
   /** Samples (latency) or requests (count) each side needs before this metric can pass. */
   minSamples: z.number().int().positive().optional(),
+  /** To pass, rule out a regression this large (default twice the floor). */
+  passMargin: z.number().min(0).optional(),
+  /** Latency: compare canary and baseline only within the same step (cancels a strong common cycle). */
+  alignInTime: z.boolean().default(false),
 }).refine((m) => m.kind !== 'count' || m.totalQuery !== undefined, {
   message: 'a count metric needs `totalQuery`, the cumulative counter of all requests (`query` counts the failed ones)',
   path: ['totalQuery'],

@@ -212,6 +212,8 @@ export async function collectJudgeInput(
       effectFloor: m.effectFloor,
       weight: m.weight,
       minSamples: m.minSamples,
+      passMargin: m.passMargin,
+      alignInTime: m.alignInTime,
     };
     if (m.kind === 'count') {
       const side = async (targets: QueryTarget[]): Promise<TargetSeries<CountPoint>[] | string> => {

@@ -104,3 +104,17 @@ test('no metrics, or an empty side, is never a pass', () => {
   assert.equal(judge([]).verdict, 'error');
   assert.equal(judge([countMetric([counts('a/1', 30, 500, 0.01)], [])]).verdict, 'inconclusive');
 });
+
+test('alignInTime: a strong cycle common to both sides no longer hides a no-change canary', () => {
+  const cyc = (t: number) => 80 * (1 + 0.8 * Math.sin((2 * Math.PI * t) / 60));
+  const series = (target: string, n: number, f: number): TargetSeries<ValuePoint> => ({
+    target,
+    points: Array.from({ length: 60 }, (_, t) => Array.from({ length: n }, () => ({ t, value: cyc(t) * f * Math.exp(0.05 * normal()) }))).flat(),
+  });
+  const metric = (alignInTime: boolean, f = 1): JudgeMetricInput => ({ ...latencyMetric([series('a/1', 2, f)], [series('a/2', 2, 1)]), alignInTime });
+  assert.equal(judge([metric(false)]).verdict, 'inconclusive', 'all against all, the cycle swamps the comparison');
+  assert.equal(judge([metric(true)]).verdict, 'pass');
+  const slow = judge([metric(true, 1.3)]);
+  assert.equal(slow.verdict, 'fail');
+  assert.match(slow.reason, /\+3\d% .* compared within the same time buckets/);
+});

@@ -43,6 +43,11 @@ export interface JudgeMetricSpec {
   weight: number;
   /** Samples (latency) or requests (count) each side needs before the metric can pass. */
   minSamples?: number;
+  /**
+   * Latency: compare canary and baseline values only within the same time bucket (stratified rank test).
+   * Cancels a strong common cycle; costs some power when there is none (between-bucket pairs are unused).
+   */
+  alignInTime?: boolean;
 }
 
 export type JudgeMetricInput =
@@ -399,8 +404,8 @@ function judgeLatency(
   };
   const x = logs(canary);
   const y = logs(baseline);
-  // Values measured in the same time buckets are compared with each other only (stratified rank test),
-  // so a daily cycle or a load spike that moves both sides cancels out; otherwise all against all.
+  // With `alignInTime`, values measured in the same time buckets are compared with each other only
+  // (stratified rank test), so a daily cycle that moves both sides cancels out; otherwise all against all.
   const byT = new Map<number, ValueBlock>();
   const put = (ss: TargetSeries<ValuePoint>[], side: 'canary' | 'baseline') => {
     for (const s of ss) for (const p of s.points) {
@@ -414,7 +419,7 @@ function judgeLatency(
   put(baseline, 'baseline');
   const blocks = [...byT.values()].filter((b) => b.canary.length > 0 && b.baseline.length > 0);
   const inBlocks = (side: 'canary' | 'baseline') => blocks.reduce((a, b) => a + b[side].length, 0);
-  const blocked = blocks.length >= 5 && inBlocks('canary') >= 0.5 * x.length && inBlocks('baseline') >= 0.5 * y.length;
+  const blocked = m.alignInTime === true && blocks.length >= 5 && inBlocks('canary') >= 0.5 * x.length && inBlocks('baseline') >= 0.5 * y.length;
   const test = (a: number) => (blocked ? blockedShiftSequence(blocks, Math.log(1 + floor), a) : shiftSequence(x, y, Math.log(1 + floor), a));
   const label = m.name;
   const volumes = `${fmtInt(x.length)} vs ${fmtInt(y.length)} samples${blocked ? ', compared within the same time buckets' : ''}`;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hodgesLehmann, kthPairwiseDifference, mannWhitney, mannWhitneyExactCounts, normalCdf, normalQuantile } from './stats.js';
-import { mixtureCriticalZ, rateRatioSequence, shiftSequence } from './sequential.js';
+import { blockedShiftSequence, mixtureCriticalZ, rateRatioSequence, shiftSequence } from './sequential.js';
 import { judge } from './judge.js';
 
 const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (±${tol})`);
@@ -144,4 +144,40 @@ test('the error-count judgment keeps its level under repeated looks, also with b
     }
     assert.ok(fails / bakes <= 0.06, `${bursty ? 'bursty' : 'binomial'} false alarm rate ${fails / bakes}`);
   }
+});
+
+test('stratified rank test: one bucket is plain Mann–Whitney; a common daily cycle cancels out; its level holds under repeated looks', () => {
+  const r = rng(5);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  // a single bucket gives the unstratified statistic
+  const x = Array.from({ length: 40 }, () => normal() + 0.3);
+  const y = Array.from({ length: 60 }, () => normal());
+  const one = blockedShiftSequence([{ canary: x, baseline: y }], 0, 0.02);
+  const plain = shiftSequence(x, y, 0, 0.02);
+  close(one.z, plain.z, 0.02);
+  close(one.zCritical, plain.zCritical, 1e-9);
+  close(one.estimate, plain.estimate, 1e-3); // both in the gap between the middle pairwise differences
+  // a strong cycle common to both sides: stratified by time the interval is far narrower
+  const blocks = Array.from({ length: 60 }, (_, t) => {
+    const cyc = Math.sin((2 * Math.PI * t) / 60) * 1.5;
+    return { canary: [cyc + 0.1 * normal()], baseline: [cyc + 0.1 * normal(), cyc + 0.1 * normal()] };
+  });
+  const strat = blockedShiftSequence(blocks, 0, 0.02);
+  const flat = shiftSequence(blocks.flatMap((b) => b.canary), blocks.flatMap((b) => b.baseline), 0, 0.02);
+  assert.ok(strat.upper - strat.lower < (flat.upper - flat.lower) / 3, `${strat.lower}…${strat.upper} vs ${flat.lower}…${flat.upper}`);
+  assert.ok(strat.lower < 0 && strat.upper > 0);
+  // level under repeated looks
+  let fails = 0;
+  for (let b = 0; b < 100; b++) {
+    const bl: { canary: number[]; baseline: number[] }[] = [];
+    let failed = false;
+    for (let t = 0; t < 40 && !failed; t++) {
+      const cyc = Math.sin(t / 5);
+      bl.push({ canary: [cyc + normal()], baseline: [cyc + normal(), cyc + normal()] });
+      const s = blockedShiftSequence(bl, 0, 0.02);
+      if (t >= 4 && Math.abs(s.z) >= s.zCritical) failed = true;
+    }
+    if (failed) fails++;
+  }
+  assert.ok(fails / 100 <= 0.05, `false alarm rate ${fails / 100}`);
 });

@@ -226,3 +226,13 @@ test('decide never mutates its input', () => {
   decide(sim.state, { observations: [], outcomes: {} }, sim.clock.now());
   assert.equal(JSON.stringify(sim.state), frozen);
 });
+
+test('no wave starts inside a freeze window; the next one starts when it ends', () => {
+  const sim = new Sim({ plan: threeWaves(), gates: [probeGateSpec()], probe: healthy });
+  const t0 = sim.clock.now();
+  sim.state = { ...sim.state, freeze: [{ start: t0 + 30 * 60_000, end: t0 + 5 * HOUR, reason: 'holiday' }] };
+  sim.run();
+  assert.equal(sim.state.phase, 'completed');
+  const w2 = sim.events.find((e) => e.type === 'wave.deploying' && (e.data as { wave: number }).wave === 2)!;
+  assert.equal(w2.at, t0 + 5 * HOUR, 'wave 2 waited for the end of the freeze');
+});

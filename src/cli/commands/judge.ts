@@ -20,6 +20,7 @@ interface JudgeOptions {
   passScore: string;
   marginalScore: string;
   perCell: boolean;
+  alignInTime?: boolean;
 }
 
 function readText(file: string): string {
@@ -77,6 +78,7 @@ export function registerJudgeCommand(program: Command): void {
     .option('--pass-score <n>', 'score needed to pass', String(DEFAULT_JUDGE_CONFIG.passScore))
     .option('--marginal-score <n>', 'score under which the judgment fails', String(DEFAULT_JUDGE_CONFIG.marginalScore))
     .option('--no-per-cell', 'do not judge each canary target on its own')
+    .option('--align-in-time', 'latency: compare canary and baseline only within the same time (cancels a common daily cycle)')
     .action((opts: JudgeOptions) => {
       const baseline = parseSeries(readText(opts.baseline), opts.baseline);
       const canary = parseSeries(readText(opts.canary), opts.canary);
@@ -90,7 +92,7 @@ export function registerJudgeCommand(program: Command): void {
       if (opts.effectFloor !== undefined && /^[\d.]+$/.test(opts.effectFloor.trim())) defaultEffectFloor = num('--effect-floor', opts.effectFloor, 0, 100);
       else for (const [k, v] of Object.entries(pairs('--effect-floor', opts.effectFloor))) effectFloor[k] = num(`--effect-floor ${k}=`, v, 0, 100);
       const critical = new Set((opts.critical ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-      const input = buildJudgeInput(baseline, canary, { direction, critical, effectFloor, defaultEffectFloor });
+      const input = buildJudgeInput(baseline, canary, { direction, critical, effectFloor, defaultEffectFloor }).map((m) => ({ ...m, alignInTime: opts.alignInTime === true }));
       // Offline data is the whole window at once: a file of one aggregated bucket may still fail.
       const buckets = new Set([...baseline, ...canary].filter((r) => r.total !== undefined).map((r) => r.t)).size;
       const result = judge(input, {
