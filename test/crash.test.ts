@@ -73,6 +73,8 @@ test('etape serve killed with SIGKILL at 20+ points finishes the rollout exactly
       },
     ],
     server: { reconcileEvery: '100ms' },
+    // The status publisher runs inside serve too, and is killed with it; keep its files in the test's folder.
+    statuspage: { out: join(dir, 'status') },
   };
   writeFileSync(cfgFile, JSON.stringify(raw, null, 2)); // JSON is YAML
   const config = configSchema.parse(raw);

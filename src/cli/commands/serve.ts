@@ -13,6 +13,7 @@ import { createApi } from '../../api/app.js';
 import { extraRoutes } from '../../api/routes.js';
 import { serveApi } from '../../api/server.js';
 import { Prober, probeChecks } from '../../evidence/prober.js';
+import { startStatusPublisher, type StatusPublisher } from '../../statuspage/publisher.js';
 
 function durationOption(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -28,7 +29,8 @@ export function registerServeCommand(program: Command): void {
     .option('--listen <host:port>', 'address of the HTTP API (default: config server.listen)')
     .option('--lease <duration>', 'how long a rollout stays with this process without renewal (default 15s)')
     .option('--no-probes', 'do not run the HTTP probes (evidence comes from elsewhere)')
-    .action(async (opts: { listen?: string; lease?: string; probes: boolean }, cmd: Command) => {
+    .option('--no-status-page', 'do not build and publish the status page (statuspage.out, statuspage.publish)')
+    .action(async (opts: { listen?: string; lease?: string; probes: boolean; statusPage: boolean }, cmd: Command) => {
       const { config, file } = await loadConfigFromProgram(cmd);
       const leaseMs = durationOption('--lease', opts.lease, 15_000);
       const log = createLogger();
@@ -47,6 +49,11 @@ export function registerServeCommand(program: Command): void {
       if (tokens.length === 0) log.warn('no API tokens configured (server.tokens): every /api/ request will be refused with 401');
       const releaseServe = holdServeLease(store, systemClock, controller.holder, leaseMs);
       controller.start();
+      // The status page is rebuilt from the same evidence every statuspage.buildEvery, and published by
+      // statuspage.publish if set; the files it leaves behind outlive this process and say how old they are.
+      const publisher: StatusPublisher | undefined = opts.statusPage
+        ? startStatusPublisher({ store, config, clock: systemClock, log })
+        : undefined;
       log.info({ config: file, url: server.url, holder: controller.holder }, 'etape serve started');
       process.stdout.write(`etape serve: listening on ${server.url} (API under /api/, description at /openapi.json)\n`);
 
@@ -58,6 +65,7 @@ export function registerServeCommand(program: Command): void {
           log.info({ signal }, 'stopping');
           await server.close();
           await controller.stop({ abortCalls: true });
+          await publisher?.stop();
           await releaseServe();
           await store.close();
           resolve();
