@@ -59,13 +59,13 @@ test('the healthy version stores and serves blobs and exposes Prometheus metrics
   assert.equal(h.ok, true);
   assert.equal((h.body as { version: string }).version, 'v1');
   const m = await (await fetch(`${base}/metrics`)).text();
-  assert.match(m, /^blob_requests_total\{region="test",cell="cell-1",version="v1",method="PUT",code="201"\} 1$/m);
-  assert.match(m, /^blob_requests_total\{[^}]*method="GET",code="404"\} 1$/m);
-  assert.match(m, /^blob_requests_total\{[^}]*method="GET",code="200"\} 1$/m);
-  assert.match(m, /^blob_request_seconds_count\{[^}]*version="v1"\} 3$/m);
-  assert.match(m, /^blob_request_seconds_bucket\{[^}]*le="\+Inf"\} 3$/m);
-  assert.match(m, /^blob_http_requests_total\{[^}]*route="health",method="GET",code="200"\} 1$/m);
-  assert.match(m, /^blob_info\{region="test",cell="cell-1",version="v1"\} 1$/m);
+  assert.match(m, /^etape_blob_requests_total\{region="test",cell="cell-1",version="v1",route="blobs",method="PUT",code="201"\} 1$/m);
+  assert.match(m, /^etape_blob_requests_total\{[^}]*route="blobs",method="GET",code="404"\} 1$/m);
+  assert.match(m, /^etape_blob_requests_total\{[^}]*route="blobs",method="GET",code="200"\} 1$/m);
+  assert.match(m, /^etape_blob_requests_total\{[^}]*route="health",method="GET",code="200"\} 1$/m);
+  assert.match(m, /^etape_blob_request_duration_seconds_count\{[^}]*version="v1"\} 3$/m);
+  assert.match(m, /^etape_blob_request_duration_seconds_bucket\{[^}]*le="\+Inf"\} 3$/m);
+  assert.match(m, /^etape_blob_info\{region="test",cell="cell-1",version="v1"\} 1$/m);
   child.kill('SIGKILL');
 });
 

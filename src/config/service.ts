@@ -80,7 +80,8 @@ export const metricGateSchema = z.strictObject({
 });
 
 export const judgeMetricSchema = z.strictObject({
-  name: id(),
+  /** Shown in every explanation: "p99 latency +38% (98% CI …)". */
+  name: z.string().min(1).max(80),
   /**
    * PromQL for one target; placeholders {region}, {cell}, {version}. For `latency`: a value per step (for
    * example a p99 from a histogram). For `count`: the cumulative counter of failed requests.

@@ -63,12 +63,11 @@ interface BlobPathConfig {
   fastIndex: boolean;
 }
 
-// Metric names follow what the canary judge's docs query: `blob_requests_total` counts blob requests only
-// (so an error ratio is not diluted by probes), `blob_request_seconds` is their latency histogram, and
-// `blob_http_requests_total` counts everything else (health, metrics, admin).
+// Metrics for the canary judge: `etape_blob_requests_total{route,method,code}` counts every request (select
+// `route="blobs"` for customer traffic), `etape_blob_request_duration_seconds` is the latency histogram of
+// blob requests, and `etape_blob_info` carries the version. Every series has region, cell and version labels.
 class Metrics {
-  private blobs = new Map<string, number>();
-  private other = new Map<string, number>();
+  private byCode = new Map<string, number>();
   private buckets = new Array<number>(BUCKETS.length).fill(0);
   private count = 0;
   private sum = 0;
@@ -76,13 +75,9 @@ class Metrics {
   constructor(private labels: string) {}
 
   observe(route: string, method: string, code: number, seconds: number): void {
-    if (route !== 'blobs') {
-      const k = `route="${route}",method="${method}",code="${code}"`;
-      this.other.set(k, (this.other.get(k) ?? 0) + 1);
-      return;
-    }
-    const k = `method="${method}",code="${code}"`;
-    this.blobs.set(k, (this.blobs.get(k) ?? 0) + 1);
+    const k = `route="${route}",method="${method}",code="${code}"`;
+    this.byCode.set(k, (this.byCode.get(k) ?? 0) + 1);
+    if (route !== 'blobs') return;
     this.count++;
     this.sum += seconds;
     for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]) this.buckets[i]++;
@@ -91,16 +86,14 @@ class Metrics {
   render(): string {
     const l = this.labels;
     const out: string[] = [];
-    out.push('# HELP blob_info The version this cell runs.', '# TYPE blob_info gauge', `blob_info{${l}} 1`);
-    out.push('# HELP blob_requests_total Blob requests served, by method and status code.', '# TYPE blob_requests_total counter');
-    for (const [k, v] of this.blobs) out.push(`blob_requests_total{${l},${k}} ${v}`);
-    out.push('# HELP blob_request_seconds Latency of blob requests.', '# TYPE blob_request_seconds histogram');
-    for (let i = 0; i < BUCKETS.length; i++) out.push(`blob_request_seconds_bucket{${l},le="${BUCKETS[i]}"} ${this.buckets[i]}`);
-    out.push(`blob_request_seconds_bucket{${l},le="+Inf"} ${this.count}`);
-    out.push(`blob_request_seconds_sum{${l}} ${this.sum}`);
-    out.push(`blob_request_seconds_count{${l}} ${this.count}`);
-    out.push('# HELP blob_http_requests_total Other requests (health, metrics, admin), by route, method and status code.', '# TYPE blob_http_requests_total counter');
-    for (const [k, v] of this.other) out.push(`blob_http_requests_total{${l},${k}} ${v}`);
+    out.push('# HELP etape_blob_info The version this cell runs.', '# TYPE etape_blob_info gauge', `etape_blob_info{${l}} 1`);
+    out.push('# HELP etape_blob_requests_total Requests served, by route, method and status code.', '# TYPE etape_blob_requests_total counter');
+    for (const [k, v] of this.byCode) out.push(`etape_blob_requests_total{${l},${k}} ${v}`);
+    out.push('# HELP etape_blob_request_duration_seconds Latency of blob requests.', '# TYPE etape_blob_request_duration_seconds histogram');
+    for (let i = 0; i < BUCKETS.length; i++) out.push(`etape_blob_request_duration_seconds_bucket{${l},le="${BUCKETS[i]}"} ${this.buckets[i]}`);
+    out.push(`etape_blob_request_duration_seconds_bucket{${l},le="+Inf"} ${this.count}`);
+    out.push(`etape_blob_request_duration_seconds_sum{${l}} ${this.sum}`);
+    out.push(`etape_blob_request_duration_seconds_count{${l}} ${this.count}`);
     return out.join('\n') + '\n';
   }
 }

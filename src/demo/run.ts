@@ -88,6 +88,8 @@ export interface RunResult {
   pairsTotal: number;
   /** Cells that had to be killed to come back (a graceful request was not enough). */
   forcedCells: string[];
+  /** Cells whose process reported entering the infinite loop. */
+  hungCells: string[];
   rolloutId?: string;
   rolloutPhase?: string;
   /** Customer requests per second and region: ok, error, timeout. */
@@ -340,6 +342,7 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     pairsTotal: pairsOf(ctx.spec).length,
     customerTimeline: load.timeline().map((b) => ({ at: b.at, regions: b.regions })),
     forcedCells: [...new Set(incs.filter((i) => i.cause === 'force').map((i) => `${i.region}/${i.cell}`))],
+    hungCells: [...new Set(incs.filter((i) => i.hungAt !== undefined).map((i) => `${i.region}/${i.cell}`))],
     pids,
     leftoverPids: pids.filter(isRunning),
     startedAt,
