@@ -2,6 +2,7 @@
 // Pure: no I/O, no clock but the `now` it is given. Kinds plug in through `registerGateKind` (gates/index.ts).
 import type { Observation, Verdict } from '../core/types.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
+import { ms } from '../config/common.js';
 
 /** A gate as a rollout keeps it: resolved once at start and stored with the rollout, so config edits mid-rollout change nothing. */
 export interface GateSpec {
@@ -66,6 +67,38 @@ export interface GateKind {
   /** Resolves a configured gate against its service (probe intervals, defaults). Throws EtapeError on bad config. */
   compile(gate: GateConfig, service: ServiceConfig): GateSpec;
   evaluate(input: GateInput): GateResult;
+}
+
+/** The limits a measuring gate's config carries (probe, metric and judge gates share them). */
+interface MeasuredGateLimits {
+  name: string;
+  freshFor?: string;
+  failureLimit: number;
+  consecutiveErrorLimit: number;
+  inconclusiveLimit: number;
+}
+
+/**
+ * A GateSpec for a gate that measures every `interval` with a `timeout`: evidence is fresh for the
+ * configured `freshFor`, or by default three intervals plus one timeout.
+ */
+export function measuredGateSpec(
+  gate: GateConfig & MeasuredGateLimits,
+  m: { kind: string; sources: string[]; interval: string; timeout: string; failAfter?: number },
+): GateSpec {
+  const intervalMs = ms(m.interval);
+  return {
+    name: gate.name,
+    kind: m.kind,
+    sources: m.sources,
+    intervalMs,
+    freshForMs: gate.freshFor ? ms(gate.freshFor) : 3 * intervalMs + ms(m.timeout),
+    failureLimit: gate.failureLimit,
+    ...(m.failAfter === undefined ? {} : { failAfter: m.failAfter }),
+    consecutiveErrorLimit: gate.consecutiveErrorLimit,
+    inconclusiveLimit: gate.inconclusiveLimit,
+    config: gate,
+  };
 }
 
 const TIMEOUT_RE = /time(d)?[ -]?out/i;

@@ -2,10 +2,9 @@
 // gate name, written by the evidence side: evidence/prometheus.ts `measureJudge`). Each look judges all
 // the data since the wave started, with a test valid under repeated looks, so the newest look decides;
 // early looks without enough data are inconclusive without counting against the inconclusive limit.
-import { ms } from '../config/common.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
 import type { Observation } from '../core/types.js';
-import { foldTargets, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec, type TargetVerdict } from './gate.js';
+import { foldTargets, measuredGateSpec, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec, type TargetVerdict } from './gate.js';
 
 /** A judge gate's result: the usual gate result plus the newest score and evidence fraction. */
 export interface JudgeGateResult extends GateResult {
@@ -50,18 +49,7 @@ export const judgeGate: GateKind = {
   kind: 'judge',
   compile(gate: GateConfig, _service: ServiceConfig): GateSpec {
     if (gate.kind !== 'judge') throw new Error(`judge gate compiler given a ${gate.kind} gate`);
-    const intervalMs = ms(gate.interval);
-    return {
-      name: gate.name,
-      kind: 'judge',
-      sources: [gate.name],
-      intervalMs,
-      freshForMs: gate.freshFor ? ms(gate.freshFor) : 3 * intervalMs + ms(gate.timeout),
-      failureLimit: gate.failureLimit,
-      consecutiveErrorLimit: gate.consecutiveErrorLimit,
-      inconclusiveLimit: gate.inconclusiveLimit,
-      config: gate,
-    };
+    return measuredGateSpec(gate, { kind: 'judge', sources: [gate.name], interval: gate.interval, timeout: gate.timeout });
   },
   evaluate(input: GateInput): JudgeGateResult {
     const series = seriesPerTarget(input);

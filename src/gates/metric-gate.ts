@@ -4,9 +4,8 @@
 // Conditions are parsed by a small grammar here, never evaluated as code.
 import { EtapeError } from '../core/errors.js';
 import type { Verdict } from '../core/types.js';
-import { ms } from '../config/common.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
-import { foldTargets, judgeSeries, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec } from './gate.js';
+import { foldTargets, measuredGateSpec, judgeSeries, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec } from './gate.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Conditions: `result < 0.01`, `result >= 0.99 and result <= 1`, `not (result > 5 or result < 0)`.
@@ -263,18 +262,7 @@ export const metricGate: GateKind = {
   compile(gate: GateConfig, _service: ServiceConfig): GateSpec {
     if (gate.kind !== 'metric') throw new Error(`metric gate compiler given a ${gate.kind} gate`);
     compileConditions(gate); // reject bad conditions at start, not mid-bake
-    const intervalMs = ms(gate.interval);
-    return {
-      name: gate.name,
-      kind: 'metric',
-      sources: [gate.name],
-      intervalMs,
-      freshForMs: gate.freshFor ? ms(gate.freshFor) : 3 * intervalMs + ms(gate.timeout),
-      failureLimit: gate.failureLimit,
-      consecutiveErrorLimit: gate.consecutiveErrorLimit,
-      inconclusiveLimit: gate.inconclusiveLimit,
-      config: gate,
-    };
+    return measuredGateSpec(gate, { kind: 'metric', sources: [gate.name], interval: gate.interval, timeout: gate.timeout });
   },
   evaluate(input: GateInput): GateResult {
     const series = seriesPerTarget(input);

@@ -1,9 +1,8 @@
 // Probe gate: judges each target on the latest results of one HTTP probe. k consecutive failures fail the
 // gate; stale or missing evidence is not a pass; consecutive errors over the limit halt the rollout (I3).
 import { EtapeError } from '../core/errors.js';
-import { ms } from '../config/common.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
-import { foldTargets, judgeSeries, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec } from './gate.js';
+import { foldTargets, measuredGateSpec, judgeSeries, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec } from './gate.js';
 
 export const probeGate: GateKind = {
   kind: 'probe',
@@ -16,19 +15,13 @@ export const probeGate: GateKind = {
         `gate "${gate.name}" of service "${service.name}" reads probe "${gate.probe}", which the service does not define; add it under services[].probes or fix the name`,
       );
     }
-    const intervalMs = ms(probe.interval);
-    return {
-      name: gate.name,
+    return measuredGateSpec(gate, {
       kind: 'probe',
       sources: [probe.name],
-      intervalMs,
-      freshForMs: gate.freshFor ? ms(gate.freshFor) : 3 * intervalMs + ms(probe.timeout),
-      failureLimit: gate.failureLimit,
+      interval: probe.interval,
+      timeout: probe.timeout,
       failAfter: gate.failAfter,
-      consecutiveErrorLimit: gate.consecutiveErrorLimit,
-      inconclusiveLimit: gate.inconclusiveLimit,
-      config: gate,
-    };
+    });
   },
   evaluate(input: GateInput): GateResult {
     const series = seriesPerTarget(input);
