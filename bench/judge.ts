@@ -5,6 +5,7 @@
 //   npm run bench:judge -- --seed 7     another reproducible draw
 import { judge, type JudgeMetricInput, type TargetSeries, type CountPoint, type ValuePoint } from '../src/judge/judge.js';
 import { KAYENTA_DEFAULTS, kayentaJudge, type KMetric } from './kayenta.js';
+import { seededRandom } from '../src/core/random.js';
 
 const args = process.argv.slice(2);
 const argOf = (name: string, dflt: number) => {
@@ -16,16 +17,6 @@ const SCALE = argOf('--cases', 2150) / 2150;
 const MINUTES = 60; // bake length; one data point per cell per minute
 const KAYENTA_INTERVAL = 10; // minutes between Kayenta's interim analyses (cumulative windows)
 
-function mulberry32(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Cell {
   name: string;
@@ -68,7 +59,7 @@ const SCENARIOS: Scenario[] = [
 ];
 
 function generate(id: number, sc: Scenario): Case {
-  const r = mulberry32(SEED ^ Math.imul(id + 1, 0x9e3779b1));
+  const r = seededRandom(SEED ^ Math.imul(id + 1, 0x9e3779b1));
   const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   const heavyNoise = () => Math.max(-20, Math.min(20, normal() / Math.sqrt((normal() ** 2 + normal() ** 2) / 2))); // Student t, 2 df
   const p = sc.gen(r);
@@ -180,7 +171,7 @@ function kayentaMetrics(c: Case, k: number): KMetric[] {
 }
 
 function kayentaDecide(c: Case, id: number): Decision {
-  const noise = mulberry32(id * 7919 + 1);
+  const noise = seededRandom(id * 7919 + 1);
   const opts = { ...KAYENTA_DEFAULTS, noise: () => Math.sqrt(-2 * Math.log(1 - noise())) * Math.cos(2 * Math.PI * noise()) };
   for (let k = KAYENTA_INTERVAL; k <= MINUTES; k += KAYENTA_INTERVAL) {
     const j = kayentaJudge(kayentaMetrics(c, k), { pass: 95, marginal: 75 }, opts);

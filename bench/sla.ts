@@ -8,6 +8,7 @@ import type { IncidentRecord } from '../src/store/store.js';
 import { emptySeries, MINUTE_MS, MinuteState, type MinuteSeries } from '../src/sla/availability.js';
 import { buildSlaReport, parseMonth } from '../src/sla/report.js';
 import { pairGraph, resolveSla, type CustomerConfig, type SlaConfig } from '../src/config/sla.js';
+import { seededRandom } from '../src/core/random.js';
 
 const REGIONS = 60;
 const SERVICES = 100;
@@ -17,17 +18,7 @@ const CUSTOMERS = 10_000;
 const MONTH = '2026-10';
 const seed = Number(process.env.SLA_BENCH_SEED ?? 2014);
 
-// mulberry32: small, fast, seeded.
-function prng(a: number): () => number {
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(seed);
+const rand = seededRandom(seed);
 const int = (n: number) => Math.floor(rand() * n);
 
 let peakRss = 0;

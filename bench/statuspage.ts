@@ -15,20 +15,13 @@ import { SeriesHistorySource } from '../src/statuspage/history.js';
 import { createSiteModel, newBuildState, renderSite, writeSite } from '../src/statuspage/build.js';
 import { addUpdate, openIncident } from '../src/incidents/lifecycle.js';
 import type { IncidentRecord } from '../src/store/store.js';
+import { seededRandom } from '../src/core/random.js';
 
 const REGIONS = Number(process.env.REGIONS ?? 60);
 const SERVICES = Number(process.env.SERVICES ?? 100);
 const DAYS = Number(process.env.DAYS ?? 90);
 const GEOS = ['europe', 'americas', 'asia', 'africa', 'oceania', 'middle-east'];
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const config = configSchema.parse({
   fleet: {
@@ -49,7 +42,7 @@ const minutes = (DAYS * DAY_MS) / MINUTE_MS;
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const t0 = performance.now();
-const random = rng(42);
+const random = seededRandom(42);
 const series = new Map<string, { series: MinuteSeries; version: string }>();
 for (const d of defs) {
   const states = new Uint8Array(minutes).fill(MinuteState.UP);

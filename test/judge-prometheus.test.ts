@@ -9,19 +9,13 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { PrometheusClient, measureJudge, measureMetricGate, renderQuery, startLocalPrometheus, type LocalPrometheus, type QueryTarget } from '../src/evidence/prometheus.js';
 import { gateSchema, type GateConfig } from '../src/config/service.js';
+import { seededRandom } from '../src/core/random.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 
 /** A loopback server whose simulated traffic (2,000 requests/s) fails at `errorRate`, counted by status code. */
 function blobServer(labels: { version: string; region: string; cell: string }, errorRate: number, seed: number) {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(seed);
   const counts = { '200': 0, '500': 0 };
   const tick = setInterval(() => {
     for (let i = 0; i < 100; i++) counts[rand() < errorRate ? "500" : "200"]++;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { hodgesLehmann, kthPairwiseDifference, mannWhitney, mannWhitneyExactCounts, normalCdf, normalQuantile } from './stats.js';
 import { blockedShiftSequence, mixtureCriticalZ, rateRatioSequence, shiftSequence } from './sequential.js';
 import { judge } from './judge.js';
+import { seededRandom } from '../core/random.js';
 
 const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (±${tol})`);
 
@@ -91,19 +92,9 @@ test('rate ratio sequence: equal rates contain 1, doubled rates are caught', () 
 });
 
 // Seeded PRNG so the simulations below are reproducible.
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('repeated looks do not inflate false alarms (20 looks per bake, 150 null bakes)', () => {
-  const r = rng(7);
+  const r = seededRandom(7);
   const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   let fails = 0;
   for (let b = 0; b < 150; b++) {
@@ -125,7 +116,7 @@ test('repeated looks do not inflate false alarms (20 looks per bake, 150 null ba
 });
 
 test('the error-count judgment keeps its level under repeated looks, also with bursty (overdispersed) errors', () => {
-  const r = rng(11);
+  const r = seededRandom(11);
   const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   const binom = (n: number, p: number) => Math.max(0, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * normal()));
   for (const bursty of [false, true]) {
@@ -147,7 +138,7 @@ test('the error-count judgment keeps its level under repeated looks, also with b
 });
 
 test('stratified rank test: one bucket is plain Mann–Whitney; a common daily cycle cancels out; its level holds under repeated looks', () => {
-  const r = rng(5);
+  const r = seededRandom(5);
   const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   // a single bucket gives the unstratified statistic
   const x = Array.from({ length: 40 }, () => normal() + 0.3);

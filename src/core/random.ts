@@ -1,0 +1,14 @@
+// A small seeded pseudo-random generator (mulberry32), so simulations, benchmarks and property-style tests
+// are reproducible from their seed. Not for anything secret.
+
+/** Returns a function giving uniform numbers in [0, 1), the same sequence for the same seed. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
