@@ -18,7 +18,7 @@ import type { Observation } from '../core/types.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import type { Migration } from './migrations/sqlite.js';
 import { redactStoreUrl } from './open.js';
-import { clampLimit, isOpenIncident, observationFromRow, OBSERVATION_COLUMNS, toJson, type ObservationRow } from './shared.js';
+import { clampLimit, observationSelect, isOpenIncident, observationFromRow, OBSERVATION_COLUMNS, toJson, type ObservationRow } from './shared.js';
 import type {
   ActionRecord,
   EventRecord,
@@ -410,41 +410,7 @@ export class PostgresStore implements Store {
   }
 
   async queryObservations(q: ObservationQuery): Promise<Observation[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    for (const [c, v] of [
-      ['service', q.service],
-      ['region', q.region],
-      ['source', q.source],
-    ] as const) {
-      if (v !== undefined) {
-        args.push(v);
-        where.push(`${c} = $${args.length}`);
-      }
-    }
-    if (q.cell === null) where.push('cell IS NULL');
-    else if (q.cell !== undefined) {
-      args.push(q.cell);
-      where.push(`cell = $${args.length}`);
-    }
-    if (q.from !== undefined) {
-      args.push(q.from);
-      where.push(`at >= $${args.length}`);
-    }
-    if (q.to !== undefined) {
-      args.push(q.to);
-      where.push(`at < $${args.length}`);
-    }
-    const dir = q.order === 'desc' ? 'DESC' : 'ASC';
-    let sql =
-      `SELECT ${OBSERVATION_COLUMNS.join(', ')} FROM observations` +
-      (where.length ? ' WHERE ' + where.join(' AND ') : '') +
-      ` ORDER BY at ${dir}, id ${dir}`;
-    const limit = clampLimit(q.limit);
-    if (limit !== undefined) {
-      args.push(limit);
-      sql += ` LIMIT $${args.length}`;
-    }
+    const { sql, args } = observationSelect(q, (n) => `$${n}`);
     return (await this.query<ObservationRow & pg.QueryResultRow>(sql, args)).rows.map(observationFromRow);
   }
 

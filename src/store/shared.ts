@@ -1,6 +1,6 @@
 // Pieces both store backends share: row shapes, the "open incident" rule, and JSON handling.
 import type { Observation } from '../core/types.js';
-import type { IncidentRecord, IncidentStatus } from './store.js';
+import type { IncidentRecord, IncidentStatus, ObservationQuery } from './store.js';
 
 /** Incident states that are over: anything else is open. */
 export const CLOSED_INCIDENT_STATUSES: readonly IncidentStatus[] = ['resolved', 'postmortem', 'completed'];
@@ -87,4 +87,35 @@ export function clampLimit(limit: number | undefined): number | undefined {
   if (limit === undefined) return undefined;
   if (!Number.isFinite(limit) || limit < 0) return 0;
   return Math.floor(limit);
+}
+
+/**
+ * The SELECT for an ObservationQuery, the same for both dialects but for how a parameter is written:
+ * `placeholder(n)` gives the n-th (1-based) parameter, `?` for SQLite and `$n` for PostgreSQL.
+ */
+export function observationSelect(q: ObservationQuery, placeholder: (n: number) => string): { sql: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const bind = (cond: string, v: unknown) => {
+    args.push(v);
+    where.push(`${cond} ${placeholder(args.length)}`);
+  };
+  if (q.service !== undefined) bind('service =', q.service);
+  if (q.region !== undefined) bind('region =', q.region);
+  if (q.source !== undefined) bind('source =', q.source);
+  if (q.cell === null) where.push('cell IS NULL');
+  else if (q.cell !== undefined) bind('cell =', q.cell);
+  if (q.from !== undefined) bind('at >=', q.from);
+  if (q.to !== undefined) bind('at <', q.to);
+  const dir = q.order === 'desc' ? 'DESC' : 'ASC';
+  let sql =
+    `SELECT ${OBSERVATION_COLUMNS.join(', ')} FROM observations` +
+    (where.length ? ' WHERE ' + where.join(' AND ') : '') +
+    ` ORDER BY at ${dir}, id ${dir}`;
+  const limit = clampLimit(q.limit);
+  if (limit !== undefined) {
+    args.push(limit);
+    sql += ` LIMIT ${placeholder(args.length)}`;
+  }
+  return { sql, args };
 }

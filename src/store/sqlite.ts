@@ -12,6 +12,7 @@ import {
   clampLimit,
   isOpenIncident,
   observationFromRow,
+  observationSelect,
   observationValues,
   OBSERVATION_COLUMNS,
   toJson,
@@ -299,41 +300,7 @@ export class SqliteStore implements Store {
   }
 
   async queryObservations(q: ObservationQuery): Promise<Observation[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    for (const [col, v] of [
-      ['service', q.service],
-      ['region', q.region],
-      ['source', q.source],
-    ] as const) {
-      if (v !== undefined) {
-        where.push(`${col} = ?`);
-        args.push(v);
-      }
-    }
-    if (q.cell === null) where.push('cell IS NULL');
-    else if (q.cell !== undefined) {
-      where.push('cell = ?');
-      args.push(q.cell);
-    }
-    if (q.from !== undefined) {
-      where.push('at >= ?');
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push('at < ?');
-      args.push(q.to);
-    }
-    const dir = q.order === 'desc' ? 'DESC' : 'ASC';
-    let sql =
-      `SELECT ${OBSERVATION_COLUMNS.join(', ')} FROM observations` +
-      (where.length ? ' WHERE ' + where.join(' AND ') : '') +
-      ` ORDER BY at ${dir}, id ${dir}`;
-    const limit = clampLimit(q.limit);
-    if (limit !== undefined) {
-      sql += ' LIMIT ?';
-      args.push(limit);
-    }
+    const { sql, args } = observationSelect(q, () => '?');
     return (this.prepare(sql).all(...args) as ObservationRow[]).map(observationFromRow);
   }
 
