@@ -71,6 +71,37 @@ test('etape demo --json: all at once takes every region down; etape stops the ha
     assert.ok(existsSync(join(out, 'verdict.json')));
     assert.ok(existsSync(join(out, 'all-at-once.events.jsonl')));
 
+    // The same evidence for both runs, and what it says: the status page and the SLA credits (I6–I8).
+    const owed = (x: typeof all) => Object.values(x.slaCredits ?? {}).reduce((n, c) => n + c, 0);
+    assert.ok(all.reports && staged.reports, 'both runs have a status page and an SLA report');
+    assert.ok(owed(all) > 0, `all at once owes credits (${JSON.stringify(all.slaCredits)})`);
+    assert.ok(owed(staged) < owed(all), `staged owes less (${owed(staged)}) than all at once (${owed(all)})`);
+    for (const x of [all, staged]) {
+      const dir = join(out, x.mode);
+      for (const f of ['status/index.html', 'status/api/v2/summary.json', 'status/feed.atom', 'sla.txt', 'sla.json', 'etape.db', 'etape.yaml'])
+        assert.ok(existsSync(join(dir, f)), `${x.mode}/${f} written`);
+      assert.match(readFileSync(join(dir, 'status/index.html'), 'utf8'), /<meta name="generated_at" content="\d{4}-/);
+      const summary = JSON.parse(readFileSync(join(dir, 'status/api/v2/summary.json'), 'utf8')) as { generated_at?: string };
+      assert.ok(summary.generated_at, `${x.mode}: summary.json carries generated_at`);
+      assert.equal(x.statusPage, `file://${join(dir, 'status/index.html')}`);
+      const sla = JSON.parse(readFileSync(join(dir, 'sla.json'), 'utf8')) as { totals: Record<string, number> };
+      assert.deepEqual(sla.totals, x.slaCredits, `${x.mode}: sla.json and the verdict agree`);
+    }
+    const allPage = readFileSync(join(out, 'all-at-once/status/index.html'), 'utf8');
+    assert.match(allPage, /<section class="banner"/, 'the all-at-once outage across regions is a banner');
+    assert.doesNotMatch(allPage, /All Systems Operational/);
+    assert.ok(all.reports!.incidents.some((i) => new Set(i.components.map((c) => c.split('/')[1])).size >= 2), 'an incident across regions');
+    // The halted rollout opens an incident, or joins the one the canary's failing checks opened a moment before.
+    const halt = staged.reports!.incidents.find((i) => i.rollouts.includes(staged.rolloutId!));
+    assert.ok(halt, `an incident for the halted rollout: ${JSON.stringify(staged.reports!.incidents)}`);
+    for (const c of halt.components) assert.ok(canary.has(c.split('/')[1]), `${c} is a canary component`);
+    assert.match(readFileSync(join(out, 'staged/status/index.html'), 'utf8'), new RegExp(halt.id));
+    const incPage = readFileSync(join(out, `staged/status/incidents/${halt.id}.html`), 'utf8');
+    assert.match(incPage, /halted/);
+    assert.match(incPage, /investigating/, 'the incident page has its timeline');
+    assert.doesNotMatch(readFileSync(join(out, 'staged/status/index.html'), 'utf8'), /<section class="banner"/);
+    assert.match(r.stdout + r.stderr, /status page|"statusPage"/);
+
     // No process left behind.
     assert.ok(v.pids.length >= all.cellsTotal * 2, 'it reports the processes it started');
     assert.deepEqual(v.leftover_pids, []);

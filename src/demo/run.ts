@@ -19,8 +19,9 @@ import { defaultFleetSpec, Fleet, isRunning, pairsOf, type FleetSpec, type Versi
 import { failed, LoadGenerator, type Counts } from './load.js';
 import { FleetMonitor } from './monitor.js';
 import { createView, type CellView, type Frame, type Health, type RegionView, type View } from './view.js';
-import { startStagedRollout, type StagedHandle } from './staged.js';
-import { writeStatusAndSla } from './reports.js';
+import { demoProber, startStagedRollout, type StagedHandle } from './staged.js';
+import { DemoReporter, type DemoReports } from './reports.js';
+import { openStore } from '../store/open.js';
 
 export const GOOD = 'v1';
 export const BAD = 'v2';
@@ -50,6 +51,8 @@ export interface DemoOptions {
   tty?: boolean;
   /** No live view at all (benchmarks). */
   quiet?: boolean;
+  /** Write each run's status page and SLA report (default true; benchmarks turn it off). */
+  reports?: boolean;
   /** Traffic before the bad deploy, once the fleet is healthy, and after recovery. */
   warmupMs?: number;
   tailMs?: number;
@@ -101,6 +104,14 @@ export interface RunResult {
   endedAt: number;
   eventLog: string;
   aborted?: boolean;
+  /** The run's folder (`<out>/<run>/`): its etape.yaml, store, status page and SLA report. */
+  dir: string;
+  /** SLA credits owed over the run's window, by currency, as if the window were the billing month. */
+  slaCredits?: Record<string, number>;
+  /** The run's status page (file:// URL of its index.html). */
+  statusPage?: string;
+  /** What the status page and the SLA report say (see src/demo/reports.ts). */
+  reports?: DemoReports;
 }
 
 export interface DemoVerdict {
@@ -108,6 +119,10 @@ export interface DemoVerdict {
   fault: Fault;
   fleet: { regions: number; cells: number; pairs: number; canary: string[] };
   runs: Partial<Record<'all_at_once' | 'staged', RunResult>>;
+  /** SLA credits each run would owe (by currency) if its own window were the billing month. */
+  sla_credits: Partial<Record<'all_at_once' | 'staged', Record<string, number>>>;
+  /** Each run's status page (file:// URL of its index.html). */
+  status_pages: Partial<Record<'all_at_once' | 'staged', string>>;
   out: string;
   files: string[];
   pids: number[];
@@ -116,6 +131,10 @@ export interface DemoVerdict {
 }
 
 const LOST_SHARE = 0.25;
+/** The demo customers' bills (per month, in this currency). */
+export const DEMO_CURRENCY = 'EUR';
+const PAIR_BILL = 20_000;
+const SINGLE_BILL = 5_000;
 
 /** How the bad version misbehaves for each fault. */
 export function behaviourFor(fault: Fault): VersionBehaviour {
@@ -165,6 +184,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoVerdict> {
     quiet: false,
     warmupMs: 1500,
     tailMs: 1000,
+    reports: true,
     ...opts,
   };
   const signal = opts.signal ?? new AbortController().signal;
@@ -195,6 +215,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoVerdict> {
       canary: spec.regions.filter((r) => r.canary).map((r) => r.id),
     },
     runs: results,
+    sla_credits: Object.fromEntries(Object.entries(results).flatMap(([k, r]) => (r?.slaCredits ? [[k, r.slaCredits]] : []))),
+    status_pages: Object.fromEntries(Object.entries(results).flatMap(([k, r]) => (r?.statusPage ? [[k, r.statusPage]] : []))),
     out,
     files: [],
     pids,
@@ -203,7 +225,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoVerdict> {
   };
   const verdictFile = join(out, 'verdict.json');
   verdict.files = [...files, verdictFile];
-  if (results.staged?.rolloutId) verdict.files.push(join(out, 'etape.db'), join(out, 'etape.yaml'));
+  for (const r of Object.values(results)) {
+    if (!r) continue;
+    verdict.files.push(join(r.dir, 'etape.yaml'), join(r.dir, 'etape.db'));
+    if (r.reports) verdict.files.push(...r.reports.files);
+  }
   writeFileSync(verdictFile, JSON.stringify(verdict, null, 2) + '\n');
   return verdict;
 }
@@ -222,6 +248,13 @@ interface Harness {
   beforeStop: Array<() => Promise<void>>;
   note(type: string, text: string, data?: Record<string, unknown>): void;
   startedAt: number;
+  /** The run's folder and its etape.yaml (the running fleet's ports). */
+  dir: string;
+  config: EtapeConfig;
+  /** The run's evidence store, once the run collects evidence; the status page and SLA report read it. */
+  evidence?: { store: Store; from: number; reporter?: DemoReporter; close?: () => Promise<void> };
+  /** Starts the status page and the customers' counts on the run's store (both runs alike). */
+  collect(store: Store, close?: () => Promise<void>): void;
 }
 
 async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<Partial<RunResult>>): Promise<RunResult> {
@@ -234,6 +267,10 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
   const fleet = await Fleet.start({ spec, initialVersion: GOOD, versions: { [BAD]: behaviourFor(o.fault) }, startTimeoutMs: 30_000 }).catch((e: unknown) => {
     throw new EtapeError('internal', `the demo fleet could not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   });
+  const dir = join(ctx.out, mode);
+  mkdirSync(dir, { recursive: true });
+  const { config, yamlText } = demoConfig(ctx, fleet);
+  writeFileSync(join(dir, 'etape.yaml'), yamlText);
   const monitor = new FleetMonitor(fleet, { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, k: o.k });
   const load = new LoadGenerator({
     targets: spec.regions.map((r) => ({ region: r.id, cells: r.cells })),
@@ -253,10 +290,19 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     stage,
     startedAt,
     beforeStop: [],
+    dir,
+    config,
     note(type, text, data = {}) {
       const at = Date.now();
       events.push({ at, actor: 'demo', type, data: { ...data, text } });
       view?.event(text, at);
+    },
+    collect(store, close) {
+      const reporter = o.reports
+        ? new DemoReporter({ store, config, dir, timeline: () => load.timeline(), customerTimeoutMs: o.customerTimeoutMs })
+        : undefined;
+      reporter?.start();
+      h.evidence = { store, from: Date.now(), reporter, close };
     },
   };
   // Every hang goes to the log; the live view shows the first few and then a count, not a wall of lines.
@@ -305,6 +351,17 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     ctx.signal.removeEventListener('abort', onAbort);
   }
   const endedAt = Date.now();
+  let reports: DemoReports | undefined;
+  if (h.evidence) {
+    const { reporter, from, close } = h.evidence;
+    try {
+      if (reporter && !aborted) reports = await reporter.finish({ fromMs: from, toMs: endedAt, label: `${mode} run` });
+      else await reporter?.abort();
+    } catch (e) {
+      view?.event(`the status page or the SLA report could not be written: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    await close?.().catch(() => undefined);
+  }
   const stats = load.snapshot();
   const pids = fleet.pids();
   const incs = fleet.incarnations();
@@ -349,6 +406,8 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     endedAt,
     eventLog,
     aborted,
+    dir,
+    ...(reports ? { reports, slaCredits: reports.sla.totals, statusPage: reports.statusUrl } : {}),
     ...result,
   };
   if (r.detectedAt !== undefined && onset !== undefined) r.detectionMs = Math.max(0, r.detectedAt - onset);
@@ -360,6 +419,12 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
   const { o } = ctx;
   return withFleet(ctx, 'all-at-once', async (h) => {
     const { fleet, monitor, stage, note } = h;
+    // The same evidence as the staged run: the probe runner on the same probes, writing to a store.
+    const store = await openStore(join(h.dir, 'etape.db'));
+    const prober = demoProber(h.config, store, () => undefined);
+    prober.start();
+    h.collect(store, () => store.close());
+    h.beforeStop.push(() => prober.stop());
     const cells = fleet.list();
     note('deploy.all', `deploying ${BAD} to all ${cells.length} cells at once`, { version: BAD, cells: cells.length });
     monitor.arm();
@@ -422,11 +487,9 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
   let staged: StagedHandle | undefined;
   const result = await withFleet(ctx, 'staged', async (h) => {
     const { fleet, monitor, note } = h;
-    const { config, yamlText } = demoConfig(ctx, fleet);
-    writeFileSync(join(ctx.out, 'etape.yaml'), yamlText);
     staged = await startStagedRollout({
-      config,
-      storePath: join(ctx.out, 'etape.db'),
+      config: h.config,
+      storePath: join(h.dir, 'etape.db'),
       driverFor: (svc) => createDriver(svc, { extra: { fleet: fleetDriverMaker(fleet, { startTimeoutMs: 30_000 }) } }),
       version: BAD,
       onEvent: (e) => {
@@ -435,6 +498,7 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
       },
     });
     h.staged = staged;
+    h.collect(staged.store);
     h.beforeStop.push(() => staged!.stop());
     note('rollout.started', `rollout ${staged.rolloutId}: ${staged.plan.waves.length} waves, ${planSummary(staged.plan)}`, { rollout: staged.rolloutId });
     const end = await staged.waitForEnd(3 * 60_000, ctx.signal);
@@ -465,7 +529,6 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
       // The event log from the store, as JSON lines.
       const events = await staged.events().catch(() => [] as EventRecord[]);
       writeFileSync(join(ctx.out, 'staged.events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-      await writeStatusAndSla({ store: staged.store, config: staged.config, out: ctx.out, rolloutId: staged.rolloutId });
       await staged.close();
     }
   });
@@ -515,9 +578,33 @@ export function demoConfig(ctx: Pick<Ctx, 'o' | 'spec'>, fleet: Fleet): { config
       growth,
     },
     server: { reconcileEvery: '250ms' },
+    // The status page, rebuilt every second. A demo lasts a minute, so an incident opens after a component
+    // has been away from operational for 2 s (5 min by default) and resolves itself only after 10 min.
+    statuspage: { title: 'Demo fleet status', buildEvery: '1s', historyDays: 7 },
+    incidents: { openAfter: '2s', resolveAfter: '10m' },
+    // Credits: the storage preset (request-based: the error rate of customers' requests per 5 minutes).
+    sla: [{ service: 'blob', preset: 'storage' }],
+    customers: demoCustomers(spec),
   };
   const yamlText = `# Generated by \`etape demo\` for the fleet it started; ports are the cells' own.\n${stringify(doc)}`;
   return { config: parseConfig(yamlText, 'etape.yaml (demo)'), yamlText };
+}
+
+/**
+ * The demo's customers: one per pair, geo-redundant across it (available while either region is), one in a
+ * single region of the first pair, and one in the canary region, each with a monthly bill.
+ */
+export function demoCustomers(spec: FleetSpec): Array<{ id: string; name: string; currency: string; uses: Array<{ service: string; regions: string[]; monthlyBill: number; geoRedundant: boolean }> }> {
+  const out: ReturnType<typeof demoCustomers> = [];
+  const pairs = pairsOf(spec);
+  pairs.forEach(([a, b], i) => {
+    out.push({ id: `pair-${i + 1}`, name: `geo-redundant customer on ${a} + ${b}`, currency: DEMO_CURRENCY, uses: [{ service: 'blob', regions: [a, b], monthlyBill: PAIR_BILL, geoRedundant: true }] });
+  });
+  const single = pairs[0]?.[0] ?? spec.regions.find((r) => !r.canary)?.id;
+  if (single) out.push({ id: 'single', name: `single-region customer in ${single}`, currency: DEMO_CURRENCY, uses: [{ service: 'blob', regions: [single], monthlyBill: SINGLE_BILL, geoRedundant: false }] });
+  const canary = spec.regions.find((r) => r.canary)?.id;
+  if (canary) out.push({ id: 'canary', name: `customer in the canary region ${canary}`, currency: DEMO_CURRENCY, uses: [{ service: 'blob', regions: [canary], monthlyBill: SINGLE_BILL, geoRedundant: false }] });
+  return out;
 }
 
 // ----------------------------------------------------------------------------------------- the view
@@ -641,6 +728,13 @@ export function verdictTable(v: DemoVerdict): string {
     ['cells that had to be killed', (r) => String(r.forcedCells.length)],
     ['a pair lost both regions', (r) => (r.pairsLostBoth.length ? `yes, ${r.pairsLostBoth.length} of ${r.pairsTotal} pairs` : 'no')],
   ];
+  if (a?.reports || s?.reports) {
+    cols.push(
+      ['SLA credits owed ¹', (r) => (r.reports ? `${money(r.reports.sla.totals)} to ${r.reports.sla.customersOwed} of ${r.reports.sla.customers}` : '—')],
+      ['lowest availability ¹', (r) => (r.reports?.sla.lowest ? `${r.reports.sla.lowest.shown} ${r.reports.sla.lowest.unit}` : '—')],
+      ['status page at the end', (r) => (r.reports ? statusLine(r.reports) : '—')],
+    );
+  }
   const w0 = Math.max(...cols.map((c) => c[0].length));
   const cell = (r: RunResult | undefined, f: (r: RunResult) => string) => (r ? f(r) : '—');
   const w1 = Math.max(11, ...cols.map((c) => cell(a, c[1]).length));
@@ -663,15 +757,41 @@ export function verdictSummary(v: DemoVerdict): string {
       `etape: rollout ${s.rolloutId} ended ${s.rolloutPhase}${s.detection ? ` after "${s.detection}"` : ''}; ${only ? `only the canary ran ${BAD}` : `${BAD} reached ${s.cellsAffected.join(', ')}`}.`,
     );
   }
+  if (v.runs.all_at_once?.reports || s?.reports) {
+    const mins = [v.runs.all_at_once, s].map((r) => (r?.reports ? `${r.reports.sla.window.minutes}` : '—')).join(' and ');
+    lines.push(
+      `¹ Credits if the run's own window (whole minutes: ${mins}) were the billing month, for ${v.fleet.pairs} geo-redundant pair customer(s) and 2 single-region ones. Storage preset: 100 % − the mean error rate of customers' requests per 5-minute interval; below 99.9 % → 10 %, 99 % → 25 %, 95 % → 100 % of the bill.`,
+    );
+  }
   lines.push('In 2014 the same kind of change reached every region at once and took about eleven hours to undo.');
   lines.push('');
   const rel = relative(process.cwd(), v.out);
-  lines.push(`Event logs, the generated etape.yaml, the store and verdict.json: ${rel && !rel.startsWith('..') ? rel : v.out}`);
+  lines.push(`Event logs, each run's etape.yaml, store, status page and SLA report, and verdict.json: ${rel && !rel.startsWith('..') ? rel : v.out}`);
+  for (const [name, r] of [['all at once', v.runs.all_at_once], ['etape', s]] as const) {
+    if (!r?.reports) continue;
+    lines.push(`  status page (${name}): ${r.reports.statusUrl}`);
+    lines.push(`  SLA report (${name}):  ${join(r.dir, 'sla.txt')}`);
+  }
   if (v.leftover_pids.length) lines.push(`WARNING: processes still running: ${v.leftover_pids.join(', ')}`);
   return lines.join('\n');
 }
 
 // ------------------------------------------------------------------------------------------- helpers
+
+/** The open incidents the run's status page ends with, and whether they are a banner. */
+function statusLine(r: DemoReports): string {
+  const open = r.incidents.filter((i) => i.status !== 'resolved' && i.status !== 'postmortem');
+  if (!open.length) return r.headline;
+  const regions = new Set(open.flatMap((i) => i.components.map((c) => c.split('/')[1] ?? c)));
+  const impact = open.map((i) => i.impact).sort((a, b) => IMPACTS.indexOf(b) - IMPACTS.indexOf(a))[0];
+  return `${r.banner ? 'banner: ' : ''}${impact} incident, ${regions.size} region${regions.size === 1 ? '' : 's'}`;
+}
+const IMPACTS = ['none', 'minor', 'major', 'critical'];
+
+function money(totals: Record<string, number>): string {
+  const parts = Object.entries(totals).map(([cur, v]) => `${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}${cur ? ' ' + cur : ''}`);
+  return parts.length ? parts.join(' + ') : `0.00 ${DEMO_CURRENCY}`;
+}
 
 function min(xs: Array<number | undefined>): number | undefined {
   let m: number | undefined;

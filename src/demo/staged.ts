@@ -50,7 +50,7 @@ export interface StagedHandle {
  * to the store at once (batches of one), and a failing one makes the controller judge the gates right away
  * rather than at its next planned look.
  */
-function demoProber(config: EtapeConfig, store: Store, onBad: () => void): Prober {
+export function demoProber(config: EtapeConfig, store: Store, onBad: () => void): Prober {
   const sink = {
     async recordObservations(obs: Observation[]) {
       await store.recordObservations(obs);

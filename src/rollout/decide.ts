@@ -72,6 +72,8 @@ export interface Decision {
 }
 
 const ACTOR = 'controller';
+/** Gate kinds that compare the new version with targets still on the old one (the canary judge). */
+const COMPARES_WITH_BASELINE: ReadonlySet<string> = new Set(['judge']);
 
 export function decide(state: RolloutState, evidence: Evidence, now: number, limits: Limits = DEFAULT_LIMITS): Decision {
   // The state is JSON by contract: copying through JSON also gives the text to tell whether anything changed.
@@ -264,6 +266,15 @@ function judge(ctx: Ctx, w: WaveState, observations: Observation[]): GateResult[
       continue;
     }
     if (spec.kind === 'approval') continue;
+    if (COMPARES_WITH_BASELINE.has(spec.kind) && !Object.values(s.targets).some((t) => t.status === 'pending')) {
+      // No cell is left on the old version to compare with (the last wave): the judge cannot judge, so the
+      // wave's other gates decide. Said once per wave.
+      if (!(w.skippedGates ?? []).includes(name)) {
+        w.skippedGates = [...(w.skippedGates ?? []), name];
+        emit(ctx, 'gate.skipped', { wave: w.index, gate: name, kind: spec.kind, reason: 'no target is left on the old version to compare with' });
+      }
+      continue;
+    }
     results.push(evaluateGate({ spec, targets, observations, now }, ctx.limits.gateKinds));
   }
   // Record changes of verdict only, so a long bake does not flood the log.
@@ -273,9 +284,18 @@ function judge(ctx: Ctx, w: WaveState, observations: Observation[]): GateResult[
       emit(ctx, 'gate.verdict', { wave: w.index, gate: r.gate, kind: r.kind, verdict: r.verdict, reason: r.reason, from: prev?.verdict ?? null });
     }
   }
-  w.verdicts = results.map((r) => ({ gate: r.gate, kind: r.kind, verdict: r.verdict, reason: r.reason, at: now }));
+  w.verdicts = results.map((r) => {
+    const fraction = evidenceFractionOf(r);
+    return { gate: r.gate, kind: r.kind, verdict: r.verdict, reason: r.reason, at: now, ...(fraction !== undefined ? { evidenceFraction: fraction } : {}) };
+  });
   ctx.verdicts = results;
   return results;
+}
+
+/** How complete a gate's evidence is (0..1), for kinds that say (the canary judge); undefined for the others. */
+function evidenceFractionOf(r: GateResult): number | undefined {
+  const f = (r as GateResult & { evidenceFraction?: unknown }).evidenceFraction;
+  return typeof f === 'number' && Number.isFinite(f) ? f : undefined;
 }
 
 function evidenceGates(ctx: Ctx, w: WaveState) {
@@ -303,6 +323,7 @@ function advance(ctx: Ctx, observations: Observation[]): void {
       halt(ctx, `gate ${failing.gate} ${failing.verdict === 'fail' ? 'failed' : 'kept erroring'} in wave ${w.index}: ${failing.reason}`, {
         wave: w.index,
         gate: failing.gate,
+        kind: failing.kind,
         verdict: failing.verdict,
       });
       return;
@@ -355,6 +376,7 @@ function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: 
     halt(ctx, `gate ${failing.gate} ${failing.verdict === 'fail' ? 'failed' : 'kept erroring'} in wave ${w.index}: ${failing.reason}`, {
       wave: w.index,
       gate: failing.gate,
+      kind: failing.kind,
       verdict: failing.verdict,
     });
     return;
@@ -379,6 +401,24 @@ function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: 
   }
 
   const left = bakeLeft(w);
+  // Bake accrues with data volume as well as time: a gate that reports how complete its evidence is (the
+  // canary judge's evidenceFraction) must reach 1 before the wave can be verified, however long it baked.
+  const short = results.filter((r) => (evidenceFractionOf(r) ?? 1) < 1);
+  if (left === 0 && short.length > 0) {
+    const key = short.map((r) => r.gate).join(',');
+    if (w.waitingForData !== key) {
+      w.waitingForData = key;
+      emit(ctx, 'wave.bake_waiting_for_data', {
+        wave: w.index,
+        accruedMs: w.bakeAccruedMs,
+        gates: short.map((r) => ({ gate: r.gate, evidenceFraction: evidenceFractionOf(r) })),
+      });
+    }
+    const every = gates.length ? Math.min(...gates.map((g) => g.intervalMs)) : 1000;
+    ctx.wake.push(now + Math.max(1, every));
+    return;
+  }
+  if (w.waitingForData !== undefined) w.waitingForData = undefined;
   const approvalGates = w.gates.filter((g) => s.gates[g]?.kind === 'approval');
   if (left === 0 && (approvalGates.length === 0 || w.approvedBy)) {
     w.verifiedAt = now;

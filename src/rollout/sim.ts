@@ -61,7 +61,7 @@ export interface SimOptions {
   limits?: Partial<Limits>;
   start?: number;
   /** What a probe of `target` running `version` finds at `now`; undefined records nothing (no evidence). */
-  probe?: (target: string, version: string, now: number) => { verdict: Verdict; detail?: string } | undefined;
+  probe?: (target: string, version: string, now: number) => { verdict: Verdict; detail?: string; source?: string; value?: number; evidenceFraction?: number } | undefined;
   /** Outcome of a driver call. */
   driver?: (a: DriverAction, sim: Sim) => DriverOutcome;
   /** How often the simulated prober measures. */
@@ -144,7 +144,18 @@ export class Sim {
       const r = this.opts.probe(id, version, now);
       if (!r) continue;
       const [region, cell] = id.split('/');
-      this.observations.push({ service: this.state.service, region, cell, source: 'http', at: now, verdict: r.verdict, detail: r.detail, version });
+      this.observations.push({
+        service: this.state.service,
+        region,
+        cell,
+        source: r.source ?? 'http',
+        at: now,
+        verdict: r.verdict,
+        detail: r.detail,
+        version,
+        ...(r.value !== undefined ? { value: r.value } : {}),
+        ...(r.evidenceFraction !== undefined ? { evidenceFraction: r.evidenceFraction } : {}),
+      });
     }
     // Keep what gates can still use.
     if (this.observations.length > 400) this.observations = this.observations.filter((o) => now - o.at < 300_000);

@@ -34,6 +34,8 @@ export interface GateSummary {
   verdict: Verdict;
   reason: string;
   at: number;
+  /** How complete the gate's evidence is (0..1), for kinds that report it (the canary judge). */
+  evidenceFraction?: number;
 }
 
 export interface WaveState {
@@ -57,6 +59,10 @@ export interface WaveState {
   /** When the bake last accrued (the start of the interval the next decision may add), or null when it did not. */
   lastAccrualAt: number | null;
   verifiedAt?: number;
+  /** Gates whose evidence is not complete yet (evidenceFraction < 1) although the bake time has accrued. */
+  waitingForData?: string;
+  /** Gates not judged in this wave: a judge gate when no target is left on the old version to compare with. */
+  skippedGates?: string[];
   /** The latest verdict of each gate, for people and for change detection. */
   verdicts: GateSummary[];
 }

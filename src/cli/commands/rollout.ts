@@ -178,14 +178,19 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
   let controller: Controller | undefined;
   if (!(await serverRunning(store, systemClock))) {
     const { Prober, probeChecks } = await import('../../evidence/prober.js');
+    const { metricRunners } = await import('../../controller/metric-runners.js');
     const log = createLogger({ level: process.env.ETAPE_LOG_LEVEL ?? 'warn' });
+    // Metric and judge gates measure too; their observations wake the controller like failing probes do.
+    let sink: Pick<Store, 'recordObservations'> = store;
     controller = new Controller({
       store,
       config,
       log,
       only: [id],
       prober: new Prober({ store, log, checks: probeChecks(config), flushEveryMs: 200 }),
+      runners: metricRunners({ config, store, clock: systemClock, log, sink: () => sink }),
     });
+    sink = controller.evidenceSink();
     controller.start();
     process.stdout.write(`no \`etape serve\` is running: driving rollout ${id} from here (Ctrl-C stops; it resumes where it was)\n`);
   }

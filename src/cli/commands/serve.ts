@@ -9,6 +9,7 @@ import { loadConfigFromProgram } from '../context.js';
 import { storeFromProgram } from '../store-context.js';
 import { Controller } from '../../controller/controller.js';
 import { holdServeLease } from '../../controller/presence.js';
+import { metricRunners } from '../../controller/metric-runners.js';
 import { createApi } from '../../api/app.js';
 import { extraRoutes } from '../../api/routes.js';
 import { serveApi } from '../../api/server.js';
@@ -36,7 +37,12 @@ export function registerServeCommand(program: Command): void {
       const log = createLogger();
       const store = await storeFromProgram(cmd, config);
       const prober = opts.probes ? new Prober({ store, log, checks: probeChecks(config), flushEveryMs: 200 }) : undefined;
-      const controller = new Controller({ store, config, log, prober, leaseMs });
+      // Metric and judge gates: Prometheus measurements of every such gate, the judge's targets read from the
+      // active rollouts; what they record wakes the controller at once when it is bad news.
+      let sink: Pick<typeof store, 'recordObservations'> = store;
+      const runners = metricRunners({ config, store, clock: systemClock, log, sink: () => sink });
+      const controller = new Controller({ store, config, log, prober, leaseMs, runners });
+      sink = controller.evidenceSink();
       const app = createApi({ store, config, log, onChange: () => controller.nudge({ relist: true }), routes: extraRoutes });
       let server;
       try {
