@@ -2,6 +2,7 @@
 // once (the bad version to every cell together, as in 2014); then through etape (the staged plan, the real
 // Controller, Store, probes and fleet driver). Each run gets a fresh fleet and the same customer traffic;
 // the verdict compares what customers and the fleet went through.
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -141,10 +142,12 @@ export function behaviourFor(fault: Fault): VersionBehaviour {
   switch (fault) {
     case 'hang':
       return { fault };
+    // Mild on purpose: a few more errors, a slower tail. Probes (k in a row) rarely notice within a bake;
+    // the canary judge does (src/demo/judge.ts).
     case 'errors':
-      return { fault, errorRate: 0.6 };
+      return { fault, errorRate: 0.05 };
     case 'latency':
-      return { fault, latencyMs: 1500 };
+      return { fault, latencyMs: 200 };
     case 'crash-loop':
       return { fault, crashAfterMs: 800 };
   }
@@ -430,20 +433,31 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
     monitor.arm();
     let detectedAt: number | undefined;
     let detection: string | undefined;
+    // As etape's controller does on a halt, detection stops the deploy calls still waiting: a new process
+    // that hangs before its first /health answer would otherwise hold its cell until the start timeout.
+    const stopDeploy = new AbortController();
+    setMaxListeners(0, stopDeploy.signal); // one listener per cell's deploy call
+    const onAbort = () => stopDeploy.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
     monitor.onDetect((d) => {
       detectedAt = d.at;
       detection = `${d.region}/${d.cell}: ${d.detail}`;
       note('detected', `detected: ${detection}`, { target: `${d.region}/${d.cell}` });
+      stopDeploy.abort();
     });
+    let waiting = 0;
     await Promise.all(
       cells.map(async (c) => {
         const id = `${c.region}/${c.cell}`;
         stage.set(id, 'deploying');
-        const r = await fleet.gracefulRestart(c.region, c.cell, BAD, { askTimeoutMs: 2000 });
+        const r = await fleet.gracefulRestart(c.region, c.cell, BAD, { askTimeoutMs: 2000, signal: stopDeploy.signal });
+        if (!r.ok && stopDeploy.signal.aborted) waiting++;
         if (stage.get(id) === 'deploying') stage.set(id, r.ok ? 'deployed' : 'deploy failed');
       }),
     );
-    note('deploy.done', `every cell restarted on ${BAD}`);
+    ctx.signal.removeEventListener('abort', onAbort);
+    if (waiting) note('deploy.stopped', `deploy stopped at detection: ${waiting} of ${cells.length} cells had not answered /health on ${BAD} yet`, { cells: waiting });
+    else note('deploy.done', `every cell restarted on ${BAD}`);
     const found = await monitor.waitFor(() => monitor.detected() !== undefined, 30_000, ctx.signal);
     if (!found) note('not_detected', `no probe failed ${o.k} times in a row within 30s; reverting anyway`);
     if (ctx.signal.aborted) return { detectedAt, detection };
@@ -492,6 +506,7 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
       storePath: join(h.dir, 'etape.db'),
       driverFor: (svc) => createDriver(svc, { extra: { fleet: fleetDriverMaker(fleet, { startTimeoutMs: 30_000 }) } }),
       version: BAD,
+      signal: ctx.signal,
       onEvent: (e) => {
         const text = describeEvent(e);
         if (text) ctx.view?.event(text, e.at);
@@ -664,7 +679,13 @@ export function describeEvent(e: { type: string; data: unknown }): string | unde
     case 'rollout.running':
       return d.from === 'pending' ? 'rollout started' : 'rollout resumed';
     case 'rollout.halted':
-      return `HALTED: ${d.reason}`;
+      return d.gate ? `HALTED by the ${d.kind ?? ''} gate ${d.gate}: ${d.reason}` : `HALTED: ${d.reason}`;
+    case 'demo.judge':
+      return String(d.text ?? '');
+    case 'gate.skipped':
+      return `gate ${d.gate} skipped in wave ${d.wave}: ${d.reason}`;
+    case 'wave.bake_waiting_for_data':
+      return `wave ${d.wave}: bake time done, waiting for enough data for ${Array.isArray(d.gates) ? (d.gates as Array<{ gate: string }>).map((g) => g.gate).join(', ') : 'the judge'}`;
     case 'rollout.rolling_back':
       return `rolling back ${Array.isArray(d.targets) ? d.targets.length : ''} touched target(s)`;
     case 'rollout.rolled_back':

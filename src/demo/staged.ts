@@ -16,6 +16,7 @@ import { isTerminal } from '../rollout/phases.js';
 import type { RolloutState } from '../rollout/state.js';
 import { Prober, probeChecks } from '../evidence/prober.js';
 import { formatDuration } from '../core/duration.js';
+import { startDemoJudge } from './judge.js';
 
 export interface StagedOptions {
   config: EtapeConfig;
@@ -26,6 +27,10 @@ export interface StagedOptions {
   service?: string;
   /** Every event the store records for the rollout, in order, shortly after it is written. */
   onEvent?: (e: EventRecord) => void;
+  /** The Prometheus binary for the canary judge (default /usr/bin/prometheus if present); false: probes alone. */
+  prometheus?: string | false;
+  /** Ctrl-C: stops the judge's Prometheus at once. */
+  signal?: AbortSignal;
 }
 
 export interface StagedHandle {
@@ -63,22 +68,37 @@ export function demoProber(config: EtapeConfig, store: Store, onBad: () => void)
 export async function startStagedRollout(opts: StagedOptions): Promise<StagedHandle> {
   const service = opts.service ?? opts.config.services[0].name;
   const store = await openStore(opts.storePath);
-  const plan = planRollout(opts.config, service);
   let rolloutId = '';
   let controller: Controller | undefined;
-  const prober = demoProber(opts.config, store, () => {
+  // The canary judge (src/demo/judge.ts): a local Prometheus and the judge gate, when Prometheus is here.
+  const judge = await startDemoJudge({
+    config: opts.config,
+    service,
+    store,
+    sink: () => controller?.evidenceSink() ?? store,
+    binary: opts.prometheus,
+    signal: opts.signal,
+  });
+  const config = judge.config;
+  const plan = planRollout(config, service);
+  const prober = demoProber(config, store, () => {
     if (controller && rolloutId) void controller.reconcile(rolloutId).catch(() => undefined);
   });
   controller = new Controller({
     store,
-    config: opts.config,
+    config,
     clock: systemClock,
     driverFor: (_name, svc) => opts.driverFor(svc),
     prober,
+    runners: judge.runners,
     reconcileEveryMs: 100,
   });
-  const rec = await startRollout({ store, config: opts.config, clock: systemClock }, { service, version: opts.version, actor: 'demo', plan });
+  const rec = await startRollout({ store, config, clock: systemClock }, { service, version: opts.version, actor: 'demo', plan }).catch(async (e: unknown) => {
+    await judge.stop();
+    throw e;
+  });
   rolloutId = rec.id;
+  await store.appendEvents([{ rolloutId, at: Date.now(), actor: 'demo', type: 'demo.judge', data: { text: judge.note, prometheus: judge.prometheus?.url ?? null } }]);
   let state = rec.state as RolloutState;
   let phase = rec.phase;
   let afterSeq = 0;
@@ -113,7 +133,7 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
     rolloutId,
     plan,
     store,
-    config: opts.config,
+    config,
     async waitForEnd(timeoutMs, signal) {
       const until = Date.now() + timeoutMs;
       while (!isTerminal(phase) && Date.now() < until && !signal?.aborted) await systemClock.sleep(100, signal);
@@ -129,7 +149,7 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
       if (cur && !isTerminal(phase) && phase !== 'rolling_back') {
         const kind = plan.waves[cur.index - 1]?.kind ?? '';
         const bake = cur.status === 'baking' ? ` · bake ${formatDuration(cur.bakeAccruedMs)} of ${formatDuration(cur.bakeMs)}` : '';
-        const gates = cur.verdicts.length ? ` · gates: ${cur.verdicts.map((g) => `${g.gate} ${g.verdict}`).join(', ')}` : '';
+        const gates = cur.verdicts.length ? ` · gates: ${cur.verdicts.map((g) => `${g.gate} ${g.verdict}${g.evidenceFraction !== undefined && g.evidenceFraction < 1 ? ` (data ${Math.round(g.evidenceFraction * 100)}%)` : ''}`).join(', ')}` : '';
         lines.push(`wave ${cur.index} of ${s.waves.length} (${kind}: ${cur.regions.join(', ')}) ${cur.status}${bake}${gates}`);
       }
       return lines;
@@ -159,6 +179,7 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
       if (stopped) return;
       stopped = true;
       await controller!.stop({ abortCalls: true });
+      await judge.stop();
       following = false;
       await follow;
       // Events written after the follower's last look.

@@ -30,6 +30,7 @@ export interface ObservationRow {
   requests: number | string | null;
   failures: number | string | null;
   detail: string | null;
+  evidence_fraction?: number | string | null;
 }
 
 export function observationFromRow(r: ObservationRow): Observation {
@@ -47,6 +48,7 @@ export function observationFromRow(r: ObservationRow): Observation {
   if (r.requests !== null && r.requests !== undefined) o.requests = Number(r.requests);
   if (r.failures !== null && r.failures !== undefined) o.failures = Number(r.failures);
   if (r.detail !== null && r.detail !== undefined) o.detail = r.detail;
+  if (r.evidence_fraction !== null && r.evidence_fraction !== undefined) o.evidenceFraction = Number(r.evidence_fraction);
   return o;
 }
 
@@ -64,6 +66,7 @@ export const OBSERVATION_COLUMNS = [
   'requests',
   'failures',
   'detail',
+  'evidence_fraction',
 ] as const;
 
 export function observationValues(o: Observation): (string | number | null)[] {
@@ -80,6 +83,7 @@ export function observationValues(o: Observation): (string | number | null)[] {
     o.requests ?? null,
     o.failures ?? null,
     o.detail ?? null,
+    o.evidenceFraction ?? null,
   ];
 }
 

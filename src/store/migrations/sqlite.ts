@@ -89,4 +89,10 @@ CREATE INDEX incidents_open ON incidents (is_open, created_at);
     // The controller and the status page read "this service's evidence since t".
     sql: `CREATE INDEX observations_service_at ON observations (service, at);`,
   },
+  {
+    id: 3,
+    name: 'observations-evidence-fraction',
+    // The canary judge's share of the minimum data behind a measurement: bake accrues with it.
+    sql: `ALTER TABLE observations ADD COLUMN evidence_fraction REAL;`,
+  },
 ];
