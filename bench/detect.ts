@@ -83,6 +83,7 @@ for (const fault of faults) {
       intervalMs,
       timeoutMs,
       k,
+      reports: false, // detection is measured; status pages and SLA reports would only add load
       out: join(outRoot, `${fault}-${i + 1}`),
       signal: ac.signal,
     });
