@@ -13,7 +13,8 @@ import type { Observation, Target } from '../src/core/types.js';
 import { probeSchema, serviceSchema, type ProbeConfig } from '../src/config/service.js';
 import { fleetSchema } from '../src/config/fleet.js';
 import { expandTemplate, runProbe, targetVars } from '../src/evidence/probe.js';
-import { Prober, probeChecks } from '../src/evidence/prober.js';
+import { defaultOverlap, Prober, probeChecks } from '../src/evidence/prober.js';
+import { probeGate } from '../src/gates/probe-gate.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 
 interface Loopback {
@@ -307,3 +308,151 @@ describe('Prober', () => {
     assert.equal(stored.length, 2);
   });
 });
+
+/** A server that never answers and counts the requests it holds open at once. */
+async function hangCounting(): Promise<Loopback & { open: number; peak: number }> {
+  const lb = (await serve((req) => {
+    lb.open++;
+    lb.peak = Math.max(lb.peak, lb.open);
+    req.socket.once('close', () => lb.open--);
+  })) as Loopback & { open: number; peak: number };
+  lb.open = 0;
+  lb.peak = 0;
+  return lb;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+describe('Prober overlap: a probe starts every interval, not after the one before answers', () => {
+  it('a hung target with interval < timeout yields a timeout about every interval, not every timeout', async () => {
+    const srv = await hangCounting();
+    const got: Observation[] = [];
+    const arrived: number[] = [];
+    const p = probe({ interval: '150ms', timeout: '600ms' });
+    assert.equal(defaultOverlap(p), 5);
+    const prober = new Prober({
+      store: { recordObservations: async () => {} },
+      flushEveryMs: 3_600_000,
+      checks: [{ target, probe: p, vars: { port: srv.port } }],
+      onObservation: (o) => {
+        got.push(o);
+        arrived.push(Date.now());
+      },
+    });
+    prober.start();
+    await waitFor(() => got.length >= 8, 'eight timeouts');
+    await prober.stop();
+    assert.ok(got.every((o) => o.verdict === 'fail' && o.detail === 'timeout after 600ms'));
+    const ats = got.map((o) => o.at).sort((a, b) => a - b);
+    const atGaps = ats.slice(1).map((a, i) => a - ats[i]);
+    const arrivalGaps = arrived.slice(1).map((a, i) => a - arrived[i]);
+    // serial probing would start one probe per timeout (≥ 600ms apart); on schedule they start 150ms apart
+    assert.ok(median(atGaps) < 400, `start gaps ${atGaps.join(',')}`);
+    assert.ok(atGaps.every((g) => g >= 100), `no burst: start gaps ${atGaps.join(',')}`);
+    assert.ok(median(arrivalGaps) < 400, `arrival gaps ${arrivalGaps.join(',')}`);
+    // several probes were in flight at once, never more than the check's overlap
+    assert.ok(srv.peak >= 2 && srv.peak <= 5, `peak in flight at the server ${srv.peak}`);
+    assert.ok(prober.stats.peakInFlight <= 5, `peak in flight ${prober.stats.peakInFlight}`);
+    // stop waited for every probe in flight
+    assert.equal(prober.stats.measured, got.length);
+    await waitFor(() => srv.open === 0, 'the hung connections to close');
+  });
+
+  it('maxOverlap 1 probes one at a time: ticks that find a probe in flight are skipped', async () => {
+    const srv = await hangCounting();
+    const got: Observation[] = [];
+    const prober = new Prober({
+      store: { recordObservations: async () => {} },
+      flushEveryMs: 3_600_000,
+      maxOverlap: 1,
+      checks: [{ target, probe: probe({ interval: '100ms', timeout: '300ms' }), vars: { port: srv.port } }],
+      onObservation: (o) => got.push(o),
+    });
+    prober.start();
+    await waitFor(() => got.length >= 3, 'three timeouts');
+    await prober.stop();
+    const gaps = got.slice(1).map((o, i) => o.at - got[i].at);
+    assert.ok(gaps.every((g) => g >= 290), `start gaps ${gaps.join(',')}`);
+    assert.equal(srv.peak, 1);
+    assert.ok(prober.stats.skipped >= 2, `skipped ${prober.stats.skipped}`);
+  });
+
+  it('maxConcurrent caps the probes in flight over all checks', async () => {
+    const srv = await hangCounting();
+    const got: Observation[] = [];
+    const check = (cell: string) => ({ target: { ...target, cell }, probe: probe({ interval: '100ms', timeout: '300ms' }), vars: { port: srv.port } });
+    const prober = new Prober({
+      store: { recordObservations: async () => {} },
+      flushEveryMs: 3_600_000,
+      maxConcurrent: 2,
+      checks: [check('c1'), check('c2'), check('c3')],
+      onObservation: (o) => got.push(o),
+    });
+    prober.start();
+    await waitFor(() => new Set(got.map((o) => o.cell)).size === 3 && got.length >= 9, 'every check measured, nine timeouts');
+    await prober.stop();
+    assert.ok(srv.peak <= 2, `peak at the server ${srv.peak}`);
+    assert.equal(prober.stats.peakInFlight, 2);
+    await waitFor(() => srv.open === 0, 'the hung connections to close');
+  });
+
+  it('stop waits for every overlapping probe in flight and stores them all', async () => {
+    const srv = await hangCounting();
+    const stored: Observation[] = [];
+    const prober = new Prober({
+      store: { recordObservations: async (o: Observation[]) => void stored.push(...o) },
+      flushEveryMs: 3_600_000,
+      checks: [{ target, probe: probe({ interval: '100ms', timeout: '800ms' }), vars: { port: srv.port } }],
+    });
+    prober.start();
+    await waitFor(() => srv.open >= 3, 'three probes in flight at once');
+    await prober.stop();
+    assert.ok(stored.length >= 3, `stored ${stored.length}`);
+    assert.equal(stored.length, prober.stats.measured);
+    assert.ok(stored.every((o) => o.detail === 'timeout after 800ms'));
+    await waitFor(() => srv.open === 0, 'the hung connections to close');
+  });
+});
+
+describe('probe gate: results that arrive out of order are read in the order the probes started', () => {
+  const svc = serviceSchema.parse({
+    name: 'blob',
+    probes: [{ name: 'health', url: 'http://127.0.0.1:1/health', interval: '500ms', timeout: '1s' }],
+    gates: [{ kind: 'probe', name: 'healthy', probe: 'health', failAfter: 3 }],
+  });
+  const spec = probeGate.compile(svc.gates[0], svc);
+  const t0 = Date.UTC(2030, 0, 1);
+  const obs = (dt: number, verdict: 'pass' | 'fail'): Observation => ({
+    service: 'blob',
+    region: 'eu-west',
+    cell: 'c1',
+    source: 'health',
+    at: t0 + dt,
+    verdict,
+    ...(verdict === 'fail' ? { detail: 'timeout after 1s', latencyMs: 1000 } : { detail: 'HTTP 200', latencyMs: 900 }),
+  });
+  const judge = (arrivals: Observation[], now: number) =>
+    probeGate.evaluate({ spec, targets: [{ id: 'eu-west/c1', region: 'eu-west', cell: 'c1', since: t0 - 10_000 }], observations: arrivals, now: t0 + now });
+
+  it('a late success from an earlier probe does not mask later timeouts', () => {
+    // the probe started at 0 answered slowly (arrives last); those started at 500, 1000, 1500 timed out
+    const r = judge([obs(500, 'fail'), obs(1000, 'fail'), obs(1500, 'fail'), obs(0, 'pass')], 2500);
+    assert.equal(r.verdict, 'fail', r.reason);
+    assert.equal(r.targets[0].hung, true);
+    assert.match(r.reason, /3 consecutive failures/);
+  });
+
+  it('late timeouts from earlier probes do not mask a later success', () => {
+    // probes at 0, 500, 1000 timed out and arrive after the one started at 1500, which passed
+    const r = judge([obs(1500, 'pass'), obs(0, 'fail'), obs(500, 'fail'), obs(1000, 'fail')], 2000);
+    assert.equal(r.verdict, 'pass', r.reason);
+  });
+
+  it('a success between timeouts breaks the run of consecutive failures, wherever it arrives', () => {
+    const r = judge([obs(0, 'fail'), obs(1000, 'fail'), obs(1500, 'fail'), obs(500, 'pass')], 2500);
+    assert.notEqual(r.verdict, 'fail', `only 2 consecutive failures after the pass at 500: ${r.reason}`);
+    const more = judge([obs(0, 'fail'), obs(1000, 'fail'), obs(1500, 'fail'), obs(500, 'pass'), obs(2000, 'fail')], 3000);
+    assert.equal(more.verdict, 'fail', more.reason);
+  });
+});
+

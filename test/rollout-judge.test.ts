@@ -23,7 +23,7 @@ test('a good version passes the canary judge wave by wave; the canary wave waits
   const load = new LoadGenerator({
     targets: spec.regions.map((r) => ({ region: r.id, cells: r.cells })),
     resolve: (r, c) => fleet.url(r, c),
-    ratePerRegion: 40,
+    ratePerRegion: 100,
     timeoutMs: 2000,
     maxDurationMs: 200_000,
   });

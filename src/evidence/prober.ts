@@ -58,12 +58,32 @@ export interface ProberOptions {
   onObservation?: (o: Observation) => void;
   /** The version a target runs, when the answer does not say (X-Etape-Version / X-Version headers). */
   versionOf?: (t: Target) => string | undefined;
+  /**
+   * Probes of one check that may be in flight at once. A probe starts every interval whether or not the
+   * previous one has answered, so a hang is seen after (k−1)·interval + timeout rather than k·timeout.
+   * Default ceil(timeout / interval) + 1: with every probe hanging, one new probe per interval still starts.
+   */
+  maxOverlap?: number;
+  /** Probes in flight at once over all checks; a start beyond it waits for a slot. Default 256. */
+  maxConcurrent?: number;
 }
 
 interface Running {
   check: ProbeCheck;
   stop: AbortController;
   loop: Promise<void>;
+}
+
+/** The default overlap of one check: enough that a probe starts on every tick while earlier ones hang. */
+export function defaultOverlap(probe: Pick<ProbeConfig, 'interval' | 'timeout'>): number {
+  const interval = Math.max(1, ms(probe.interval));
+  let timeout = interval;
+  try {
+    timeout = Math.max(1, ms(probe.timeout));
+  } catch {
+    /* an unreadable timeout is reported by the probe itself, as an error observation */
+  }
+  return Math.ceil(timeout / interval) + 1;
 }
 
 export class Prober {
@@ -75,6 +95,11 @@ export class Prober {
   private readonly maxBuffered: number;
   private readonly onObservation?: (o: Observation) => void;
   private readonly versionOf?: (t: Target) => string | undefined;
+  private readonly maxOverlap?: number;
+  private readonly maxConcurrent: number;
+  /** Schedule loops waiting for a global slot. */
+  private slotWaiters: Array<() => void> = [];
+  private slotsUsed = 0;
 
   private checks = new Map<string, ProbeCheck>();
   private running = new Map<string, Running>();
@@ -84,8 +109,12 @@ export class Prober {
   private flushLoop: { stop: AbortController; loop: Promise<void> } | undefined;
   private started = false;
 
-  /** Counters since construction: measured, stored, dropped (store unreachable too long), store write errors. */
-  readonly stats = { measured: 0, stored: 0, dropped: 0, storeErrors: 0 };
+  /**
+   * Counters since construction: measured, stored, dropped (store unreachable too long), store write errors,
+   * ticks skipped (the check already had its most probes in flight, or the loop fell behind the schedule),
+   * and the most probes seen in flight at once (over all checks).
+   */
+  readonly stats = { measured: 0, stored: 0, dropped: 0, storeErrors: 0, skipped: 0, peakInFlight: 0 };
 
   constructor(opts: ProberOptions) {
     this.store = opts.store;
@@ -96,6 +125,8 @@ export class Prober {
     this.maxBuffered = Math.max(1, opts.maxBuffered ?? 10_000);
     this.onObservation = opts.onObservation;
     this.versionOf = opts.versionOf;
+    if (opts.maxOverlap !== undefined) this.maxOverlap = Math.max(1, Math.floor(opts.maxOverlap));
+    this.maxConcurrent = Math.max(1, Math.floor(opts.maxConcurrent ?? 256));
     if (opts.checks) for (const c of opts.checks) this.checks.set(checkId(c), c);
   }
 
@@ -180,26 +211,75 @@ export class Prober {
     return this.flushing;
   }
 
+  /**
+   * One check's schedule: a probe starts at t0, t0 + interval, t0 + 2·interval, … without waiting for the
+   * one before to answer (up to the check's overlap, and the global cap). Each observation carries its
+   * start time as `at`, so results that come back out of order are still read in order by the gates.
+   */
   private launch(id: string, check: ProbeCheck): void {
     const stop = new AbortController();
     const interval = Math.max(1, ms(check.probe.interval));
+    const overlap = this.maxOverlap ?? defaultOverlap(check.probe);
+    const mine = new Set<Promise<unknown>>();
     const loop = (async () => {
+      let next = this.clock.now();
       while (!stop.signal.aborted) {
-        const begun = this.clock.now();
-        const p = this.measure(check);
-        this.inFlight.add(p);
-        try {
-          await p;
-        } finally {
-          this.inFlight.delete(p);
+        if (mine.size >= overlap) this.stats.skipped++;
+        else {
+          if (!(await this.acquireSlot(stop.signal))) break;
+          const p = this.measure(check)
+            .catch((e) => this.log.error({ err: e, check: id }, 'prober: probe failed'))
+            .finally(() => {
+              mine.delete(p);
+              this.inFlight.delete(p);
+              this.releaseSlot();
+            });
+          mine.add(p);
+          this.inFlight.add(p);
+          this.stats.peakInFlight = Math.max(this.stats.peakInFlight, this.inFlight.size);
         }
-        if (stop.signal.aborted) break;
-        const wait = interval - (this.clock.now() - begun);
-        await this.clock.sleep(Math.max(0, wait), stop.signal);
+        next += interval;
+        const now = this.clock.now();
+        if (next <= now) {
+          // Behind the schedule (a busy machine, a wait for a slot, a clock jump): run the latest tick due now,
+          // count the ones before it as skipped, and keep the phase. No burst to catch up.
+          const due = Math.floor((now - next) / interval) + 1;
+          this.stats.skipped += due - 1;
+          next += (due - 1) * interval;
+        }
+        if (next > now) await this.clock.sleep(next - now, stop.signal);
       }
     })();
     loop.catch((e) => this.log.error({ err: e, check: id }, 'prober: probe loop failed'));
     this.running.set(id, { check, stop, loop });
+  }
+
+  /** Waits for one of the `maxConcurrent` slots; false when the check is stopped first. */
+  private acquireSlot(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    if (this.slotsUsed < this.maxConcurrent) {
+      this.slotsUsed++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const wake = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+      const onAbort = () => {
+        this.slotWaiters = this.slotWaiters.filter((w) => w !== wake);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.slotWaiters.push(wake);
+    });
+  }
+
+  /** Hands the slot to the next waiter, if any; else frees it. */
+  private releaseSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.slotsUsed--;
   }
 
   private async measure(check: ProbeCheck): Promise<Observation> {
