@@ -259,6 +259,19 @@ function pct(x: number): string {
   return (v >= 0 ? '+' : '') + s + '%';
 }
 
+/**
+ * The interval as a person reads it. With very few samples an always-valid interval can reach −100% or
+ * infinity on one side; printing "−100%…+∞" next to a verdict would read as nonsense, so say what it means.
+ */
+function ciText(alpha: number, lower: number, upper: number): string {
+  const openBelow = !Number.isFinite(lower) || lower <= -0.9995;
+  const openAbove = !Number.isFinite(upper);
+  if (openBelow && openAbove) return `(${conf(alpha)} CI unbounded: too few samples to size the change)`;
+  if (openAbove) return `(${conf(alpha)} CI at least ${pct(lower)})`;
+  if (openBelow) return `(${conf(alpha)} CI at most ${pct(upper)})`;
+  return `(${conf(alpha)} CI ${pct(lower)}…${pct(upper)})`;
+}
+
 function where(scope: string): string {
   return scope === 'all' ? 'across all canary targets' : `in ${scope}`;
 }
@@ -323,7 +336,7 @@ function judgeCount(
   const change = up.ratio - 1;
   const lower = up.lower - 1;
   const upper = up.upper - 1;
-  const ci = `(${conf(alpha)} CI ${pct(lower)}…${pct(upper)})`;
+  const ci = ciText(alpha, lower, upper);
   const volume = Math.min(1, cn / minSamples, bn / minSamples);
   const buckets = usable.filter((s) => s.canaryTotal > 0 && s.baselineTotal > 0).length;
   const enoughBuckets = !aligned || buckets >= cfg.minBuckets;
@@ -433,7 +446,7 @@ function judgeLatency(
   const change = Math.exp(r.estimate) - 1;
   const lower = Math.exp(r.lower) - 1;
   const upper = Math.exp(r.upper) - 1;
-  const ci = `(${conf(alpha)} CI ${pct(lower)}…${pct(upper)})`;
+  const ci = ciText(alpha, lower, upper);
   const badUp = m.direction !== 'decrease' && r.zAboveFloor >= r.zCritical;
   const badDown = m.direction !== 'increase' && r.zBelowFloor <= -r.zCritical;
   if (badUp || badDown) {
