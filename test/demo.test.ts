@@ -1,31 +1,12 @@
 // End to end: `etape demo --json` on a small fleet, as a child process, and what its verdict must show.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isRunning } from '../src/demo/fleet.js';
 import type { DemoVerdict } from '../src/demo/run.js';
-
-const mainTs = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-
-function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const script = `const { main } = await import(${JSON.stringify(mainTs)}); process.exitCode = await main(['node', 'etape', ...${JSON.stringify(args)}]);`;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => child.kill('SIGINT'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { runCli } from './cli-runner.js';
 
 test('etape demo --json: all at once takes every region down; etape stops the hang at the canary and forces it back', { timeout: 300_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'etape-demo-'));
