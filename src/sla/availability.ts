@@ -112,6 +112,8 @@ export interface SeriesOptions {
   degradedLatencyMs?: number;
   /** Cells the component is known to have, in addition to those seen in the evidence ("" for region-wide). */
   cells?: string[];
+  /** Which observations speak of availability (default: all). See `availabilityEvidence` in from-store.ts. */
+  counts?: (o: Observation) => boolean;
 }
 
 /** SeriesOptions from `statuspage.rules` (durations already in ms), so both surfaces read evidence alike. */
@@ -174,7 +176,10 @@ export function seriesFromObservations(
   const end = seriesEndMs(series);
   if (end === fromMs) return series;
   const fresh = opts.freshForMs;
-  const sorted = observations.filter((o) => o.at >= fromMs - fresh && o.at < toMs).sort((x, y) => x.at - y.at);
+  const counts = opts.counts;
+  const sorted = observations
+    .filter((o) => o.at >= fromMs - fresh && o.at < toMs && (counts === undefined || counts(o)))
+    .sort((x, y) => x.at - y.at);
   const firstAtOrAfter = (t: number) => {
     let lo = 0;
     let hi = sorted.length;

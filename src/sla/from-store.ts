@@ -1,5 +1,6 @@
 // Reads what the SLA report needs from config and store: observations per component, incidents and
 // maintenance. The one I/O edge of src/sla; the figures themselves come from the pure report.ts.
+import type { Observation } from '../core/types.js';
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
 import { pairGraph, resolveSla, type CustomerConfig, type SlaConfig } from '../config/sla.js';
@@ -18,15 +19,32 @@ import {
 } from './availability.js';
 import { buildSlaReport, formatSlaTable, type BillingPeriod, type SlaReport } from './report.js';
 
+/**
+ * Which observations speak of a component's availability. A judge gate compares a rollout's new version with
+ * its old one and falls silent when the rollout ends: that is evidence about a release, not about whether the
+ * service is up, and its silence afterwards must not turn a healthy component "unknown". Probes, metric gates
+ * and request counts are availability evidence. The status page and the SLA report both use this, so they
+ * keep agreeing (I8).
+ */
+export function availabilityEvidence(config: EtapeConfig): (o: Observation) => boolean {
+  const judges = new Set<string>();
+  for (const s of config.services) for (const g of s.gates) if (g.kind === 'judge') judges.add(`${s.name}\u0000${g.name}`);
+  if (judges.size === 0) return () => true;
+  return (o) => !judges.has(`${o.service}\u0000${o.source}`);
+}
+
 /** How evidence is read, from `statuspage.rules`: the same rules the status page applies. */
 export function seriesOptionsFromConfig(config: EtapeConfig): SeriesOptions {
   const r = config.statuspage.rules;
-  return seriesOptionsFromRules({
-    freshForMs: ms(r.freshFor),
-    majorOutageShare: r.majorOutageShare,
-    partialOutageShare: r.partialOutageShare,
-    degradedLatencyMs: ms(r.degradedLatency),
-  });
+  return {
+    ...seriesOptionsFromRules({
+      freshForMs: ms(r.freshFor),
+      majorOutageShare: r.majorOutageShare,
+      partialOutageShare: r.partialOutageShare,
+      degradedLatencyMs: ms(r.degradedLatency),
+    }),
+    counts: availabilityEvidence(config),
+  };
 }
 
 /** Every region a service runs in, from `services[].regions` (`all`: every fleet region). */

@@ -1,6 +1,7 @@
 // One status build against the store, and the loop `etape serve` runs: read evidence and incidents,
 // apply the automatic incident rules (one process at a time, under a lease), flag overdue updates, build
 // the static site, then run the publish command. Failures of one cycle are logged; the loop goes on.
+import type { Observation } from '../core/types.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -10,7 +11,7 @@ import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { IncidentRecord, Store } from '../store/store.js';
 import { DAY_MS } from '../sla/availability.js';
-import { seriesOptionsFromConfig } from '../sla/from-store.js';
+import { availabilityEvidence, seriesOptionsFromConfig } from '../sla/from-store.js';
 import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
 import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
 import { componentNotification, createWebhookNotifier, incidentNotification, type Notifier } from '../incidents/notify.js';
@@ -65,8 +66,11 @@ export class StatusBuilder {
   private readonly defs: ComponentDef[];
   private readonly notifier: Notifier;
   private readonly log: Logger;
+  /** Availability evidence only: the same filter the history and the SLA report apply. */
+  private readonly counts: (o: Observation) => boolean;
 
   constructor(private readonly o: StatusBuildOptions) {
+    this.counts = availabilityEvidence(o.config);
     this.log = o.log ?? silentLogger;
     this.defs = componentsFromConfig(o.config);
     // Evidence is read with exactly the options the SLA report uses.
@@ -185,7 +189,7 @@ export class StatusBuilder {
     const sp = config.statuspage;
     const now = clock.now();
     let incidents = await this.loadIncidents(now, sp.historyDays);
-    const latest = await store.latestObservations({ since: now - LATEST_LOOKBACK_MS });
+    const latest = (await store.latestObservations({ since: now - LATEST_LOOKBACK_MS })).filter(this.counts);
     const components = createSiteModel({ statuspage: sp, defs: this.defs, observations: latest, incidents, now }).components;
     let actions: StatusBuildReport['actions'] = [];
     if (this.o.applyRules !== false) ({ incidents, actions } = await this.applyRules(now, components, incidents));
