@@ -125,6 +125,13 @@ for (const [n, r] of table.entries()) {
 }
 console.log('');
 for (const f of faults) console.log(`floor for ${f}: ${floorMs(f).formula}`);
+if (faults.some((f) => f === 'errors' || f === 'latency')) {
+  console.log(
+    'errors and latency are mild on purpose (5% errors, +200 ms): probes rarely see k failures in a row, so the canary\n' +
+      "judge decides them when a prometheus binary is installed; its time is set by the data it needs, not by a probe floor,\n" +
+      'so their ratios are not comparable with the hang\'s.',
+  );
+}
 console.log('detection is measured from the fault\'s onset: the first cell entering the loop (hang), else the first cell up on v2;');
 console.log('rollback from detection until every cell answers both probes on v1 again.');
 console.log(`took ${((Date.now() - t0) / 1000).toFixed(0)}s; runs written to ${outRoot}`);
