@@ -318,16 +318,7 @@ function advance(ctx: Ctx, observations: Observation[]): void {
 
   if (w.status === 'deploying' || w.status === 'baking') {
     const results = judge(ctx, w, observations);
-    const failing = results.find((r) => r.halt);
-    if (failing) {
-      halt(ctx, `gate ${failing.gate} ${failing.verdict === 'fail' ? 'failed' : 'kept erroring'} in wave ${w.index}: ${failing.reason}`, {
-        wave: w.index,
-        gate: failing.gate,
-        kind: failing.kind,
-        verdict: failing.verdict,
-      });
-      return;
-    }
+    if (haltOnFailingGate(ctx, w, results)) return;
     if (w.status === 'deploying') {
       if (every !== undefined && results.length) ctx.wake.push(now + every);
       // The wave's targets go out, a bounded number at a time; a pause lets calls in flight finish.
@@ -368,19 +359,23 @@ function advance(ctx: Ctx, observations: Observation[]): void {
   setWave(ctx, w, 'deploying', { targets: w.targets.length, regions: w.regions });
 }
 
+/** Halts the rollout when a gate failed or kept erroring past its limit (I3, I4); says whether it did. */
+function haltOnFailingGate(ctx: Ctx, w: WaveState, results: GateResult[]): boolean {
+  const failing = results.find((r) => r.halt);
+  if (!failing) return false;
+  halt(ctx, `gate ${failing.gate} ${failing.verdict === 'fail' ? 'failed' : 'kept erroring'} in wave ${w.index}: ${failing.reason}`, {
+    wave: w.index,
+    gate: failing.gate,
+    kind: failing.kind,
+    verdict: failing.verdict,
+  });
+  return true;
+}
+
 function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: boolean, judged?: GateResult[]): void {
   const { s, now } = ctx;
   const results = judged ?? judge(ctx, w, observations);
-  const failing = results.find((r) => r.halt);
-  if (failing) {
-    halt(ctx, `gate ${failing.gate} ${failing.verdict === 'fail' ? 'failed' : 'kept erroring'} in wave ${w.index}: ${failing.reason}`, {
-      wave: w.index,
-      gate: failing.gate,
-      kind: failing.kind,
-      verdict: failing.verdict,
-    });
-    return;
-  }
+  if (haltOnFailingGate(ctx, w, results)) return;
   const gates = evidenceGates(ctx, w);
   const allPass = results.every((r) => r.verdict === 'pass');
   const accruing = s.phase === 'running' && allPass;
