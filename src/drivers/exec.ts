@@ -13,7 +13,7 @@ import type { Target } from '../core/types.js';
 import { ms } from '../config/common.js';
 import type { execDriverSchema } from '../config/service.js';
 import type { Driver, DriverCall, DriverResult, Observed } from './driver.js';
-import { backoffDelay, OutputCollector, OUTPUT_LIMIT } from './retry.js';
+import { backoffDelay, finalResult, OutputCollector, OUTPUT_LIMIT } from './retry.js';
 
 export type ExecDriverConfig = z.output<typeof execDriverSchema>;
 export type DriverAction = 'deploy' | 'rollback' | 'force' | 'observe';
@@ -246,12 +246,8 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
       if (last.ok || last.aborted) break;
     }
     const durationMs = Math.round(performance.now() - started);
-    if (!last) return { ok: false, detail: 'aborted before start', durationMs, attempts };
-    const detail = attempts > 1 ? `${last.detail} after ${attempts} attempts` : last.detail;
-    const result: DriverResult = { ok: last.ok, detail, durationMs, attempts };
-    if (last.timedOut) result.timedOut = true;
-    if (last.output) result.output = last.output;
-    log.info({ key: call.key, action, ok: result.ok, detail, attempts, durationMs }, 'exec driver call');
+    const result = finalResult(last, attempts, durationMs, last ? last.output : undefined);
+    log.info({ key: call.key, action, ok: result.ok, detail: result.detail, attempts, durationMs }, 'exec driver call');
     return result;
   }
 

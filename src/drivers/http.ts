@@ -15,7 +15,7 @@ import type { Target } from '../core/types.js';
 import { ms, resolveSecret } from '../config/common.js';
 import type { httpDriverSchema } from '../config/service.js';
 import type { Driver, DriverCall, DriverResult, Observed } from './driver.js';
-import { backoffDelay, trimOutput } from './retry.js';
+import { backoffDelay, finalResult, trimOutput } from './retry.js';
 
 export type HttpDriverConfig = z.output<typeof httpDriverSchema>;
 
@@ -156,12 +156,8 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
       if (last.ok || !last.retry) break;
     }
     const durationMs = Math.round(performance.now() - started);
-    if (!last) return { ok: false, detail: 'aborted before start', durationMs, attempts };
-    const detail = attempts > 1 ? `${last.detail} after ${attempts} attempts` : last.detail;
-    const result: DriverResult = { ok: last.ok, detail, durationMs, attempts };
-    if (last.timedOut) result.timedOut = true;
-    if (last.body) result.output = trimOutput(last.body);
-    log.info({ key: call.key, action, ok: result.ok, detail, attempts, durationMs }, 'http driver call');
+    const result = finalResult(last, attempts, durationMs, last ? last.body ? trimOutput(last.body) : undefined : undefined);
+    log.info({ key: call.key, action, ok: result.ok, detail: result.detail, attempts, durationMs }, 'http driver call');
     return result;
   }
 

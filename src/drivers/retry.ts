@@ -1,4 +1,6 @@
-// Shared by the exec and http drivers: exponential backoff with jitter, and trimming captured output.
+// Shared by the exec and http drivers: exponential backoff with jitter, trimming captured output, and the
+// result of a call after its attempts.
+import type { DriverResult } from './driver.js';
 
 export interface BackoffOptions {
   /** Delay before the first retry, before jitter (ms). */
@@ -72,4 +74,19 @@ export function trimOutput(s: string, limit = OUTPUT_LIMIT): string {
   const c = new OutputCollector(limit);
   c.push(s);
   return c.text();
+}
+
+/** The DriverResult of a call after its attempts: the last attempt's outcome, saying how many it took. */
+export function finalResult(
+  last: { ok: boolean; detail: string; timedOut?: boolean } | undefined,
+  attempts: number,
+  durationMs: number,
+  output: string | undefined,
+): DriverResult {
+  if (!last) return { ok: false, detail: 'aborted before start', durationMs, attempts };
+  const detail = attempts > 1 ? `${last.detail} after ${attempts} attempts` : last.detail;
+  const result: DriverResult = { ok: last.ok, detail, durationMs, attempts };
+  if (last.timedOut) result.timedOut = true;
+  if (output) result.output = output;
+  return result;
 }
