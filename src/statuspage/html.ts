@@ -22,6 +22,9 @@ import {
 import { GENERATED_AT_ISO, GENERATED_AT_TEXT } from './v2.js';
 import type { ComponentHistory } from './history.js';
 
+/** `1 region`, `2 regions`. */
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
 }
@@ -198,7 +201,7 @@ ${generatedLine(m)}</header>
     const worst = comps.reduce<ComponentStatus>((w, c) => worseStatus(w, c.status), 'operational');
     const ok = comps.filter((c) => c.status === 'operational').length;
     parts.push(
-      `<h3>${esc(service)} ${statusText(worst)}</h3><details${worst === 'operational' ? '' : ' open'}><summary>${ok} of ${comps.length} regions operational</summary>\n<ul class="cl">`,
+      `<h3>${esc(service)} ${statusText(worst)}</h3><details${worst === 'operational' ? '' : ' open'}><summary>${ok} of ${count(comps.length, 'region')} operational</summary>\n<ul class="cl">`,
     );
     for (const c of comps) parts.push(componentItem(c));
     parts.push('</ul></details>\n');
@@ -208,7 +211,7 @@ ${generatedLine(m)}</header>
   for (const [geo, comps] of byGeography(m.components)) {
     const worst = comps.reduce<ComponentStatus>((w, c) => worseStatus(w, c.status), 'operational');
     const perService = byService(comps);
-    parts.push(`<h3>${esc(geo)} ${statusText(worst)}</h3><details${worst === 'operational' ? '' : ' open'}><summary>${new Set(comps.map((c) => c.region)).size} regions, ${perService.size} services</summary>\n<ul class="cl">`);
+    parts.push(`<h3>${esc(geo)} ${statusText(worst)}</h3><details${worst === 'operational' ? '' : ' open'}><summary>${count(new Set(comps.map((c) => c.region)).size, 'region')}, ${count(perService.size, 'service')}</summary>\n<ul class="cl">`);
     for (const [service, cs] of perService) {
       const w = cs.reduce<ComponentStatus>((a, c) => worseStatus(a, c.status), 'operational');
       const bad = cs.filter((c) => c.status !== 'operational').map((c) => c.region);
@@ -308,7 +311,7 @@ export function renderHistoryIndex(m: SiteModel): string {
     .map(([service, comps]) => {
       const hs = comps.map((c) => m.history?.get(c.id)).filter((h): h is ComponentHistory => !!h);
       const worst = hs.length ? Math.min(...hs.map((h) => h.total.percent)) : NaN;
-      return `<li><a href="${encodeURIComponent(service)}.html">${esc(service)}</a> · ${comps.length} regions · lowest region over ${m.historyDays} days: ${hs.length ? formatPercent(worst) : 'no data'}</li>`;
+      return `<li><a href="${encodeURIComponent(service)}.html">${esc(service)}</a> · ${count(comps.length, 'region')} · lowest region over ${m.historyDays} days: ${hs.length ? formatPercent(worst) : 'no data'}</li>`;
     })
     .join('\n');
   const body = `<header><p><a href="../index.html">${esc(m.title)}</a></p><h1>Uptime history</h1>
