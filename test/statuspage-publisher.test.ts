@@ -84,6 +84,15 @@ test('a judge gate falling silent after its rollout leaves a healthy component o
       series.states.every((s) => s === MinuteState.UP),
       'every minute of the hour is up: the judge\'s "not enough data yet" degrades no minute of availability',
     );
+    // A judgment is known by its evidence fraction even when the config at hand lacks the gate (the demo adds
+    // its judge to the rollout's config only).
+    const withoutGate = configSchema.parse({ ...config, services: [{ name: 'blob', probes: config.services[0].probes }] });
+    const pub2 = startStatusPublisher({ store, config: withoutGate, clock, outDir: join(dir, 'site2') });
+    try {
+      assert.equal((await pub2.buildNow()).headline.description, 'All Systems Operational');
+    } finally {
+      await pub2.stop();
+    }
   } finally {
     await pub.stop();
     await store.close();

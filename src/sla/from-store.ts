@@ -29,8 +29,9 @@ import { buildSlaReport, formatSlaTable, type BillingPeriod, type SlaReport } fr
 export function availabilityEvidence(config: EtapeConfig): (o: Observation) => boolean {
   const judges = new Set<string>();
   for (const s of config.services) for (const g of s.gates) if (g.kind === 'judge') judges.add(`${s.name}\u0000${g.name}`);
-  if (judges.size === 0) return () => true;
-  return (o) => !judges.has(`${o.service}\u0000${o.source}`);
+  // A judgment carries its evidence fraction; that marks it even when the gate was added to a rollout's
+  // config only (as the demo does) and is not in the config at hand.
+  return (o) => o.evidenceFraction === undefined && !judges.has(`${o.service}\u0000${o.source}`);
 }
 
 /** How evidence is read, from `statuspage.rules`: the same rules the status page applies. */
