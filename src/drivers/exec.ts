@@ -246,7 +246,7 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
       if (last.ok || last.aborted) break;
     }
     const durationMs = Math.round(performance.now() - started);
-    const result = finalResult(last, attempts, durationMs, last ? last.output : undefined);
+    const result = finalResult(last, attempts, durationMs, last?.output);
     log.info({ key: call.key, action, ok: result.ok, detail: result.detail, attempts, durationMs }, 'exec driver call');
     return result;
   }

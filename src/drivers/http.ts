@@ -156,7 +156,7 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
       if (last.ok || !last.retry) break;
     }
     const durationMs = Math.round(performance.now() - started);
-    const result = finalResult(last, attempts, durationMs, last ? last.body ? trimOutput(last.body) : undefined : undefined);
+    const result = finalResult(last, attempts, durationMs, last?.body ? trimOutput(last.body) : undefined);
     log.info({ key: call.key, action, ok: result.ok, detail: result.detail, attempts, durationMs }, 'http driver call');
     return result;
   }
