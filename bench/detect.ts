@@ -51,7 +51,10 @@ function median(xs: number[]): number | undefined {
 
 const fmt = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)}s`);
 
-const stamp = new Date().toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+const stamp = new Date()
+  .toISOString()
+  .replace(/[:]/g, '-')
+  .replace(/\.\d+Z$/, 'Z');
 const outRoot = resolve('bench-out', 'detect', stamp);
 mkdirSync(outRoot, { recursive: true });
 
@@ -59,7 +62,9 @@ const ac = new AbortController();
 process.on('SIGINT', () => ac.abort());
 
 console.log(`bench:detect — ${runs} staged run(s) per fault on a fleet of canary + ${regions} regions × ${cells} cells`);
-console.log(`probes every ${intervalMs}ms, timeout ${timeoutMs}ms, gate fails after k=${k}; node ${process.version}, ${cpus().length} cpu(s)`);
+console.log(
+  `probes every ${intervalMs}ms, timeout ${timeoutMs}ms, gate fails after k=${k}; node ${process.version}, ${cpus().length} cpu(s)`,
+);
 console.log('');
 
 interface Row {
@@ -98,7 +103,18 @@ for (const fault of faults) {
 }
 
 console.log('');
-const head = ['fault', 'detected', 'median detection', 'floor', 'ratio', 'median rollback', 'cells on v2', 'capacity on v2', 'failed requests', 'ended'];
+const head = [
+  'fault',
+  'detected',
+  'median detection',
+  'floor',
+  'ratio',
+  'median rollback',
+  'cells on v2',
+  'capacity on v2',
+  'failed requests',
+  'ended',
+];
 const table: string[][] = [head];
 for (const { fault, results } of rows) {
   const det = results.map((r) => r.detectionMs).filter((x): x is number => x !== undefined);
@@ -128,11 +144,11 @@ for (const f of faults) console.log(`floor for ${f}: ${floorMs(f).formula}`);
 if (faults.some((f) => f === 'errors' || f === 'latency')) {
   console.log(
     'errors and latency are mild on purpose (5% errors, +200 ms): probes rarely see k failures in a row, so the canary\n' +
-      "judge decides them when a prometheus binary is installed; its time is set by the data it needs, not by a probe floor,\n" +
-      'so their ratios are not comparable with the hang\'s.',
+      'judge decides them when a prometheus binary is installed; its time is set by the data it needs, not by a probe floor,\n' +
+      "so their ratios are not comparable with the hang's.",
   );
 }
-console.log('detection is measured from the fault\'s onset: the first cell entering the loop (hang), else the first cell up on v2;');
+console.log("detection is measured from the fault's onset: the first cell entering the loop (hang), else the first cell up on v2;");
 console.log('rollback from detection until every cell answers both probes on v1 again.');
 console.log(`took ${((Date.now() - t0) / 1000).toFixed(0)}s; runs written to ${outRoot}`);
 console.log('');

@@ -119,7 +119,10 @@ async function virtualRun(backend: string): Promise<void> {
   const template = planRollout(config, config.services[0].name);
   const t0 = performance.now();
   for (const svc of config.services) {
-    await startRollout({ store, config, clock }, { service: svc.name, version: 'v2', actor: 'bench', plan: { ...template, service: svc.name } });
+    await startRollout(
+      { store, config, clock },
+      { service: svc.name, version: 'v2', actor: 'bench', plan: { ...template, service: svc.name } },
+    );
   }
   events += ROLLOUTS;
   const created = performance.now();
@@ -139,7 +142,17 @@ async function virtualRun(backend: string): Promise<void> {
     const batch: Observation[] = [];
     for (const s of active) {
       for (const t of Object.values(s.targets)) {
-        if (t.status === 'deployed') batch.push({ service: s.service, region: t.region, cell: t.cell, source: 'http', at: now, verdict: 'pass', latencyMs: 3, detail: 'HTTP 200' });
+        if (t.status === 'deployed')
+          batch.push({
+            service: s.service,
+            region: t.region,
+            cell: t.cell,
+            source: 'http',
+            at: now,
+            verdict: 'pass',
+            latencyMs: 3,
+            detail: 'HTTP 200',
+          });
       }
     }
     for (let i = 0; i < batch.length; i += 5000) await store.recordObservations(batch.slice(i, i + 5000));
@@ -191,6 +204,8 @@ async function realTimeOverhead(bakeMs: number): Promise<void> {
   );
 }
 
-console.log(`bench:engine — node ${process.version}; command: npm run bench:engine -- --rollouts ${ROLLOUTS} --backends ${BACKENDS.join(',')}`);
+console.log(
+  `bench:engine — node ${process.version}; command: npm run bench:engine -- --rollouts ${ROLLOUTS} --backends ${BACKENDS.join(',')}`,
+);
 for (const b of BACKENDS) await virtualRun(b);
 await realTimeOverhead(Number(arg('bake-ms', '2000')));

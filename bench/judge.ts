@@ -17,7 +17,6 @@ const SCALE = argOf('--cases', 2150) / 2150;
 const MINUTES = 60; // bake length; one data point per cell per minute
 const KAYENTA_INTERVAL = 10; // minutes between Kayenta's interim analyses (cumulative windows)
 
-
 interface Cell {
   name: string;
   requests: number[];
@@ -38,24 +37,57 @@ interface Scenario {
   name: string;
   count: number;
   bad: boolean;
-  gen: (r: () => number) => { errorDelta: number; latencyShift: number; lowTraffic?: boolean; heavy?: boolean; daily?: boolean; badCell?: boolean; canaryCells?: number };
+  gen: (r: () => number) => {
+    errorDelta: number;
+    latencyShift: number;
+    lowTraffic?: boolean;
+    heavy?: boolean;
+    daily?: boolean;
+    badCell?: boolean;
+    canaryCells?: number;
+  };
 }
 
-const pick = <T,>(r: () => number, xs: T[]) => xs[Math.floor(r() * xs.length)];
+const pick = <T>(r: () => number, xs: T[]) => xs[Math.floor(r() * xs.length)];
 const uni = (r: () => number, a: number, b: number) => a + (b - a) * r();
 const cond = (r: () => number) => ({ heavy: r() < 0.25, daily: r() < 0.25, canaryCells: pick(r, [1, 1, 2, 4]) });
 
 const SCENARIOS: Scenario[] = [
   { name: 'no change', count: 400, bad: false, gen: (r) => ({ errorDelta: 0, latencyShift: 0, canaryCells: pick(r, [1, 2, 4]) }) },
-  { name: 'no change, heavy-tailed noise', count: 250, bad: false, gen: (r) => ({ errorDelta: 0, latencyShift: 0, heavy: true, canaryCells: pick(r, [1, 2, 4]) }) },
-  { name: 'no change, daily cycle', count: 250, bad: false, gen: (r) => ({ errorDelta: 0, latencyShift: 0, daily: true, canaryCells: pick(r, [1, 2, 4]) }) },
-  { name: 'no change, low traffic', count: 150, bad: false, gen: (r) => ({ errorDelta: 0, latencyShift: 0, lowTraffic: true, canaryCells: pick(r, [1, 2]) }) },
+  {
+    name: 'no change, heavy-tailed noise',
+    count: 250,
+    bad: false,
+    gen: (r) => ({ errorDelta: 0, latencyShift: 0, heavy: true, canaryCells: pick(r, [1, 2, 4]) }),
+  },
+  {
+    name: 'no change, daily cycle',
+    count: 250,
+    bad: false,
+    gen: (r) => ({ errorDelta: 0, latencyShift: 0, daily: true, canaryCells: pick(r, [1, 2, 4]) }),
+  },
+  {
+    name: 'no change, low traffic',
+    count: 150,
+    bad: false,
+    gen: (r) => ({ errorDelta: 0, latencyShift: 0, lowTraffic: true, canaryCells: pick(r, [1, 2]) }),
+  },
   { name: 'errors +1pp (small)', count: 250, bad: true, gen: (r) => ({ ...cond(r), errorDelta: uni(r, 0.0075, 0.0125), latencyShift: 0 }) },
   { name: 'errors +3..10pp (large)', count: 200, bad: true, gen: (r) => ({ ...cond(r), errorDelta: uni(r, 0.03, 0.1), latencyShift: 0 }) },
   { name: 'latency +20..30% (small)', count: 200, bad: true, gen: (r) => ({ ...cond(r), errorDelta: 0, latencyShift: uni(r, 0.2, 0.3) }) },
   { name: 'latency +50..100% (large)', count: 150, bad: true, gen: (r) => ({ ...cond(r), errorDelta: 0, latencyShift: uni(r, 0.5, 1.0) }) },
-  { name: 'low traffic, errors +3..10pp', count: 100, bad: true, gen: (r) => ({ errorDelta: uni(r, 0.03, 0.1), latencyShift: 0, lowTraffic: true, canaryCells: 1 }) },
-  { name: 'one bad cell of 4 (errors +2..4pp)', count: 200, bad: true, gen: (r) => ({ errorDelta: uni(r, 0.02, 0.04), latencyShift: 0, badCell: true, canaryCells: 4, heavy: r() < 0.25, daily: r() < 0.25 }) },
+  {
+    name: 'low traffic, errors +3..10pp',
+    count: 100,
+    bad: true,
+    gen: (r) => ({ errorDelta: uni(r, 0.03, 0.1), latencyShift: 0, lowTraffic: true, canaryCells: 1 }),
+  },
+  {
+    name: 'one bad cell of 4 (errors +2..4pp)',
+    count: 200,
+    bad: true,
+    gen: (r) => ({ errorDelta: uni(r, 0.02, 0.04), latencyShift: 0, badCell: true, canaryCells: 4, heavy: r() < 0.25, daily: r() < 0.25 }),
+  },
 ];
 
 function generate(id: number, sc: Scenario): Case {
@@ -124,17 +156,42 @@ interface Decision {
   how: 'fail' | 'pass' | 'inconclusive at end' | 'score below pass at end';
 }
 
-const upTo = (k: number) => <T,>(xs: T[]) => xs.slice(0, k);
+const upTo =
+  (k: number) =>
+  <T>(xs: T[]) =>
+    xs.slice(0, k);
 
 function etapeInputs(c: Case, k: number): JudgeMetricInput[] {
   const cut = upTo(k);
   const counts = (cells: Cell[]): TargetSeries<CountPoint>[] =>
     cells.map((x) => ({ target: x.name, points: cut(x.requests).map((n, t) => ({ t, total: n, errors: x.errors[t] })) }));
   const lat = (cells: Cell[]): TargetSeries<ValuePoint>[] =>
-    cells.map((x) => ({ target: x.name, points: cut(x.p99).map((v, t) => ({ t, value: v })).filter((pt) => Number.isFinite(pt.value)) }));
+    cells.map((x) => ({
+      target: x.name,
+      points: cut(x.p99)
+        .map((v, t) => ({ t, value: v }))
+        .filter((pt) => Number.isFinite(pt.value)),
+    }));
   return [
-    { name: 'errors', kind: 'count', direction: 'increase', critical: false, weight: 1, canary: counts(c.canary), baseline: counts(c.baseline) },
-    { name: 'p99 latency', kind: 'latency', direction: 'increase', critical: false, weight: 1, minSamples: 20, canary: lat(c.canary), baseline: lat(c.baseline) },
+    {
+      name: 'errors',
+      kind: 'count',
+      direction: 'increase',
+      critical: false,
+      weight: 1,
+      canary: counts(c.canary),
+      baseline: counts(c.baseline),
+    },
+    {
+      name: 'p99 latency',
+      kind: 'latency',
+      direction: 'increase',
+      critical: false,
+      weight: 1,
+      minSamples: 20,
+      canary: lat(c.canary),
+      baseline: lat(c.baseline),
+    },
   ];
 }
 
@@ -248,11 +305,19 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const line = (label: string, a: string, b: string) => console.log(`${label.padEnd(52)}${a.padStart(14)}${b.padStart(14)}`);
 
-console.log(`canary judge benchmark: ${cases.length} labelled cases (${rows.filter((r) => r.c.bad).length} bad, ${rows.filter((r) => !r.c.bad).length} no change), seed ${SEED}`);
+console.log(
+  `canary judge benchmark: ${cases.length} labelled cases (${rows.filter((r) => r.c.bad).length} bad, ${rows.filter((r) => !r.c.bad).length} no change), seed ${SEED}`,
+);
 console.log(`bake ${MINUTES} min, one point per cell per minute; metrics: error rate (count) and p99 latency, direction increase`);
-console.log(`etape: judge() at every minute on all data since the start; decides at the first pass or fail; never passing by the end counts as flagged`);
-console.log(`Kayenta (bench/kayenta.ts: MW 98%, tolerance 0.25, mean-ratio effect size 1.0, pass 95 / marginal 75): analyses at ${KAYENTA_INTERVAL}, ${2 * KAYENTA_INTERVAL}, …, ${MINUTES} min on the cumulative window;`);
-console.log(`  flagged at the first interim score < marginal, or a final score < pass; its time to decision is the minute of that analysis`);
+console.log(
+  `etape: judge() at every minute on all data since the start; decides at the first pass or fail; never passing by the end counts as flagged`,
+);
+console.log(
+  `Kayenta (bench/kayenta.ts: MW 98%, tolerance 0.25, mean-ratio effect size 1.0, pass 95 / marginal 75): analyses at ${KAYENTA_INTERVAL}, ${2 * KAYENTA_INTERVAL}, …, ${MINUTES} min on the cumulative window;`,
+);
+console.log(
+  `  flagged at the first interim score < marginal, or a final score < pass; its time to decision is the minute of that analysis`,
+);
 console.log('');
 line('', 'etape', 'Kayenta');
 line('precision', f3(E.precision), f3(K.precision));

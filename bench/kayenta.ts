@@ -73,7 +73,7 @@ function averageRanks(values: readonly number[]): { ranks: number[]; tieTerm: nu
   const idx = values.map((v, i) => [v, i] as [number, number]).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(values.length);
   let tieTerm = 0;
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
     const r = (i + j) / 2 + 1;
@@ -114,7 +114,11 @@ function solve(lo: number, hi: number, f: (m: number) => number): number {
 }
 
 /** Confidence interval and estimate of the shift experiment − control (Kayenta's MannWhitney). */
-export function mannWhitneyInterval(x: readonly number[], y: readonly number[], confidenceLevel: number): { lower: number; upper: number; estimate: number } {
+export function mannWhitneyInterval(
+  x: readonly number[],
+  y: readonly number[],
+  confidenceLevel: number,
+): { lower: number; upper: number; estimate: number } {
   const alpha = 1 - confidenceLevel;
   const muMin = Math.min(...x) - Math.max(...y);
   const muMax = Math.max(...x) - Math.min(...y);
@@ -167,7 +171,8 @@ export function classifyMetric(m: KMetric, opts: KOptions): KMetricResult {
   }
   const se = [...experiment].sort((a, b) => a - b);
   const sc = [...control].sort((a, b) => a - b);
-  if (se.length === sc.length && se.every((v, i) => v === sc[i])) return { name: m.name, classification: 'Pass', critical: false, deviation: 1 };
+  if (se.length === sc.length && se.every((v, i) => v === sc[i]))
+    return { name: m.name, classification: 'Pass', critical: false, deviation: 1 };
   if (new Set([...experiment, ...control]).size === 1) return { name: m.name, classification: 'Pass', critical: false, deviation: 1 };
   let x = experiment;
   let y = control;

@@ -106,7 +106,12 @@ for (let si = 0; si < SERVICES; si++) {
   }
 }
 for (const w of wide)
-  addIncident(regions.map((r) => `${services[w.service]}/${r}`), period.fromMs + w.from * MINUTE_MS, period.fromMs + (w.from + w.len) * MINUTE_MS, 'incident');
+  addIncident(
+    regions.map((r) => `${services[w.service]}/${r}`),
+    period.fromMs + w.from * MINUTE_MS,
+    period.fromMs + (w.from + w.len) * MINUTE_MS,
+    'incident',
+  );
 
 const slaDefs: SlaConfig[] = services.map((s, i) => ({
   service: s,
@@ -126,7 +131,12 @@ for (let c = 0; c < CUSTOMERS; c++) {
       regs.add(regions[p]);
       if (geo) regs.add(regions[p + 1]);
     }
-    uses.push({ service: services[int(SERVICES)], regions: [...regs], monthlyBill: rand() < 0.9 ? Math.round(rand() * 50_000) / 100 : undefined, geoRedundant: geo });
+    uses.push({
+      service: services[int(SERVICES)],
+      regions: [...regs],
+      monthlyBill: rand() < 0.9 ? Math.round(rand() * 50_000) / 100 : undefined,
+      geoRedundant: geo,
+    });
   }
   customers.push({ id: `cust-${c}`, currency: 'EUR', uses });
 }
@@ -155,9 +165,19 @@ const maxRss = process.resourceUsage().maxRSS * 1024;
 
 const owedLines = report.customers.reduce((n, c) => n + c.lines.filter((l) => l.creditPercent > 0).length, 0);
 console.log(`etape bench:sla — month ${MONTH}, seed ${seed}`);
-console.log(`evidence: ${REGIONS} regions × ${SERVICES} services = ${series.size} components × ${minutes} minutes = ${(samples / 1e6).toFixed(1)} M samples (${STORAGE_SERVICES * REGIONS} with request counts)`);
+console.log(
+  `evidence: ${REGIONS} regions × ${SERVICES} services = ${series.size} components × ${minutes} minutes = ${(samples / 1e6).toFixed(1)} M samples (${STORAGE_SERVICES * REGIONS} with request counts)`,
+);
 console.log(`customers: ${CUSTOMERS}; incidents and maintenance records: ${incidents.length}`);
 console.log(`generate evidence: ${(genMs / 1000).toFixed(2)} s`);
-console.log(`report: ${(reportMs / 1000).toFixed(2)} s wall (${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU) for ${report.units.length} units (incl. geo-redundant pairs), ${report.customers.length} customers, ${owedLines} credit lines owed`);
-console.log(`credits: ${Object.entries(report.totals).map(([c, v]) => `${v.toFixed(2)} ${c}`).join(', ')}; customers owed ${report.customersOwed}; incidents behind downtime ${report.incidents.length}`);
-console.log(`memory: peak RSS ${mb(Math.max(peakRss, maxRss))} (evidence arrays ${mb(heapBefore.arrayBuffers)}), heap used after report ${mb(process.memoryUsage().heapUsed)}`);
+console.log(
+  `report: ${(reportMs / 1000).toFixed(2)} s wall (${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU) for ${report.units.length} units (incl. geo-redundant pairs), ${report.customers.length} customers, ${owedLines} credit lines owed`,
+);
+console.log(
+  `credits: ${Object.entries(report.totals)
+    .map(([c, v]) => `${v.toFixed(2)} ${c}`)
+    .join(', ')}; customers owed ${report.customersOwed}; incidents behind downtime ${report.incidents.length}`,
+);
+console.log(
+  `memory: peak RSS ${mb(Math.max(peakRss, maxRss))} (evidence arrays ${mb(heapBefore.arrayBuffers)}), heap used after report ${mb(process.memoryUsage().heapUsed)}`,
+);

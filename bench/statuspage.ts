@@ -22,7 +22,6 @@ const SERVICES = Number(process.env.SERVICES ?? 100);
 const DAYS = Number(process.env.DAYS ?? 90);
 const GEOS = ['europe', 'americas', 'asia', 'africa', 'oceania', 'middle-east'];
 
-
 const config = configSchema.parse({
   fleet: {
     regions: Array.from({ length: REGIONS }, (_, i) => ({
@@ -52,18 +51,37 @@ for (const d of defs) {
     const start = Math.floor(random() * minutes);
     const len = 1 + Math.floor(random() * 120);
     const kind = random();
-    states.fill(kind < 0.5 ? MinuteState.DOWN : kind < 0.8 ? MinuteState.DEGRADED : MinuteState.UNKNOWN, start, Math.min(minutes, start + len));
+    states.fill(
+      kind < 0.5 ? MinuteState.DOWN : kind < 0.8 ? MinuteState.DEGRADED : MinuteState.UNKNOWN,
+      start,
+      Math.min(minutes, start + len),
+    );
   }
   series.set(d.id, { series: { startMs: first, states }, version: '0' });
 }
 const latest: Observation[] = [];
-for (const d of defs) for (const cell of d.cells) latest.push({ service: d.service, region: d.region, cell, source: 'http', at: now - 20_000, verdict: 'pass', latencyMs: 40 });
+for (const d of defs)
+  for (const cell of d.cells)
+    latest.push({ service: d.service, region: d.region, cell, source: 'http', at: now - 20_000, verdict: 'pass', latencyMs: 40 });
 const genMs = performance.now() - t0;
-console.log(`evidence: ${defs.length} components × ${minutes} minutes = ${(defs.length * minutes / 1e6).toFixed(1)}M minute samples (${mb(defs.length * minutes)} of Uint8Array), generated in ${genMs.toFixed(0)} ms`);
+console.log(
+  `evidence: ${defs.length} components × ${minutes} minutes = ${((defs.length * minutes) / 1e6).toFixed(1)}M minute samples (${mb(defs.length * minutes)} of Uint8Array), generated in ${genMs.toFixed(0)} ms`,
+);
 
 const incidents: IncidentRecord[] = [
   addUpdate(
-    openIncident({ id: 'inc-bench-1', title: 'Elevated errors in three regions', impact: 'major', components: ['service-000/region-00', 'service-000/region-01', 'service-000/region-02'], body: 'Investigating.', actor: 'bench', source: 'manual' }, now - 45 * MINUTE_MS),
+    openIncident(
+      {
+        id: 'inc-bench-1',
+        title: 'Elevated errors in three regions',
+        impact: 'major',
+        components: ['service-000/region-00', 'service-000/region-01', 'service-000/region-02'],
+        body: 'Investigating.',
+        actor: 'bench',
+        source: 'manual',
+      },
+      now - 45 * MINUTE_MS,
+    ),
     { status: 'identified', body: 'Cause found.', actor: 'bench' },
     now - 20 * MINUTE_MS,
   ),
@@ -97,16 +115,21 @@ try {
   // A minute later, five components change: new failing evidence in today's minutes and in the latest probes.
   const later = now + MINUTE_MS;
   for (let k = 0; k < 5; k++) {
-    const d = defs[k * 997 % defs.length];
+    const d = defs[(k * 997) % defs.length];
     const s = series.get(d.id)!;
     const i = (later - first) / MINUTE_MS - 1;
     s.series.states[i] = MinuteState.DOWN;
     series.set(d.id, { series: s.series, version: String(Number(s.version) + 1) });
-    for (const o of latest) if (o.service === d.service && o.region === d.region) Object.assign(o, { verdict: 'fail', at: later - 10_000, detail: 'HTTP 503' });
+    for (const o of latest)
+      if (o.service === d.service && o.region === d.region) Object.assign(o, { verdict: 'fail', at: later - 10_000, detail: 'HTTP 503' });
   }
   await build(later, 'incremental build (5 components changed)');
   await build(later + 10_000, 'incremental build (nothing changed)');
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (timings scale with it)`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (timings scale with it)`,
+  );
   console.log(`reproduce: npm run bench:statuspage   (REGIONS=${REGIONS} SERVICES=${SERVICES} DAYS=${DAYS})`);
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -28,7 +28,10 @@ async function bench(name: string, url: string): Promise<void> {
   try {
     const rollouts = writers * 4;
     for (let i = 0; i < rollouts; i++) {
-      await store.createRollout({ id: `r${i}`, service: 'blob', version: '2', phase: 'running', state: { i }, createdAt: i, updatedAt: i }, []);
+      await store.createRollout(
+        { id: `r${i}`, service: 'blob', version: '2', phase: 'running', state: { i }, createdAt: i, updatedAt: i },
+        [],
+      );
     }
     const revs = new Array<number>(rollouts).fill(1);
     let t = performance.now();
@@ -36,21 +39,18 @@ async function bench(name: string, url: string): Promise<void> {
       Array.from({ length: writers }, async (_, w) => {
         for (let k = 0; k < saves / writers; k++) {
           const i = w + writers * (k % 4);
-          revs[i] = await store.saveRollout(
-            `r${i}`,
-            revs[i],
-            { phase: 'running', state: { k, targets: 'x'.repeat(2000) }, updatedAt: k },
-            [
-              { rolloutId: `r${i}`, at: k, actor: 'controller', type: 'wave.baking', data: { k } },
-              { rolloutId: `r${i}`, at: k, actor: 'controller', type: 'gate.pass', data: { k } },
-            ],
-          );
+          revs[i] = await store.saveRollout(`r${i}`, revs[i], { phase: 'running', state: { k, targets: 'x'.repeat(2000) }, updatedAt: k }, [
+            { rolloutId: `r${i}`, at: k, actor: 'controller', type: 'wave.baking', data: { k } },
+            { rolloutId: `r${i}`, at: k, actor: 'controller', type: 'gate.pass', data: { k } },
+          ]);
         }
       }),
     );
     const done = revs.reduce((a, r) => a + r - 1, 0);
     const saveSec = (performance.now() - t) / 1000;
-    console.log(`${name}: saveRollout (2 KB state + 2 events), ${writers} writers: ${Math.round(done / saveSec)} saves/s, ${Math.round((2 * done) / saveSec)} events/s`);
+    console.log(
+      `${name}: saveRollout (2 KB state + 2 events), ${writers} writers: ${Math.round(done / saveSec)} saves/s, ${Math.round((2 * done) / saveSec)} events/s`,
+    );
 
     const obs: Observation[] = Array.from({ length: observations }, (_, i) => ({
       service: 'blob',
@@ -64,10 +64,14 @@ async function bench(name: string, url: string): Promise<void> {
     }));
     t = performance.now();
     for (let i = 0; i < obs.length; i += 500) await store.recordObservations(obs.slice(i, i + 500));
-    console.log(`${name}: recordObservations in batches of 500: ${Math.round(obs.length / ((performance.now() - t) / 1000))} observations/s`);
+    console.log(
+      `${name}: recordObservations in batches of 500: ${Math.round(obs.length / ((performance.now() - t) / 1000))} observations/s`,
+    );
     t = performance.now();
     const latest = await store.latestObservations({ since: observations / 2 });
-    console.log(`${name}: latestObservations over ${observations / 2} rows (${latest.length} keys): ${Math.round(performance.now() - t)} ms`);
+    console.log(
+      `${name}: latestObservations over ${observations / 2} rows (${latest.length} keys): ${Math.round(performance.now() - t)} ms`,
+    );
     t = performance.now();
     const recent = await store.queryObservations({ service: 'blob', from: observations - 5000 });
     console.log(`${name}: queryObservations of the last ${recent.length} rows: ${Math.round(performance.now() - t)} ms`);
@@ -90,7 +94,9 @@ async function bench(name: string, url: string): Promise<void> {
       else if (!writing) break;
     }
     await w;
-    console.log(`${name}: tailing reader saw ${seen} of ${total} events appended by ${writers} writers in ${Math.round(performance.now() - t)} ms`);
+    console.log(
+      `${name}: tailing reader saw ${seen} of ${total} events appended by ${writers} writers in ${Math.round(performance.now() - t)} ms`,
+    );
   } finally {
     await store.close();
   }

@@ -38,7 +38,11 @@ async function setup(routes: RouteRegistrar[] = []) {
   const call = async (method: string, path: string, opts: { token?: string; body?: unknown; raw?: string } = {}) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    const res = await app.request(path, { method, headers, body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)) });
+    const res = await app.request(path, {
+      method,
+      headers,
+      body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+    });
     const text = await res.text();
     return { status: res.status, json: text ? JSON.parse(text) : undefined };
   };
@@ -73,7 +77,10 @@ test('bad input is 400 with a message naming the field', async () => {
     const r = await post(body);
     assert.equal(r.status, 400, JSON.stringify(body));
     assert.ok(r.json.error.message.includes(field), `message names ${field}: ${r.json.error.message}`);
-    assert.ok(r.json.error.problems.some((p: { path: string }) => p.path.includes(field)), `problems name ${field}`);
+    assert.ok(
+      r.json.error.problems.some((p: { path: string }) => p.path.includes(field)),
+      `problems name ${field}`,
+    );
   }
   assert.match((await post({ service: 'blbo', version: 'v2' })).json.error.message, /did you mean "blob"/);
   const bad = await call('POST', '/api/rollouts', { token: OPERATOR, raw: '{not json' });
@@ -133,7 +140,10 @@ test('operations through the API are recorded with the token name, never the tok
   const all = JSON.stringify(ev.json) + JSON.stringify(await store.listEvents({})) + logged();
   assert.ok(!all.includes(OPERATOR) && !all.includes(VIEWER), 'no token in events or logs');
   const list = await call('GET', '/api/rollouts?service=blob', { token: VIEWER });
-  assert.deepEqual(list.json.rollouts.map((r: { id: string }) => r.id), [id]);
+  assert.deepEqual(
+    list.json.rollouts.map((r: { id: string }) => r.id),
+    [id],
+  );
   await store.close();
 });
 
@@ -145,13 +155,16 @@ test('the OpenAPI document is served and other parts can mount routes behind the
       const b = await ctx.body(c, z.strictObject({ title: z.string().min(1) }));
       return c.json({ title: b.title }, 201);
     });
-    ctx.describe({ '/api/incidents': { get: { summary: 'List incidents', operationId: 'listIncidents', responses: { '200': { description: 'ok' } } } } });
+    ctx.describe({
+      '/api/incidents': { get: { summary: 'List incidents', operationId: 'listIncidents', responses: { '200': { description: 'ok' } } } },
+    });
   };
   const { call, store, app } = await setup([extra]);
   const doc = await call('GET', '/openapi.json');
   assert.equal(doc.status, 200);
   assert.equal(doc.json.openapi, '3.1.0');
-  for (const p of ['/api/rollouts', '/api/rollouts/{id}', '/api/rollouts/{id}/events', '/api/rollouts/{id}/approve', '/api/incidents']) assert.ok(doc.json.paths[p], p);
+  for (const p of ['/api/rollouts', '/api/rollouts/{id}', '/api/rollouts/{id}/events', '/api/rollouts/{id}/approve', '/api/incidents'])
+    assert.ok(doc.json.paths[p], p);
   assert.equal((await call('GET', '/api/incidents')).status, 401);
   assert.equal((await call('GET', '/api/incidents', { token: VIEWER })).json.by, 'api:dash');
   assert.equal((await call('POST', '/api/incidents', { token: VIEWER, body: { title: 'x' } })).status, 403);

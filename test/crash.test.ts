@@ -32,12 +32,19 @@ const PAIRS: [string, string][] = [
   ['r4', 'r5'],
 ];
 
-function spawnServe(cfg: string, db: string): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'serve', '-c', cfg, '--store', db, '--listen', '127.0.0.1:0', '--lease', '1s'], {
-    cwd: ROOT,
-    env: { ...process.env, ETAPE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function spawnServe(
+  cfg: string,
+  db: string,
+): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null>; output: () => string } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/run.ts', 'serve', '-c', cfg, '--store', db, '--listen', '127.0.0.1:0', '--lease', '1s'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ETAPE_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
@@ -113,7 +120,8 @@ test('etape serve killed with SIGKILL at 20+ points finishes the rollout exactly
     // The last restart finishes it; SIGTERM then stops the server cleanly.
     current = spawnServe(cfgFile, db);
     await current.ready;
-    for (let i = 0; i < 1200 && !['completed', 'rolled_back', 'failed'].includes(await phase()); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 1200 && !['completed', 'rolled_back', 'failed'].includes(await phase()); i++)
+      await new Promise((r) => setTimeout(r, 50));
     current.child.kill('SIGTERM');
     assert.equal(await current.exited, 0, `clean exit on SIGTERM:\n${current.output()}`);
     current = undefined;

@@ -17,7 +17,15 @@ const o = { intervalMs: 500, timeoutMs: 1000, k: 3, canaryBakeMs: 10_000, bakeMs
 
 test('customer buckets become one observation per cell and second, with requests and failures', () => {
   const obs = customerObservations('blob', [
-    { at: 1_000, regions: {}, cells: { 'eu-north/cell-1': { ok: 8, error: 1, timeout: 1 }, 'eu-west/cell-2': { ok: 5, error: 0, timeout: 0 }, 'eu-west/cell-1': { ok: 0, error: 0, timeout: 0 } } },
+    {
+      at: 1_000,
+      regions: {},
+      cells: {
+        'eu-north/cell-1': { ok: 8, error: 1, timeout: 1 },
+        'eu-west/cell-2': { ok: 5, error: 0, timeout: 0 },
+        'eu-west/cell-1': { ok: 0, error: 0, timeout: 0 },
+      },
+    },
   ]);
   assert.equal(obs.length, 2, 'a cell without requests in that second has no observation');
   const a = obs.find((x) => x.region === 'eu-north')!;
@@ -56,7 +64,16 @@ test('writeStatusAndSla: failing customers in both regions of a pair owe credits
             for (const c of r.cells) {
               const bad = failing && !r.canary;
               obs.push({ service: 'blob', region: r.id, cell: c, source: 'health', at: t, verdict: bad ? 'fail' : 'pass', latencyMs: 2 });
-              obs.push({ service: 'blob', region: r.id, cell: c, source: CUSTOMER_SOURCE, at: t, verdict: bad ? 'fail' : 'pass', requests: 10, failures: bad ? 8 : 0 });
+              obs.push({
+                service: 'blob',
+                region: r.id,
+                cell: c,
+                source: CUSTOMER_SOURCE,
+                at: t,
+                verdict: bad ? 'fail' : 'pass',
+                requests: 10,
+                failures: bad ? 8 : 0,
+              });
             }
         await store.recordObservations(obs);
         return await writeStatusAndSla({ store, config, dir: join(dir, name), fromMs: from, toMs: now, label: name });
@@ -71,8 +88,12 @@ test('writeStatusAndSla: failing customers in both regions of a pair owe credits
     assert.equal(total(good.sla.totals), 0, JSON.stringify(good.sla));
     // Every pair customer is owed when both regions of its pair fail; the canary customer is not.
     assert.equal(bad.sla.customersOwed, bad.sla.customers - 1);
-    for (const [name, r] of [['bad', bad], ['good', good]] as const) {
-      for (const f of ['status/index.html', 'status/api/v2/summary.json', 'status/feed.atom', 'sla.txt', 'sla.json']) assert.ok(existsSync(join(dir, name, f)), `${name}/${f}`);
+    for (const [name, r] of [
+      ['bad', bad],
+      ['good', good],
+    ] as const) {
+      for (const f of ['status/index.html', 'status/api/v2/summary.json', 'status/feed.atom', 'sla.txt', 'sla.json'])
+        assert.ok(existsSync(join(dir, name, f)), `${name}/${f}`);
       assert.match(readFileSync(join(dir, name, 'status/index.html'), 'utf8'), /<meta name="generated_at"/);
       assert.match(readFileSync(join(dir, name, 'sla.txt'), 'utf8'), /if this window were the whole billing month/);
       assert.equal(r.statusUrl.startsWith('file://'), true);

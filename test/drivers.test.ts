@@ -67,8 +67,19 @@ describe('exec driver', () => {
     assert.equal(r.attempts, 1);
     assert.equal(r.output, 'deployed 2.0.0');
     assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), [
-      'eu-west', 'c1', '2.0.0', c.key, 'blob', '1.9.0',
-      'eu-west', 'c1', '2.0.0', c.key, 'blob', 'deploy', '1.9.0',
+      'eu-west',
+      'c1',
+      '2.0.0',
+      c.key,
+      'blob',
+      '1.9.0',
+      'eu-west',
+      'c1',
+      '2.0.0',
+      c.key,
+      'blob',
+      'deploy',
+      '1.9.0',
     ]);
   });
 
@@ -142,7 +153,10 @@ describe('exec driver', () => {
   });
 
   it('a timeout is retried too', async () => {
-    const d = createExecDriver(execDriverSchema.parse({ kind: 'exec', deploy: 'sleep 30', timeout: '200ms', retries: 1 }), { backoffMs: 5, killGraceMs: 100 });
+    const d = createExecDriver(execDriverSchema.parse({ kind: 'exec', deploy: 'sleep 30', timeout: '200ms', retries: 1 }), {
+      backoffMs: 5,
+      killGraceMs: 100,
+    });
     const r = await d.deploy(call());
     assert.equal(r.ok, false);
     assert.equal(r.timedOut, true);
@@ -152,7 +166,10 @@ describe('exec driver', () => {
 
   it('keeps only a few KB of output: the head and the tail', async () => {
     const d = createExecDriver(
-      execDriverSchema.parse({ kind: 'exec', deploy: `echo FIRST; i=0; while [ $i -lt 3000 ]; do echo "line $i of noise"; i=$((i+1)); done; echo LAST` }),
+      execDriverSchema.parse({
+        kind: 'exec',
+        deploy: `echo FIRST; i=0; while [ $i -lt 3000 ]; do echo "line $i of noise"; i=$((i+1)); done; echo LAST`,
+      }),
     );
     const r = await d.deploy(call());
     assert.equal(r.ok, true);
@@ -210,7 +227,9 @@ interface Received {
   body: WebhookBody;
 }
 
-async function webhookServer(handler: (req: Received, n: number, res: ServerResponse) => void): Promise<{ url: string; got: Received[]; server: Server }> {
+async function webhookServer(
+  handler: (req: Received, n: number, res: ServerResponse) => void,
+): Promise<{ url: string; got: Received[]; server: Server }> {
   const got: Received[] = [];
   const server = createServer((req, res) => {
     let raw = '';
@@ -260,15 +279,18 @@ describe('http driver', () => {
     assert.ok(verifySignature(SECRET, req.raw, req.headers['x-etape-signature'] as string), 'signature verifies');
     assert.equal(verifySignature('wrong-secret', req.raw, req.headers['x-etape-signature'] as string), false);
     assert.equal(verifySignature(SECRET, req.raw.replace('2.0.0', '6.6.6'), req.headers['x-etape-signature'] as string), false);
-    assert.deepEqual({ ...req.body, timestamp: 0 }, {
-      action: 'deploy',
-      key: c.key,
-      rolloutId: 'r1',
-      target: c.target,
-      version: '2.0.0',
-      fromVersion: '1.9.0',
-      timestamp: 0,
-    });
+    assert.deepEqual(
+      { ...req.body, timestamp: 0 },
+      {
+        action: 'deploy',
+        key: c.key,
+        rolloutId: 'r1',
+        target: c.target,
+        version: '2.0.0',
+        fromVersion: '1.9.0',
+        timestamp: 0,
+      },
+    );
     assert.equal(String(req.body.timestamp), req.headers['x-etape-timestamp']);
     assert.ok(Math.abs(req.body.timestamp - Date.now() / 1000) < 60);
     await http(s.url).rollback(call({ version: '1.9.0' }));
@@ -340,7 +362,10 @@ describe('http driver', () => {
 
   it('a secret from an unset environment variable is a config error naming it', () => {
     assert.throws(
-      () => createHttpDriver(httpDriverSchema.parse({ kind: 'http', url: 'http://127.0.0.1:1/', secret: { env: 'NO_SUCH_SECRET_VAR' } }), { env: {} }),
+      () =>
+        createHttpDriver(httpDriverSchema.parse({ kind: 'http', url: 'http://127.0.0.1:1/', secret: { env: 'NO_SUCH_SECRET_VAR' } }), {
+          env: {},
+        }),
       (e: unknown) => isEtapeError(e) && e.code === 'config.invalid' && e.message.includes('NO_SUCH_SECRET_VAR'),
     );
   });
@@ -349,7 +374,10 @@ describe('http driver', () => {
 describe('createDriver', () => {
   it('uses an injected maker for extra kinds such as the demo fleet', async () => {
     const svc = serviceSchema.parse({ name: 'blob', driver: { kind: 'fleet' } });
-    assert.throws(() => createDriver(svc), (e: unknown) => isEtapeError(e) && e.code === 'config.invalid');
+    assert.throws(
+      () => createDriver(svc),
+      (e: unknown) => isEtapeError(e) && e.code === 'config.invalid',
+    );
     let seen = '';
     const fake: Driver = {
       deploy: async (c) => ({ ok: true, detail: `fleet ${c.version}`, durationMs: 0, attempts: 1 }),
@@ -370,6 +398,9 @@ describe('createDriver', () => {
   });
 
   it('a service without a driver is a config error', () => {
-    assert.throws(() => createDriver(serviceSchema.parse({ name: 'blob' })), (e: unknown) => isEtapeError(e) && /has no driver/.test(e.message));
+    assert.throws(
+      () => createDriver(serviceSchema.parse({ name: 'blob' })),
+      (e: unknown) => isEtapeError(e) && /has no driver/.test(e.message),
+    );
   });
 });

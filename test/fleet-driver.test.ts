@@ -68,7 +68,10 @@ test('deploy is a graceful restart; a hung cell ignores rollback (timedOut) and 
 
   // The other cell was never touched.
   assert.equal(fleet.get('r1', 'cell-2')!.restarts, 0);
-  const causes = fleet.incarnations().filter((i) => i.cell === 'cell-1').map((i) => `${i.cause}:${i.version}`);
+  const causes = fleet
+    .incarnations()
+    .filter((i) => i.cell === 'cell-1')
+    .map((i) => `${i.cause}:${i.version}`);
   assert.deepEqual(causes, ['initial:v1', 'graceful:v2', 'force:v1']);
 
   const pids = fleet.pids();

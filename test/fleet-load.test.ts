@@ -54,7 +54,11 @@ test('traffic to a region with one hung cell: the hung cell times out, the other
   assert.equal(s.total.ok + failed(s.total), 40);
   const buckets = load.timeline();
   assert.ok(buckets.length >= 1);
-  assert.equal(buckets.reduce((n, b) => n + b.regions.r1.ok + failed(b.regions.r1), 0), 40, 'the timeline counts every request once');
+  assert.equal(
+    buckets.reduce((n, b) => n + b.regions.r1.ok + failed(b.regions.r1), 0),
+    40,
+    'the timeline counts every request once',
+  );
   await fleet.stop();
 });
 

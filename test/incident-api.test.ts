@@ -18,7 +18,12 @@ test('incident API: open, update, resolve, maintenance, overdue flags and roles'
   const store = await openStore(join(dir, 'etape.db'));
   try {
     const config = configSchema.parse({
-      fleet: { regions: [{ id: 'weu', geography: 'europe' }, { id: 'neu', geography: 'europe' }] },
+      fleet: {
+        regions: [
+          { id: 'weu', geography: 'europe' },
+          { id: 'neu', geography: 'europe' },
+        ],
+      },
       services: [{ name: 'blob' }],
       server: {
         tokens: [
@@ -43,7 +48,12 @@ test('incident API: open, update, resolve, maintenance, overdue flags and roles'
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /did you mean "blob\/weu"/);
 
-    const res = await call('POST', '/api/incidents', 'operator-token', { title: 'Uploads fail', impact: 'major', components: ['blob'], message: 'Looking into it.' });
+    const res = await call('POST', '/api/incidents', 'operator-token', {
+      title: 'Uploads fail',
+      impact: 'major',
+      components: ['blob'],
+      message: 'Looking into it.',
+    });
     assert.equal(res.status, 201);
     const inc = (await res.json()) as { id: string; components: string[]; status: string; updates: { actor: string }[] };
     assert.deepEqual(inc.components, ['blob/neu', 'blob/weu'], 'a bare service means all its regions');
@@ -51,11 +61,17 @@ test('incident API: open, update, resolve, maintenance, overdue flags and roles'
     assert.equal(inc.updates[0].actor, 'api:oncall');
 
     clock.advance(31 * MIN);
-    const list = (await (await call('GET', '/api/incidents?open=true', 'viewer-token')).json()) as { incidents: { id: string; overdue: boolean }[]; overdue: string[] };
+    const list = (await (await call('GET', '/api/incidents?open=true', 'viewer-token')).json()) as {
+      incidents: { id: string; overdue: boolean }[];
+      overdue: string[];
+    };
     assert.deepEqual(list.overdue, [inc.id]);
     assert.equal(list.incidents[0].overdue, true);
 
-    const upd = await call('POST', `/api/incidents/${inc.id}/updates`, 'operator-token', { status: 'identified', message: 'A bad config push; reverting.' });
+    const upd = await call('POST', `/api/incidents/${inc.id}/updates`, 'operator-token', {
+      status: 'identified',
+      message: 'A bad config push; reverting.',
+    });
     assert.equal(upd.status, 200);
     assert.equal(((await upd.json()) as { overdue: boolean }).overdue, false);
     assert.equal((await call('POST', `/api/incidents/${inc.id}/updates`, 'operator-token', { status: 'sideways' })).status, 400);
@@ -76,7 +92,12 @@ test('incident API: open, update, resolve, maintenance, overdue flags and roles'
     assert.equal(mm.kind, 'maintenance');
     assert.equal(mm.status, 'scheduled');
     assert.equal(mm.data.announcedAt, clock.now());
-    const backwards = await call('POST', '/api/maintenances', 'operator-token', { title: 'x', components: ['blob/weu'], start: new Date(T0 + 2 * 3600_000).toISOString(), end: new Date(T0).toISOString() });
+    const backwards = await call('POST', '/api/maintenances', 'operator-token', {
+      title: 'x',
+      components: ['blob/weu'],
+      start: new Date(T0 + 2 * 3600_000).toISOString(),
+      end: new Date(T0).toISOString(),
+    });
     assert.equal(backwards.status, 400);
 
     const one = await call('GET', `/api/incidents/${inc.id}`, 'viewer-token');

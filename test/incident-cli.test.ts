@@ -45,7 +45,20 @@ statuspage:
     );
     const db = join(dir, 'etape.db');
     const g = ['-c', cfg, '--store', db];
-    const open = await run([...g, 'incident', 'open', '--title', 'Uploads fail', '--impact', 'major', '--component', 'blob/weu,blob/neu', '-m', 'We are looking.', '--json']);
+    const open = await run([
+      ...g,
+      'incident',
+      'open',
+      '--title',
+      'Uploads fail',
+      '--impact',
+      'major',
+      '--component',
+      'blob/weu,blob/neu',
+      '-m',
+      'We are looking.',
+      '--json',
+    ]);
     assert.equal(open.code, 0, open.err);
     const inc = JSON.parse(open.out) as { id: string; components: string[] };
     assert.deepEqual(inc.components, ['blob/neu', 'blob/weu']);
@@ -61,7 +74,19 @@ statuspage:
     assert.equal(upd.code, 0, upd.err);
     assert.match(upd.out, /identified/);
 
-    const m = await run([...g, 'incident', 'maintenance', '--title', 'DB upgrade', '--component', 'blob/eus', '--start', '+2h', '--end', '+3h']);
+    const m = await run([
+      ...g,
+      'incident',
+      'maintenance',
+      '--title',
+      'DB upgrade',
+      '--component',
+      'blob/eus',
+      '--start',
+      '+2h',
+      '--end',
+      '+3h',
+    ]);
     assert.equal(m.code, 0, m.err);
     const list = await run([...g, 'incident', 'list']);
     assert.match(list.out, /Uploads fail/);
@@ -69,7 +94,11 @@ statuspage:
 
     const build = await run([...g, 'status', 'build', '--out', join(dir, 'site'), '--json']);
     assert.equal(build.code, 0, build.err);
-    const report = JSON.parse(build.out) as { headline: { status: string; noEvidence: boolean }; written: number; publish: { ok: boolean } };
+    const report = JSON.parse(build.out) as {
+      headline: { status: string; noEvidence: boolean };
+      written: number;
+      publish: { ok: boolean };
+    };
     assert.equal(report.headline.noEvidence, true);
     assert.notEqual(report.headline.status, 'operational');
     assert.equal(report.publish.ok, true);
@@ -77,7 +106,10 @@ statuspage:
     const html = await readFile(join(dir, 'site', 'index.html'), 'utf8');
     assert.match(html, /Uploads fail/);
     assert.match(html, /class="banner"/, 'two regions: banner');
-    const summary = JSON.parse(await readFile(join(dir, 'site', 'api/v2/summary.json'), 'utf8')) as { incidents: unknown[]; scheduled_maintenances: unknown[] };
+    const summary = JSON.parse(await readFile(join(dir, 'site', 'api/v2/summary.json'), 'utf8')) as {
+      incidents: unknown[];
+      scheduled_maintenances: unknown[];
+    };
     assert.equal(summary.incidents.length, 1);
     assert.equal(summary.scheduled_maintenances.length, 1);
 
@@ -87,7 +119,10 @@ statuspage:
     try {
       const i = await store.getIncident(inc.id);
       assert.equal(i?.status, 'resolved');
-      assert.deepEqual(i?.updates.map((u) => u.status), ['investigating', 'identified', 'resolved']);
+      assert.deepEqual(
+        i?.updates.map((u) => u.status),
+        ['investigating', 'identified', 'resolved'],
+      );
       const events = await store.listEvents({ types: ['incident.opened', 'incident.updated', 'incident.resolved'] });
       assert.equal(events.length, 4);
     } finally {

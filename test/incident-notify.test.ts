@@ -15,16 +15,34 @@ test('an unreachable subscriber is retried, then logged, and notify() returns at
     });
   });
   const lines: string[] = [];
-  const log = pino({ level: 'warn' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
-  const n = createWebhookNotifier([{ url: `http://127.0.0.1:${port}/hook`, secret: 'k', events: ['component'], timeout: '2s', retries: 2 }], { log, backoffMs: 5, maxBackoffMs: 10 });
-  n.notify(componentNotification({ id: 'blob/weu', from: 'operational', to: 'major_outage', at: Date.now(), reason: '2 of 2 cells failing' }));
+  const log = pino(
+    { level: 'warn' },
+    new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    }),
+  );
+  const n = createWebhookNotifier(
+    [{ url: `http://127.0.0.1:${port}/hook`, secret: 'k', events: ['component'], timeout: '2s', retries: 2 }],
+    { log, backoffMs: 5, maxBackoffMs: 10 },
+  );
+  n.notify(
+    componentNotification({ id: 'blob/weu', from: 'operational', to: 'major_outage', at: Date.now(), reason: '2 of 2 cells failing' }),
+  );
   assert.equal(lines.length, 0, 'notify returned before the delivery was tried');
   await n.idle();
-  const failed = lines.map((l) => JSON.parse(l) as { msg: string; detail: string; url: string }).find((l) => l.msg.includes('webhook notification failed'));
+  const failed = lines
+    .map((l) => JSON.parse(l) as { msg: string; detail: string; url: string })
+    .find((l) => l.msg.includes('webhook notification failed'));
   assert.ok(failed, lines.join('\n'));
   assert.match(failed.detail, /network error/);
   // Incident-only subscribers are not sent component changes.
-  const quiet = createWebhookNotifier([{ url: `http://127.0.0.1:${port}/hook`, secret: 'k', events: ['incident'], timeout: '2s', retries: 0 }], { log });
+  const quiet = createWebhookNotifier(
+    [{ url: `http://127.0.0.1:${port}/hook`, secret: 'k', events: ['incident'], timeout: '2s', retries: 0 }],
+    { log },
+  );
   lines.length = 0;
   quiet.notify(componentNotification({ id: 'blob/weu', from: null, to: 'unknown', at: Date.now(), reason: 'no evidence' }));
   await quiet.idle();

@@ -35,7 +35,16 @@ function probes(at: number, failRegion?: string): Observation[] {
   const out: Observation[] = [];
   for (const region of ['weu', 'neu'])
     for (const cell of ['c1', 'c2'])
-      out.push({ service: 'blob', region, cell, source: 'http', at, verdict: region === failRegion ? 'fail' : 'pass', latencyMs: 30, detail: region === failRegion ? 'HTTP 503' : undefined });
+      out.push({
+        service: 'blob',
+        region,
+        cell,
+        source: 'http',
+        at,
+        verdict: region === failRegion ? 'fail' : 'pass',
+        latencyMs: 30,
+        detail: region === failRegion ? 'HTTP 503' : undefined,
+      });
   return out;
 }
 
@@ -52,65 +61,87 @@ async function receiver(failFirst: number) {
         res.end('busy');
         return;
       }
-      got.push({ body, sig: req.headers['x-etape-signature'] as string | undefined, event: req.headers['x-etape-event'] as string | undefined });
+      got.push({
+        body,
+        sig: req.headers['x-etape-signature'] as string | undefined,
+        event: req.headers['x-etape-event'] as string | undefined,
+      });
       res.end('ok');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  return { got, url: `http://127.0.0.1:${port}/hook`, close: () => new Promise<void>((r) => server.close(() => r())), attempts: () => seen };
+  return {
+    got,
+    url: `http://127.0.0.1:${port}/hook`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+    attempts: () => seen,
+  };
 }
 
-test('evidence opens an incident after openAfter and resolves it after resolveAfter; subscribers hear of it', { timeout: 60_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'etape-inc-'));
-  const hook = await receiver(1);
-  const store = await openStore(join(dir, 'etape.db'));
-  try {
-    const cfg = config({ publish: `echo "$ETAPE_STATUS_DIR" > ${join(dir, 'published.txt')}` });
-    const clock = new VirtualClock(T0);
-    const notifier = createWebhookNotifier([{ url: hook.url, secret: 's3cret', events: ['incident', 'component'], timeout: '5s', retries: 3 }], { backoffMs: 10, maxBackoffMs: 20 });
-    const out = join(dir, 'site');
-    const b = new StatusBuilder({ store, config: cfg, clock, outDir: out, notifier });
-    let opened: string | undefined;
-    for (let m = 0; m <= 30; m++) {
-      const bad = m >= 1 && m <= 10;
-      await store.recordObservations(probes(clock.now() - 1000, bad ? 'weu' : undefined));
-      const r = await b.build();
-      if (m === 0) {
-        assert.equal(r.headline.description, 'All Systems Operational');
-        assert.equal(r.publish?.ok, true);
+test(
+  'evidence opens an incident after openAfter and resolves it after resolveAfter; subscribers hear of it',
+  { timeout: 60_000 },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'etape-inc-'));
+    const hook = await receiver(1);
+    const store = await openStore(join(dir, 'etape.db'));
+    try {
+      const cfg = config({ publish: `echo "$ETAPE_STATUS_DIR" > ${join(dir, 'published.txt')}` });
+      const clock = new VirtualClock(T0);
+      const notifier = createWebhookNotifier(
+        [{ url: hook.url, secret: 's3cret', events: ['incident', 'component'], timeout: '5s', retries: 3 }],
+        { backoffMs: 10, maxBackoffMs: 20 },
+      );
+      const out = join(dir, 'site');
+      const b = new StatusBuilder({ store, config: cfg, clock, outDir: out, notifier });
+      let opened: string | undefined;
+      for (let m = 0; m <= 30; m++) {
+        const bad = m >= 1 && m <= 10;
+        await store.recordObservations(probes(clock.now() - 1000, bad ? 'weu' : undefined));
+        const r = await b.build();
+        if (m === 0) {
+          assert.equal(r.headline.description, 'All Systems Operational');
+          assert.equal(r.publish?.ok, true);
+        }
+        for (const a of r.actions) if (a.kind === 'open') opened = `${a.id}@${m}`;
+        if (m === 8) {
+          const html = await readFile(join(out, 'index.html'), 'utf8');
+          assert.match(html, /blob: major outage in weu/);
+          assert.ok(!html.includes('All Systems Operational'));
+        }
+        clock.advance(MIN);
       }
-      for (const a of r.actions) if (a.kind === 'open') opened = `${a.id}@${m}`;
-      if (m === 8) {
-        const html = await readFile(join(out, 'index.html'), 'utf8');
-        assert.match(html, /blob: major outage in weu/);
-        assert.ok(!html.includes('All Systems Operational'));
-      }
-      clock.advance(MIN);
+      assert.match(opened ?? '', /@6$/, `opened at minute 6: ${opened}`);
+      const all = await store.listIncidents({});
+      assert.equal(all.length, 1);
+      assert.equal(all[0].status, 'resolved');
+      assert.equal(all[0].source, 'auto:component');
+      assert.deepEqual(
+        all[0].updates.map((u) => u.status),
+        ['investigating', 'monitoring', 'resolved'],
+      );
+      // The status changes were stored as events, so a new builder (a restart) remembers them.
+      const changes = await store.listEvents({ types: ['component.status_changed'] });
+      assert.ok(changes.length >= 4);
+      assert.equal(await readFile(join(dir, 'published.txt'), 'utf8'), out + '\n');
+      await b.idle();
+      // Webhooks: signed like the http driver, retried after a 503.
+      assert.ok(hook.attempts() > hook.got.length, 'the first delivery failed and was retried');
+      const types = hook.got.map((g) => JSON.parse(g.body).type);
+      assert.ok(
+        types.includes('incident.opened') && types.includes('incident.resolved') && types.includes('component.status_changed'),
+        types.join(','),
+      );
+      for (const g of hook.got) assert.ok(verifySignature('s3cret', g.body, g.sig), 'signature verifies');
+      assert.ok(!verifySignature('other', hook.got[0].body, hook.got[0].sig));
+    } finally {
+      await store.close();
+      await hook.close();
+      await rm(dir, { recursive: true, force: true });
     }
-    assert.match(opened ?? '', /@6$/, `opened at minute 6: ${opened}`);
-    const all = await store.listIncidents({});
-    assert.equal(all.length, 1);
-    assert.equal(all[0].status, 'resolved');
-    assert.equal(all[0].source, 'auto:component');
-    assert.deepEqual(all[0].updates.map((u) => u.status), ['investigating', 'monitoring', 'resolved']);
-    // The status changes were stored as events, so a new builder (a restart) remembers them.
-    const changes = await store.listEvents({ types: ['component.status_changed'] });
-    assert.ok(changes.length >= 4);
-    assert.equal(await readFile(join(dir, 'published.txt'), 'utf8'), out + '\n');
-    await b.idle();
-    // Webhooks: signed like the http driver, retried after a 503.
-    assert.ok(hook.attempts() > hook.got.length, 'the first delivery failed and was retried');
-    const types = hook.got.map((g) => JSON.parse(g.body).type);
-    assert.ok(types.includes('incident.opened') && types.includes('incident.resolved') && types.includes('component.status_changed'), types.join(','));
-    for (const g of hook.got) assert.ok(verifySignature('s3cret', g.body, g.sig), 'signature verifies');
-    assert.ok(!verifySignature('other', hook.got[0].body, hook.got[0].sig));
-  } finally {
-    await store.close();
-    await hook.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 test('a halted rollout opens one incident for the regions of its wave', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'etape-inc-'));
@@ -119,13 +150,35 @@ test('a halted rollout opens one incident for the regions of its wave', { timeou
     const cfg = config();
     const clock = new VirtualClock(T0);
     await store.createRollout(
-      { id: 'ro-1', service: 'blob', version: '2.0.0', phase: 'running', state: { waves: [{ index: 1, regions: ['weu'] }] }, createdAt: T0, updatedAt: T0 },
+      {
+        id: 'ro-1',
+        service: 'blob',
+        version: '2.0.0',
+        phase: 'running',
+        state: { waves: [{ index: 1, regions: ['weu'] }] },
+        createdAt: T0,
+        updatedAt: T0,
+      },
       [{ rolloutId: 'ro-1', at: T0, actor: 'test', type: 'rollout.created', data: {} }],
     );
     const b = new StatusBuilder({ store, config: cfg, clock, outDir: join(dir, 'site') });
     await store.recordObservations(probes(T0 - 1000));
     await b.build();
-    await store.appendEvents([{ rolloutId: 'ro-1', at: T0 + 1000, actor: 'controller', type: 'rollout.halted', data: { from: 'running', reason: 'gate http-ok failed in wave 1: 3 consecutive failures', wave: 1, gate: 'http-ok', verdict: 'fail' } }]);
+    await store.appendEvents([
+      {
+        rolloutId: 'ro-1',
+        at: T0 + 1000,
+        actor: 'controller',
+        type: 'rollout.halted',
+        data: {
+          from: 'running',
+          reason: 'gate http-ok failed in wave 1: 3 consecutive failures',
+          wave: 1,
+          gate: 'http-ok',
+          verdict: 'fail',
+        },
+      },
+    ]);
     clock.advance(MIN);
     await store.recordObservations(probes(clock.now() - 1000));
     const r = await b.build();
@@ -144,13 +197,19 @@ test('a halted rollout opens one incident for the regions of its wave', { timeou
     // Open incidents need public updates: overdue after the cadence.
     clock.advance(31 * MIN);
     const deps = { store, clock, updateCadenceMs: 30 * MIN };
-    assert.deepEqual((await listIncidentsOp(deps, { overdue: true })).map((x) => x.id), [i.id]);
+    assert.deepEqual(
+      (await listIncidentsOp(deps, { overdue: true })).map((x) => x.id),
+      [i.id],
+    );
     const manual = await openIncidentOp(deps, { title: 'Manual one', components: ['blob/neu'], actor: 'test' });
     assert.equal((await listIncidentsOp(deps, { overdue: true })).length, 1);
     // The automatic one resolves itself (healthy long enough); the manual one waits for a person.
     await store.recordObservations(probes(clock.now() - 1000));
     const r3 = await b2.build();
-    assert.deepEqual(r3.actions.map((a) => [a.kind, a.id]), [['resolve', i.id]]);
+    assert.deepEqual(
+      r3.actions.map((a) => [a.kind, a.id]),
+      [['resolve', i.id]],
+    );
     clock.advance(31 * MIN);
     await store.recordObservations(probes(clock.now() - 1000));
     const r4 = await b2.build();

@@ -13,7 +13,14 @@ const ex = (f: string) => join(root, 'examples/judge', f);
 function etape(...args: string[]) {
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', `import { main } from ${JSON.stringify(join(root, 'src/cli/main.ts'))}; main(['node', 'etape', ...process.argv.slice(1)]).then((c) => { process.exitCode = c; });`, ...args],
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import { main } from ${JSON.stringify(join(root, 'src/cli/main.ts'))}; main(['node', 'etape', ...process.argv.slice(1)]).then((c) => { process.exitCode = c; });`,
+      ...args,
+    ],
     { cwd: root, encoding: 'utf8', timeout: 60_000 },
   );
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -23,7 +30,10 @@ test('a canary with one bad cell fails, naming the cell, the change, its interva
   const r = etape('judge', '--baseline', ex('baseline.csv'), '--canary', ex('canary-bad.csv'));
   assert.equal(r.code, 1, r.err);
   assert.match(r.out, /^verdict: FAIL/);
-  assert.match(r.out, /errors rate \+\d+% \(99\.3% CI \+\d+%…\+\d+%\) in westeurope\/cell-2 against baseline: 2\.\d% vs 0\.\d+% baseline, [\d,]+ vs [\d,]+ requests/);
+  assert.match(
+    r.out,
+    /errors rate \+\d+% \(99\.3% CI \+\d+%…\+\d+%\) in westeurope\/cell-2 against baseline: 2\.\d% vs 0\.\d+% baseline, [\d,]+ vs [\d,]+ requests/,
+  );
   assert.match(r.out, /latency ms \+\d+% \(99\.3% CI \+\d+%…\+\d+%\) in westeurope\/cell-2 against baseline, 360 vs 720 samples/);
 });
 
@@ -46,7 +56,8 @@ test('JSON rows read like CSV rows', () => {
 test('too little data is inconclusive (exit 3), never a pass', () => {
   const dir = mkdtempSync(join(tmpdir(), 'etape-judge-cli-'));
   try {
-    const rows = (n: number) => 'time,target,metric,value\n' + Array.from({ length: n }, (_, i) => `${i},a/1,latency ms,${40 + (i % 7)}`).join('\n') + '\n';
+    const rows = (n: number) =>
+      'time,target,metric,value\n' + Array.from({ length: n }, (_, i) => `${i},a/1,latency ms,${40 + (i % 7)}`).join('\n') + '\n';
     writeFileSync(join(dir, 'b.csv'), rows(12));
     writeFileSync(join(dir, 'c.csv'), rows(12));
     const r = etape('judge', '--baseline', join(dir, 'b.csv'), '--canary', join(dir, 'c.csv'));

@@ -7,7 +7,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { blobServerCommand } from '../src/demo/fleet.js';
 import { gateSchema, type GateConfig } from '../src/config/service.js';
-import { PrometheusClient, measureJudge, startLocalPrometheus, type LocalPrometheus, type QueryTarget } from '../src/evidence/prometheus.js';
+import {
+  PrometheusClient,
+  measureJudge,
+  startLocalPrometheus,
+  type LocalPrometheus,
+  type QueryTarget,
+} from '../src/evidence/prometheus.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const children: ChildProcess[] = [];
@@ -23,7 +29,9 @@ const cells: Record<string, Cell> = {};
 
 async function startCell(cell: string, version: string, extra: string[]): Promise<Cell> {
   const { command, args } = blobServerCommand();
-  const child = spawn(command, [...args, '--region', 'westeurope', '--cell', cell, '--version', version, ...extra], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(command, [...args, '--region', 'westeurope', '--cell', cell, '--version', version, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   children.push(child);
   const port = await new Promise<number>((resolve, reject) => {
     child.on('message', (m: { type?: string; port?: number }) => m.type === 'ready' && resolve(m.port!));
@@ -61,7 +69,11 @@ before(async () => {
   ]);
   for (const c of started) cells[c.cell] = c;
   for (const c of started) await fetch(`${c.base}/blobs/a`, { method: 'PUT', body: 'blob' });
-  prom = await startLocalPrometheus({ targets: started.map((c) => c.base.replace('http://', '')), scrapeInterval: '1s', binary: PROMETHEUS });
+  prom = await startLocalPrometheus({
+    targets: started.map((c) => c.base.replace('http://', '')),
+    scrapeInterval: '1s',
+    binary: PROMETHEUS,
+  });
   start = Date.now();
   load = drive(started, 2);
 });
@@ -120,7 +132,7 @@ test('--fault errors is caught by the error metric', async () => {
   const m = await decide(cells['cell-3']);
   assert.equal(m.observations[0].verdict, 'fail', m.observations[0].detail);
   assert.equal(m.result!.metrics.find((x) => x.name === 'errors')!.verdict, 'fail');
-  assert.match(m.observations[0].detail ?? "", /errors rate \+(\d+%|∞) \(98% CI/);
+  assert.match(m.observations[0].detail ?? '', /errors rate \+(\d+%|∞) \(98% CI/);
 });
 
 test('--fault latency is caught by the latency metric', async () => {

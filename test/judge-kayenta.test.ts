@@ -1,7 +1,14 @@
 // The benchmark's Kayenta re-implementation (bench/kayenta.ts) behaves as Kayenta's sources say it should.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyMetric, commonsPercentile, kayentaJudge, KAYENTA_DEFAULTS, mannWhitneyInterval, removeOutliers } from '../bench/kayenta.js';
+import {
+  classifyMetric,
+  commonsPercentile,
+  kayentaJudge,
+  KAYENTA_DEFAULTS,
+  mannWhitneyInterval,
+  removeOutliers,
+} from '../bench/kayenta.js';
 import { hodgesLehmann } from '../src/judge/stats.js';
 
 const opts = { ...KAYENTA_DEFAULTS, noise: () => 0.5 };
@@ -34,7 +41,10 @@ test('classification: High beyond tolerance and mean ratio, Pass for identical d
   assert.equal(classifyMetric({ name: 'm', control: base, experiment: high, direction: 'increase' }, opts).classification, 'High');
   assert.equal(classifyMetric({ name: 'm', control: base, experiment: high, direction: 'decrease' }, opts).classification, 'Pass');
   assert.equal(classifyMetric({ name: 'm', control: high, experiment: base, direction: 'either' }, opts).classification, 'Low');
-  assert.equal(classifyMetric({ name: 'm', control: base, experiment: [...base].reverse(), direction: 'either' }, opts).classification, 'Pass');
+  assert.equal(
+    classifyMetric({ name: 'm', control: base, experiment: [...base].reverse(), direction: 'either' }, opts).classification,
+    'Pass',
+  );
   assert.equal(classifyMetric({ name: 'm', control: base, experiment: [NaN], direction: 'either' }, opts).classification, 'Nodata');
 });
 

@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { PrometheusClient, measureJudge, measureMetricGate, renderQuery, startLocalPrometheus, type LocalPrometheus, type QueryTarget } from '../src/evidence/prometheus.js';
+import {
+  PrometheusClient,
+  measureJudge,
+  measureMetricGate,
+  renderQuery,
+  startLocalPrometheus,
+  type LocalPrometheus,
+  type QueryTarget,
+} from '../src/evidence/prometheus.js';
 import { gateSchema, type GateConfig } from '../src/config/service.js';
 import { seededRandom } from '../src/core/random.js';
 
@@ -18,7 +26,7 @@ function blobServer(labels: { version: string; region: string; cell: string }, e
   const rand = seededRandom(seed);
   const counts = { '200': 0, '500': 0 };
   const tick = setInterval(() => {
-    for (let i = 0; i < 100; i++) counts[rand() < errorRate ? "500" : "200"]++;
+    for (let i = 0; i < 100; i++) counts[rand() < errorRate ? '500' : '200']++;
   }, 50);
   const lbl = `version="${labels.version}",region="${labels.region}",cell="${labels.cell}"`;
   const server: Server = createServer((req, res) => {
@@ -29,7 +37,9 @@ function blobServer(labels: { version: string; region: string; cell: string }, e
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
     res.end(
       '# HELP blob_requests_total Requests served, by status code.\n# TYPE blob_requests_total counter\n' +
-        Object.entries(counts).map(([code, n]) => `blob_requests_total{${lbl},code="${code}"} ${n}\n`).join(''),
+        Object.entries(counts)
+          .map(([code, n]) => `blob_requests_total{${lbl},code="${code}"} ${n}\n`)
+          .join(''),
     );
   });
   return {
@@ -155,10 +165,16 @@ test('a series that does not exist is inconclusive, an unreachable Prometheus is
   assert.match(down.observations[0].detail ?? '', /cannot reach Prometheus/);
   // A metric gate over the same source: PromQL syntax errors are errors, conditions decide the rest.
   const metric = gateSchema.parse({
-    kind: 'metric', name: 'error-ratio', prometheus: promUrl, successCondition: 'result < 0.015',
+    kind: 'metric',
+    name: 'error-ratio',
+    prometheus: promUrl,
+    successCondition: 'result < 0.015',
     query: 'sum(blob_requests_total{version="{version}",code="500"}) / sum(blob_requests_total{version="{version}"})',
   }) as Extract<GateConfig, { kind: 'metric' }>;
-  assert.equal(renderQuery(metric.query, badCanary), 'sum(blob_requests_total{version="v2",code="500"}) / sum(blob_requests_total{version="v2"})');
+  assert.equal(
+    renderQuery(metric.query, badCanary),
+    'sum(blob_requests_total{version="v2",code="500"}) / sum(blob_requests_total{version="v2"})',
+  );
   const now = Date.now();
   assert.equal((await measureMetricGate(client, metric, 'blob', badCanary, now)).verdict, 'fail');
   assert.equal((await measureMetricGate(client, metric, 'blob', sameCanary, now)).verdict, 'pass');

@@ -7,7 +7,8 @@ import { serviceSchema } from '../src/config/service.js';
 import { fleetSchema } from '../src/config/fleet.js';
 import { PrometheusClient, PrometheusGateRunner, counterIncrements, renderQuery } from '../src/evidence/prometheus.js';
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 test('templates fill known names only and escape values for PromQL strings', () => {
   const q = renderQuery('up{region="{region}",cell="{cell}",code=~"5.."} {unknown}', { region: 'west"europe', cell: 'c\\1' });
@@ -15,8 +16,32 @@ test('templates fill known names only and escape values for PromQL strings', () 
 });
 
 test('counter increments per step, with resets counting from zero', () => {
-  const inc = counterIncrements([{ metric: {}, points: [[0, 10], [1000, 15], [2000, 3], [3000, 8]] }, { metric: {}, points: [[1000, 1], [2000, 2]] }]);
-  assert.deepEqual([...inc.entries()], [[1000, 5], [2000, 3 + 1], [3000, 5]]);
+  const inc = counterIncrements([
+    {
+      metric: {},
+      points: [
+        [0, 10],
+        [1000, 15],
+        [2000, 3],
+        [3000, 8],
+      ],
+    },
+    {
+      metric: {},
+      points: [
+        [1000, 1],
+        [2000, 2],
+      ],
+    },
+  ]);
+  assert.deepEqual(
+    [...inc.entries()],
+    [
+      [1000, 5],
+      [2000, 3 + 1],
+      [3000, 5],
+    ],
+  );
 });
 
 test('client failures are values: HTTP errors, PromQL errors, timeouts, bad shapes', async () => {
@@ -25,7 +50,9 @@ test('client failures are values: HTTP errors, PromQL errors, timeouts, bad shap
   assert.deepEqual(r1, { ok: false, error: 'Prometheus bad_data: parse error at char 5' });
   // A fetch that never answers; the client's timeout signal (an unref'd timer) must end it.
   const keepAlive = setInterval(() => undefined, 1000);
-  const r2 = await c(async (_u, init) => new Promise((_, rej) => init?.signal?.addEventListener('abort', () => rej(init.signal!.reason)))).instant('up');
+  const r2 = await c(
+    async (_u, init) => new Promise((_, rej) => init?.signal?.addEventListener('abort', () => rej(init.signal!.reason))),
+  ).instant('up');
   clearInterval(keepAlive);
   assert.equal(r2.ok, false);
   assert.match((r2 as { error: string }).error, /timed out after 50ms/);
@@ -33,7 +60,9 @@ test('client failures are values: HTTP errors, PromQL errors, timeouts, bad shap
   assert.deepEqual(r3, { ok: false, error: 'Prometheus answered HTTP 502 without JSON' });
   const r4 = await c(async () => json({ status: 'success', data: { resultType: 'matrix', result: [] } })).instant('up');
   assert.equal(r4.ok, false);
-  const r5 = await c(async () => json({ status: 'success', data: { resultType: 'vector', result: [{ metric: { a: 'b' }, value: [1, '0.5'] }] } })).instant('up');
+  const r5 = await c(async () =>
+    json({ status: 'success', data: { resultType: 'vector', result: [{ metric: { a: 'b' }, value: [1, '0.5'] }] } }),
+  ).instant('up');
   assert.deepEqual(r5, { ok: true, samples: [{ metric: { a: 'b' }, value: 0.5 }] });
 });
 
@@ -42,13 +71,28 @@ test('the runner measures every target of a metric gate on its interval and stor
   const fleet = fleetSchema.parse({ regions: [{ id: 'westeurope', geography: 'europe', cells: [{ id: 'cell-1' }, { id: 'cell-2' }] }] });
   const svc = serviceSchema.parse({
     name: 'blob',
-    gates: [{ kind: 'metric', name: 'error-ratio', prometheus: 'http://127.0.0.1:9', query: 'ratio{cell="{cell}",version="{version}"}', successCondition: 'result < 0.01', interval: '30s' }],
+    gates: [
+      {
+        kind: 'metric',
+        name: 'error-ratio',
+        prometheus: 'http://127.0.0.1:9',
+        query: 'ratio{cell="{cell}",version="{version}"}',
+        successCondition: 'result < 0.01',
+        interval: '30s',
+      },
+    ],
   });
   const queries: string[] = [];
   const fakeFetch = (async (_url: string, init?: RequestInit) => {
     const q = new URLSearchParams(String(init?.body)).get('query')!;
     queries.push(q);
-    return json({ status: 'success', data: { resultType: 'vector', result: q.includes('cell-2') ? [{ metric: {}, value: [0, '0.05'] }] : [{ metric: {}, value: [0, '0.001'] }] } });
+    return json({
+      status: 'success',
+      data: {
+        resultType: 'vector',
+        result: q.includes('cell-2') ? [{ metric: {}, value: [0, '0.05'] }] : [{ metric: {}, value: [0, '0.001'] }],
+      },
+    });
   }) as typeof fetch;
   const stored: Observation[] = [];
   let rounds = 0;

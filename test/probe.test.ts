@@ -92,12 +92,17 @@ after(() => {
 describe('expandTemplate and targetVars', () => {
   it('fills region, cell, service and fleet vars; an unknown name is a config error', () => {
     const fleet = fleetSchema.parse({
-      regions: [{ id: 'eu-west', geography: 'eu', vars: { host: 'eu.example.test', port: 80 }, cells: [{ id: 'c1', vars: { port: 7101 } }] }],
+      regions: [
+        { id: 'eu-west', geography: 'eu', vars: { host: 'eu.example.test', port: 80 }, cells: [{ id: 'c1', vars: { port: 7101 } }] },
+      ],
     });
     const vars = targetVars(fleet, target);
     assert.deepEqual(vars, { host: 'eu.example.test', port: 7101, service: 'blob', region: 'eu-west', cell: 'c1' });
     assert.equal(expandTemplate('http://{host}:{port}/{service}/{region}/{cell}', vars), 'http://eu.example.test:7101/blob/eu-west/c1');
-    assert.throws(() => expandTemplate('http://{nope}/', vars), (e: unknown) => isEtapeError(e) && e.code === 'config.invalid' && /\{nope\}/.test(e.message));
+    assert.throws(
+      () => expandTemplate('http://{nope}/', vars),
+      (e: unknown) => isEtapeError(e) && e.code === 'config.invalid' && /\{nope\}/.test(e.message),
+    );
   });
 });
 
@@ -122,7 +127,12 @@ describe('runProbe', () => {
     const broken = await runProbe(probe({ url: 'http://127.0.0.1:{port}/broken' }), target, { port: good.port }, systemClock);
     assert.equal(broken.verdict, 'fail');
     assert.equal(broken.detail, 'HTTP 503 (expected 200)');
-    const created = await runProbe(probe({ url: 'http://127.0.0.1:{port}/created', expectStatus: [200, 201] }), target, { port: good.port }, systemClock);
+    const created = await runProbe(
+      probe({ url: 'http://127.0.0.1:{port}/created', expectStatus: [200, 201] }),
+      target,
+      { port: good.port },
+      systemClock,
+    );
     assert.equal(created.verdict, 'pass');
     const headOk = await runProbe(probe({ method: 'HEAD' }), target, { port: good.port }, systemClock);
     assert.equal(headOk.verdict, 'pass', headOk.detail);
@@ -188,7 +198,14 @@ describe('Prober', () => {
     await store.migrate();
     const fleet = fleetSchema.parse({
       regions: [
-        { id: 'eu-west', geography: 'eu', cells: [{ id: 'c1', vars: { port: good.port } }, { id: 'c2', vars: { port: hang.port } }] },
+        {
+          id: 'eu-west',
+          geography: 'eu',
+          cells: [
+            { id: 'c1', vars: { port: good.port } },
+            { id: 'c2', vars: { port: hang.port } },
+          ],
+        },
       ],
     });
     const svc = serviceSchema.parse({
@@ -225,7 +242,10 @@ describe('Prober', () => {
     assert.ok(c2.every((o) => o.verdict === 'fail' && o.detail === 'timeout after 300ms' && o.latencyMs === 300));
     // the healthy target is probed about every 250ms, not in a tight loop
     const gaps = c1.slice(1).map((o, i) => o.at - c1[i].at);
-    assert.ok(gaps.every((g) => g >= 200), `gaps ${gaps.join(',')}`);
+    assert.ok(
+      gaps.every((g) => g >= 200),
+      `gaps ${gaps.join(',')}`,
+    );
     await store.close();
   });
 
@@ -276,7 +296,13 @@ describe('Prober', () => {
     const t0 = clock.now();
     const got: Observation[] = [];
     const check = (cell: string) => ({ target: { ...target, cell }, probe: probe({ interval: '10s' }), vars: { port: good.port } });
-    const prober = new Prober({ store: { recordObservations: async () => {} }, clock, flushEveryMs: 3_600_000, checks: [check('c1'), check('c2')], onObservation: (o) => got.push(o) });
+    const prober = new Prober({
+      store: { recordObservations: async () => {} },
+      clock,
+      flushEveryMs: 3_600_000,
+      checks: [check('c1'), check('c2')],
+      onObservation: (o) => got.push(o),
+    });
     prober.start();
     await waitFor(() => got.length === 2, 'first runs');
     prober.setChecks([check('c1'), check('c3')]); // c1 rebuilt but unchanged, c2 removed, c3 new
@@ -285,7 +311,14 @@ describe('Prober', () => {
     await waitFor(() => clock.nextWake() === t0 + 10_000, 'sleeping until the next interval');
     clock.set(t0 + 10_000);
     await waitFor(() => got.length === 5, 'c1 and c3 run again');
-    assert.deepEqual(got.slice(3).map((o) => o.cell).sort(), ['c1', 'c3'], 'c1 kept its schedule (no extra run), c2 stopped');
+    assert.deepEqual(
+      got
+        .slice(3)
+        .map((o) => o.cell)
+        .sort(),
+      ['c1', 'c3'],
+      'c1 kept its schedule (no extra run), c2 stopped',
+    );
     await prober.stop();
   });
 
@@ -348,7 +381,10 @@ describe('Prober overlap: a probe starts every interval, not after the one befor
     const arrivalGaps = arrived.slice(1).map((a, i) => a - arrived[i]);
     // serial probing would start one probe per timeout (≥ 600ms apart); on schedule they start 150ms apart
     assert.ok(median(atGaps) < 400, `start gaps ${atGaps.join(',')}`);
-    assert.ok(atGaps.every((g) => g >= 100), `no burst: start gaps ${atGaps.join(',')}`);
+    assert.ok(
+      atGaps.every((g) => g >= 100),
+      `no burst: start gaps ${atGaps.join(',')}`,
+    );
     assert.ok(median(arrivalGaps) < 400, `arrival gaps ${arrivalGaps.join(',')}`);
     // several probes were in flight at once, never more than the check's overlap
     assert.ok(srv.peak >= 2 && srv.peak <= 5, `peak in flight at the server ${srv.peak}`);
@@ -372,7 +408,10 @@ describe('Prober overlap: a probe starts every interval, not after the one befor
     await waitFor(() => got.length >= 3, 'three timeouts');
     await prober.stop();
     const gaps = got.slice(1).map((o, i) => o.at - got[i].at);
-    assert.ok(gaps.every((g) => g >= 290), `start gaps ${gaps.join(',')}`);
+    assert.ok(
+      gaps.every((g) => g >= 290),
+      `start gaps ${gaps.join(',')}`,
+    );
     assert.equal(srv.peak, 1);
     assert.ok(prober.stats.skipped >= 2, `skipped ${prober.stats.skipped}`);
   });
@@ -380,7 +419,11 @@ describe('Prober overlap: a probe starts every interval, not after the one befor
   it('maxConcurrent caps the probes in flight over all checks', async () => {
     const srv = await hangCounting();
     const got: Observation[] = [];
-    const check = (cell: string) => ({ target: { ...target, cell }, probe: probe({ interval: '100ms', timeout: '300ms' }), vars: { port: srv.port } });
+    const check = (cell: string) => ({
+      target: { ...target, cell },
+      probe: probe({ interval: '100ms', timeout: '300ms' }),
+      vars: { port: srv.port },
+    });
     const prober = new Prober({
       store: { recordObservations: async () => {} },
       flushEveryMs: 3_600_000,
@@ -432,7 +475,12 @@ describe('probe gate: results that arrive out of order are read in the order the
     ...(verdict === 'fail' ? { detail: 'timeout after 1s', latencyMs: 1000 } : { detail: 'HTTP 200', latencyMs: 900 }),
   });
   const judge = (arrivals: Observation[], now: number) =>
-    probeGate.evaluate({ spec, targets: [{ id: 'eu-west/c1', region: 'eu-west', cell: 'c1', since: t0 - 10_000 }], observations: arrivals, now: t0 + now });
+    probeGate.evaluate({
+      spec,
+      targets: [{ id: 'eu-west/c1', region: 'eu-west', cell: 'c1', since: t0 - 10_000 }],
+      observations: arrivals,
+      now: t0 + now,
+    });
 
   it('a late success from an earlier probe does not mask later timeouts', () => {
     // the probe started at 0 answered slowly (arrives last); those started at 500, 1000, 1500 timed out
@@ -455,4 +503,3 @@ describe('probe gate: results that arrive out of order are read in the order the
     assert.equal(more.verdict, 'fail', more.reason);
   });
 });
-

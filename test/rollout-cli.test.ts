@@ -64,7 +64,10 @@ test('rollout start --follow, status, history, and clear errors', { timeout: 180
     assert.equal(status.code, 0);
     const s = JSON.parse(status.out);
     assert.equal(s.phase, 'completed');
-    assert.deepEqual(s.waves.map((w: { status: string }) => w.status), ['verified', 'verified', 'verified']);
+    assert.deepEqual(
+      s.waves.map((w: { status: string }) => w.status),
+      ['verified', 'verified', 'verified'],
+    );
 
     const history = await etape(dir, ['rollout', 'history', 'r-1']);
     assert.equal(history.code, 0);

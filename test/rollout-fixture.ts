@@ -153,7 +153,10 @@ export class TargetFleet {
 }
 
 /** A fleet section for etape.yaml whose cells carry their target's port as the `port` var. */
-export function fleetConfig(fleet: TargetFleet, regions: { id: string; cells: string[]; canary?: boolean; pair?: string; geography?: string; weight?: number }[]) {
+export function fleetConfig(
+  fleet: TargetFleet,
+  regions: { id: string; cells: string[]; canary?: boolean; pair?: string; geography?: string; weight?: number }[],
+) {
   return {
     regions: regions.map((r) => ({
       id: r.id,

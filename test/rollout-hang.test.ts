@@ -46,7 +46,16 @@ test('a version that hangs its target is halted by probe timeouts and rolled bac
     });
     let sink: Controller | undefined;
     const storedAt = new Map<object, number>();
-    const prober = new Prober({ store: { recordObservations: (o) => { for (const x of o) storedAt.set(x, Date.now()); return sink!.evidenceSink().recordObservations(o); } }, checks: probeChecks(config), flushEveryMs: FLUSH });
+    const prober = new Prober({
+      store: {
+        recordObservations: (o) => {
+          for (const x of o) storedAt.set(x, Date.now());
+          return sink!.evidenceSink().recordObservations(o);
+        },
+      },
+      checks: probeChecks(config),
+      flushEveryMs: FLUSH,
+    });
     const controller = (sink = new Controller({ store, config, prober }));
     const rec = await startRollout({ store, config, clock: controller.clock }, { service: 'blob', version: 'v2-hang', actor: 'test' });
     const plan = rec.state as RolloutState;
@@ -65,9 +74,14 @@ test('a version that hangs its target is halted by probe timeouts and rolled bac
     // Counted from the first timed-out probe of the new version (evidence from before a target's deploy
     // finished is about the old version and the gate ignores it).
     const obs = await store.queryObservations({ service: 'blob', source: 'http' });
-    const deployedAt = new Map(events.filter((e) => e.type === 'target.deployed').map((e) => [(e.data as { target: string }).target, e.at]));
+    const deployedAt = new Map(
+      events.filter((e) => e.type === 'target.deployed').map((e) => [(e.data as { target: string }).target, e.at]),
+    );
     const firstTimeout = obs
-      .filter((o) => /timeout/.test(o.detail ?? '') && deployedAt.has(`${o.region}/${o.cell}`) && o.at >= deployedAt.get(`${o.region}/${o.cell}`)!)
+      .filter(
+        (o) =>
+          /timeout/.test(o.detail ?? '') && deployedAt.has(`${o.region}/${o.cell}`) && o.at >= deployedAt.get(`${o.region}/${o.cell}`)!,
+      )
       .sort((a, b) => a.at - b.at)[0];
     assert.ok(firstTimeout, 'probes saw the hang as timeouts');
     // The k consecutive timed-out probes of that target, and when the k-th reached the store.
@@ -75,9 +89,14 @@ test('a version that hangs its target is halted by probe timeouts and rolled bac
       .filter((o) => o.region === firstTimeout.region && o.cell === firstTimeout.cell && o.at >= firstTimeout.at)
       .sort((a, b) => a.at - b.at)
       .slice(0, K);
-    assert.ok(series.every((o) => /timeout/.test(o.detail ?? '')), 'k consecutive timeouts');
+    assert.ok(
+      series.every((o) => /timeout/.test(o.detail ?? '')),
+      'k consecutive timeouts',
+    );
     const kth = series[K - 1];
-    const kthStored = [...storedAt].find(([o]) => (o as typeof kth).at === kth.at && (o as typeof kth).cell === kth.cell && (o as typeof kth).region === kth.region)?.[1];
+    const kthStored = [...storedAt].find(
+      ([o]) => (o as typeof kth).at === kth.at && (o as typeof kth).cell === kth.cell && (o as typeof kth).region === kth.region,
+    )?.[1];
     assert.ok(kthStored !== undefined);
     const bound = (K - 1) * INTERVAL + TIMEOUT + TICK;
     const took = halted.at - firstTimeout.at;

@@ -68,11 +68,15 @@ test('etape serve halts a rollout on a failing metric gate and lets a good versi
   writeFileSync(cfgFile, JSON.stringify(raw, null, 2));
   const config = configSchema.parse(raw);
   const store = await openStore(db);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'serve', '-c', cfgFile, '--store', db, '--listen', '127.0.0.1:0'], {
-    cwd: ROOT,
-    env: { ...process.env, ETAPE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/run.ts', 'serve', '-c', cfgFile, '--store', db, '--listen', '127.0.0.1:0'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ETAPE_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -95,13 +99,19 @@ test('etape serve halts a rollout on a failing metric gate and lets a good versi
     assert.match(JSON.stringify(halted.data), /error-ratio/, `halted by the metric gate: ${JSON.stringify(halted.data)}`);
     const versions = await fleet.versions();
     for (const [id, v] of versions) assert.equal(v, 'v1', `${id} back on v1`);
-    assert.ok(!fleet.applied.some((a) => a.version === 'v2-bad' && !a.target.startsWith('r1/')), 'only the canary ever ran the bad version');
+    assert.ok(
+      !fleet.applied.some((a) => a.version === 'v2-bad' && !a.target.startsWith('r1/')),
+      'only the canary ever ran the bad version',
+    );
 
     const good = await startRollout({ store, config, clock: systemClock }, { service: 'blob', version: 'v2', actor: 'test' });
     assert.equal(await ended(good.id), 'completed', out);
     for (const [id, v] of await fleet.versions()) assert.equal(v, 'v2', `${id} on v2`);
     const metricObs = await store.queryObservations({ service: 'blob', source: 'error-ratio' });
-    assert.ok(metricObs.some((o) => o.verdict === 'pass') && metricObs.some((o) => o.verdict === 'fail'), 'the gate measured both versions');
+    assert.ok(
+      metricObs.some((o) => o.verdict === 'pass') && metricObs.some((o) => o.verdict === 'fail'),
+      'the gate measured both versions',
+    );
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -56,17 +56,22 @@ test('etape serve publishes status from live probe evidence, and shows an outage
       statuspage: { out, buildEvery: '300ms', rules: { freshFor: '2s' } },
     }),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'serve', '-c', cfgFile, '--store', join(dir, 'etape.db'), '--listen', '127.0.0.1:0'], {
-    cwd: ROOT,
-    env: { ...process.env, ETAPE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/run.ts', 'serve', '-c', cfgFile, '--store', join(dir, 'etape.db'), '--listen', '127.0.0.1:0'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ETAPE_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   try {
-    const statusOf = (s: any, region: string) => s.components.find((c: any) => c.name.includes(region) || c.description?.includes(region))?.status;
+    const statusOf = (s: any, region: string) =>
+      s.components.find((c: any) => c.name.includes(region) || c.description?.includes(region))?.status;
     const healthy = await until(
       'both regions operational',
       () => {

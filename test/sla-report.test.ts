@@ -192,7 +192,9 @@ test('the report for October: availability, tiers, credits and the incidents beh
   // Alone, eu-west also carries the 11 hours: 132 intervals down, 23 of no evidence → 100 − 15,500 / 8,928.
   assert.ok(Math.abs(west.percent - (100 - 15_500 / 8_928)) < 1e-9);
   assert.equal(west.shown, '98.26%');
-  assert.ok(west.badPeriods.some((p) => p.state === 0 && p.fromMs === utc('2026-10-05T10:05:00Z') && p.toMs === utc('2026-10-05T12:00:00Z')));
+  assert.ok(
+    west.badPeriods.some((p) => p.state === 0 && p.fromMs === utc('2026-10-05T10:05:00Z') && p.toMs === utc('2026-10-05T12:00:00Z')),
+  );
   // Credits: acme 25% of 1,200 for the pair + 10% of 300 for us-east; solo pays for eu-west alone.
   const acme = r.customers.find((c) => c.id === 'acme')!;
   assert.equal(acme.total, 300 + 30);
@@ -200,7 +202,10 @@ test('the report for October: availability, tiers, credits and the incidents beh
   assert.equal(solo.lines[0].unit, 'blob/eu-west');
   assert.equal(solo.total, 25);
   assert.deepEqual(r.totals, { EUR: 355 });
-  assert.deepEqual(r.incidents.map((i) => i.id), ['inc-eu']);
+  assert.deepEqual(
+    r.incidents.map((i) => i.id),
+    ['inc-eu'],
+  );
   assert.deepEqual(pair.incidents, ['inc-eu']);
 });
 
@@ -209,10 +214,14 @@ test('etape sla report prints the same figures as table, csv and json', async ()
   const run = async (...args: string[]) => {
     const entry = `import(${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).href)}).then((m) => m.main(process.argv)).then((c) => process.exit(c))`;
     try {
-      const r = await execFileP(process.execPath, ['--import', 'tsx', '-e', entry, 'etape', '--config', cfgFile, '--store', dbFile, 'sla', 'report', '--month', '2026-10', ...args], {
-        cwd: new URL('..', import.meta.url).pathname,
-        env: { ...process.env, ETAPE_STORE: '' },
-      });
+      const r = await execFileP(
+        process.execPath,
+        ['--import', 'tsx', '-e', entry, 'etape', '--config', cfgFile, '--store', dbFile, 'sla', 'report', '--month', '2026-10', ...args],
+        {
+          cwd: new URL('..', import.meta.url).pathname,
+          env: { ...process.env, ETAPE_STORE: '' },
+        },
+      );
       return { code: 0, out: r.stdout, err: r.stderr };
     } catch (e) {
       const x = e as { code?: number; stdout?: string; stderr?: string };
@@ -231,7 +240,14 @@ test('etape sla report prints the same figures as table, csv and json', async ()
   assert.match(table.out, /inc-eu/);
   const csv = await run('--format', 'csv', '--customer', 'solo');
   assert.equal(csv.code, 0);
-  assert.deepEqual(csv.out.trim().split('\n').slice(1).map((l) => l.split(',').slice(1, 6).join(',')), ['solo,blob,eu-west,requests,98.26%']);
+  assert.deepEqual(
+    csv.out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').slice(1, 6).join(',')),
+    ['solo,blob,eu-west,requests,98.26%'],
+  );
   const bad = await run('--month', '2026-13');
   assert.equal(bad.code, 2);
   assert.match(bad.err, /not a month: write it as YYYY-MM/);
@@ -259,7 +275,15 @@ test('the status page and the SLA report agree to the last shown digit on the sa
     // Per day: the figure on the page equals the report's series cut into days.
     const section = html.split(`aria-labelledby="h-${region}"`)[1].split('</section>')[0];
     const shownOnPage = new Map([...section.matchAll(/(\d{4}-\d{2}-\d{2}): ([\d.]+%)/g)].map((m) => [m[1], m[2]]));
-    const series = await componentSeriesFromStore({ config, store, service: 'blob', region, fromMs: OCT.fromMs, toMs: OCT.toMs, nowMs: NOW });
+    const series = await componentSeriesFromStore({
+      config,
+      store,
+      service: 'blob',
+      region,
+      fromMs: OCT.fromMs,
+      toMs: OCT.toMs,
+      nowMs: NOW,
+    });
     const days = dailyUptime(series, OCT.fromMs, 31, { measure: unit.measure, maintenance: unit.maintenance });
     for (const d of days) assert.equal(shownOnPage.get(d.day), formatPercent(d.percent), `${region} ${d.day}`);
     // The month: the page's October days, summed as the SLA sums them, show the report's figure.

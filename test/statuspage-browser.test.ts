@@ -12,7 +12,16 @@ import { renderSite, writeSite, newBuildState } from '../src/statuspage/build.js
 import { fleetConfig, healthyEvidence, failing, wideIncident, maintenanceFixture, modelFor } from './statuspage-fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = resolve('test-artifacts');
 const skip = existsSync(CHROMIUM) ? false : 'chromium is not installed: run scripts/setup-test-deps.sh';
 
@@ -23,7 +32,14 @@ let jsOff: BrowserContext;
 async function launch(javaScriptEnabled: boolean): Promise<BrowserContext> {
   const profile = await mkdtemp(join(tmpdir(), 'etape-chromium-'));
   cleanup.push(profile);
-  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, javaScriptEnabled, viewport: { width: 1000, height: 900 }, timeout: 120_000 });
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    javaScriptEnabled,
+    viewport: { width: 1000, height: 900 },
+    timeout: 120_000,
+  });
 }
 
 async function site(model: ReturnType<typeof modelFor>): Promise<string> {
@@ -50,52 +66,60 @@ after(async () => {
 function incidentSite(generatedAt: number) {
   const now = Date.now();
   const cfg = fleetConfig(12, 4);
-  const obs = [...healthyEvidence(cfg, now - 20_000), ...failing('svc-0', 'region-00', ['cell-1', 'cell-2'], now - 5000), ...failing('svc-0', 'region-01', ['cell-1'], now - 5000)];
+  const obs = [
+    ...healthyEvidence(cfg, now - 20_000),
+    ...failing('svc-0', 'region-00', ['cell-1', 'cell-2'], now - 5000),
+    ...failing('svc-0', 'region-01', ['cell-1'], now - 5000),
+  ];
   return modelFor(cfg, obs, [wideIncident(now), maintenanceFixture(now)], now, generatedAt);
 }
 
-test('with JavaScript off the page shows the incident, the banner first, and when it was generated', { skip, timeout: 180_000 }, async () => {
-  const dir = await site(incidentSite(Date.now()));
-  const page = await jsOff.newPage();
-  await page.goto('file://' + join(dir, 'index.html'));
-  // The banner is the first thing shown on the page.
-  const first = (await page.evaluate(`(() => {
+test(
+  'with JavaScript off the page shows the incident, the banner first, and when it was generated',
+  { skip, timeout: 180_000 },
+  async () => {
+    const dir = await site(incidentSite(Date.now()));
+    const page = await jsOff.newPage();
+    await page.goto('file://' + join(dir, 'index.html'));
+    // The banner is the first thing shown on the page.
+    const first = (await page.evaluate(`(() => {
     const visible = [...document.body.children].find((e) => {
       const r = e.getBoundingClientRect();
       return r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0;
     });
     return { cls: visible?.className, text: visible?.textContent ?? '' };
   })()`)) as { cls?: string; text: string };
-  assert.equal(first.cls, 'banner');
-  assert.match(first.text, /Blob storage requests time out in several regions/);
-  assert.match(first.text, /Affects 3 regions/);
-  assert.equal(await page.locator('#stale').isVisible(), false);
-  assert.ok(await page.getByRole('heading', { name: 'Active incidents' }).isVisible());
-  assert.ok(await page.locator('article.card', { hasText: 'Blob storage requests time out' }).first().isVisible());
-  assert.match(await page.locator('.gen').innerText(), /Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
-  assert.equal(await page.locator('meta[http-equiv="refresh"]').count(), 1);
-  // Status is text plus an icon, not colour alone.
-  assert.ok(await page.locator('li.m', { hasText: 'Major outage' }).first().isVisible());
-  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
-  assert.equal(await page.locator('main').count(), 1);
-  assert.equal(await page.locator('h1').count(), 1);
-  await page.screenshot({ path: join(ARTIFACTS, 'statuspage-incident-nojs.png'), fullPage: false });
-  await page.getByRole('heading', { name: 'Components by service' }).scrollIntoViewIfNeeded();
-  await page.screenshot({ path: join(ARTIFACTS, 'statuspage-components.png'), fullPage: false });
-  assert.ok(await page.getByRole('heading', { level: 3, name: /svc-0/ }).first().isVisible(), 'service headings are headings');
-  // The incident's own page, also without JavaScript.
-  await page.getByRole('link', { name: 'Blob storage requests time out in several regions' }).first().click();
-  assert.match(await page.locator('h1').innerText(), /Blob storage requests time out/);
-  assert.match(await page.locator('ol.tl').innerText(), /configuration change is the cause/);
-  await page.screenshot({ path: join(ARTIFACTS, 'statuspage-incident-page.png'), fullPage: true });
-  // Readable at 320 px: nothing wider than the screen.
-  await page.setViewportSize({ width: 320, height: 800 });
-  await page.goto('file://' + join(dir, 'index.html'));
-  const overflow = (await page.evaluate('document.documentElement.scrollWidth')) as number;
-  assert.ok(overflow <= 320, `page is ${overflow}px wide at 320px`);
-  await page.screenshot({ path: join(ARTIFACTS, 'statuspage-320px.png'), fullPage: false });
-  await page.close();
-});
+    assert.equal(first.cls, 'banner');
+    assert.match(first.text, /Blob storage requests time out in several regions/);
+    assert.match(first.text, /Affects 3 regions/);
+    assert.equal(await page.locator('#stale').isVisible(), false);
+    assert.ok(await page.getByRole('heading', { name: 'Active incidents' }).isVisible());
+    assert.ok(await page.locator('article.card', { hasText: 'Blob storage requests time out' }).first().isVisible());
+    assert.match(await page.locator('.gen').innerText(), /Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    assert.equal(await page.locator('meta[http-equiv="refresh"]').count(), 1);
+    // Status is text plus an icon, not colour alone.
+    assert.ok(await page.locator('li.m', { hasText: 'Major outage' }).first().isVisible());
+    assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+    assert.equal(await page.locator('main').count(), 1);
+    assert.equal(await page.locator('h1').count(), 1);
+    await page.screenshot({ path: join(ARTIFACTS, 'statuspage-incident-nojs.png'), fullPage: false });
+    await page.getByRole('heading', { name: 'Components by service' }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'statuspage-components.png'), fullPage: false });
+    assert.ok(await page.getByRole('heading', { level: 3, name: /svc-0/ }).first().isVisible(), 'service headings are headings');
+    // The incident's own page, also without JavaScript.
+    await page.getByRole('link', { name: 'Blob storage requests time out in several regions' }).first().click();
+    assert.match(await page.locator('h1').innerText(), /Blob storage requests time out/);
+    assert.match(await page.locator('ol.tl').innerText(), /configuration change is the cause/);
+    await page.screenshot({ path: join(ARTIFACTS, 'statuspage-incident-page.png'), fullPage: true });
+    // Readable at 320 px: nothing wider than the screen.
+    await page.setViewportSize({ width: 320, height: 800 });
+    await page.goto('file://' + join(dir, 'index.html'));
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+    assert.ok(overflow <= 320, `page is ${overflow}px wide at 320px`);
+    await page.screenshot({ path: join(ARTIFACTS, 'statuspage-320px.png'), fullPage: false });
+    await page.close();
+  },
+);
 
 test('with JavaScript on and an old generated_at the page warns that it is stale', { skip, timeout: 180_000 }, async () => {
   const dir = await site(incidentSite(Date.now() - 12 * MIN));

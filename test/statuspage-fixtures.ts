@@ -30,7 +30,8 @@ export function fleetConfig(regions: number, services: number, cells = 2): Etape
 export function healthyEvidence(cfg: EtapeConfig, at: number): Observation[] {
   const out: Observation[] = [];
   for (const d of componentsFromConfig(cfg))
-    for (const cell of d.cells) out.push({ service: d.service, region: d.region, cell, source: 'http', at, verdict: 'pass', latencyMs: 40 });
+    for (const cell of d.cells)
+      out.push({ service: d.service, region: d.region, cell, source: 'http', at, verdict: 'pass', latencyMs: 40 });
   return out;
 }
 
@@ -51,7 +52,11 @@ export function wideIncident(now: number): IncidentRecord {
     },
     now - 20 * MINUTE_MS,
   );
-  i = addUpdate(i, { status: 'identified', body: 'A configuration change is the cause; it is being reverted.', actor: 'cli:ops' }, now - 10 * MINUTE_MS);
+  i = addUpdate(
+    i,
+    { status: 'identified', body: 'A configuration change is the cause; it is being reverted.', actor: 'cli:ops' },
+    now - 10 * MINUTE_MS,
+  );
   return i;
 }
 
@@ -93,7 +98,10 @@ export function modelFor(cfg: EtapeConfig, obs: Observation[], incidents: Incide
     bannerAfterMs: 30 * MINUTE_MS,
     updateCadenceMs: 30 * MINUTE_MS,
     components,
-    headline: headline(components, incidents.filter((i) => isOpenAt(i, now))),
+    headline: headline(
+      components,
+      incidents.filter((i) => isOpenAt(i, now)),
+    ),
     incidents,
     history,
     historyDays: 90,

@@ -15,7 +15,9 @@ test('store-backed history equals dailyUptime over the whole window, and stays e
   const store = await openStore(join(dir, 'etape.db'));
   try {
     const day0 = Date.UTC(2026, 10, 20);
-    const defs: ComponentDef[] = [{ id: 'blob/weu', service: 'blob', region: 'weu', regionName: 'weu', geography: 'europe', cells: ['c1', 'c2'] }];
+    const defs: ComponentDef[] = [
+      { id: 'blob/weu', service: 'blob', region: 'weu', regionName: 'weu', geography: 'europe', cells: ['c1', 'c2'] },
+    ];
     const obs: Observation[] = [];
     // Four days of probes every 2 minutes, with an outage, a gap without evidence and slow answers.
     for (let t = day0; t < day0 + 4 * DAY_MS; t += 2 * MINUTE_MS)
@@ -30,7 +32,17 @@ test('store-backed history equals dailyUptime over the whole window, and stays e
     const src = new StoreHistorySource(store, opts);
     for (const now of [day0 + 3 * DAY_MS + 5 * 3600_000, day0 + 3 * DAY_MS + 9 * 3600_000 + 30_000, day0 + 3 * DAY_MS + 23 * 3600_000]) {
       const h = (await src.history(defs, now, 4)).get('blob/weu')!;
-      const sla = dailyUptime(seriesFromObservations(obs.filter((o) => o.at < now), day0, day0 + 4 * DAY_MS, { ...opts, cells: ['c1', 'c2'] }), day0, 4, { measure: 'minutes', nowMs: now });
+      const sla = dailyUptime(
+        seriesFromObservations(
+          obs.filter((o) => o.at < now),
+          day0,
+          day0 + 4 * DAY_MS,
+          { ...opts, cells: ['c1', 'c2'] },
+        ),
+        day0,
+        4,
+        { measure: 'minutes', nowMs: now },
+      );
       assert.deepEqual(
         h.days.map((d) => [d.day, formatPercent(d.percent), d.minutes]),
         sla.map((d) => [d.day, formatPercent(d.percent), d.minutes]),
@@ -66,16 +78,38 @@ test('the page history of a month sums to the figure the SLA report shows for it
       for (const cell of ['c1', 'c2']) {
         const h = (t - period.fromMs) / 3600_000;
         if (h > 100 && h < 103 && cell === 'c1') continue; // no evidence from c1 for a while
-        obs.push({ service: 'vm', region: 'weu', cell, source: 'http', at: t + 5_000, verdict: h > 300 && h < 301.2 ? 'fail' : 'pass', latencyMs: 30 });
+        obs.push({
+          service: 'vm',
+          region: 'weu',
+          cell,
+          source: 'http',
+          at: t + 5_000,
+          verdict: h > 300 && h < 301.2 ? 'fail' : 'pass',
+          latencyMs: 30,
+        });
       }
     await store.recordObservations(obs);
-    const m = scheduleMaintenance({ id: 'mnt-1', title: 'Upgrade', components: ['vm/weu'], body: '', scheduledFor: period.fromMs + 400 * 3600_000, scheduledUntil: period.fromMs + 402 * 3600_000, actor: 't' }, period.fromMs);
+    const m = scheduleMaintenance(
+      {
+        id: 'mnt-1',
+        title: 'Upgrade',
+        components: ['vm/weu'],
+        body: '',
+        scheduledFor: period.fromMs + 400 * 3600_000,
+        scheduledUntil: period.fromMs + 402 * 3600_000,
+        actor: 't',
+      },
+      period.fromMs,
+    );
     await store.saveIncident(m);
     const now = period.toMs + 30 * MINUTE_MS;
     const report = await slaReportFromStore({ config, store, period, nowMs: now });
     const unit = report.units.find((u) => u.id === 'vm/weu')!;
     assert.ok(unit.percent < 100);
-    const src = new StoreHistorySource(store, seriesOptionsFromConfig(config), { measure: measureFromSlaConfig(config.sla), maintenance: maintenanceFromIncidents([m], config.sla) });
+    const src = new StoreHistorySource(store, seriesOptionsFromConfig(config), {
+      measure: measureFromSlaConfig(config.sla),
+      maintenance: maintenanceFromIncidents([m], config.sla),
+    });
     const h = (await src.history(componentsFromConfig(config), now, 31)).get('vm/weu')!;
     const november = h.days.filter((d) => d.day.startsWith('2026-11'));
     assert.equal(november.length, 30);

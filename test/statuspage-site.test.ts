@@ -19,7 +19,18 @@ function checkPage(p: J) {
 }
 
 function checkComponent(c: J) {
-  for (const [k, t] of Object.entries({ id: 'string', name: 'string', status: 'string', created_at: 'string', updated_at: 'string', position: 'number', showcase: 'boolean', page_id: 'string', group: 'boolean', only_show_if_degraded: 'boolean' }))
+  for (const [k, t] of Object.entries({
+    id: 'string',
+    name: 'string',
+    status: 'string',
+    created_at: 'string',
+    updated_at: 'string',
+    position: 'number',
+    showcase: 'boolean',
+    page_id: 'string',
+    group: 'boolean',
+    only_show_if_degraded: 'boolean',
+  }))
     assert.equal(typeof c[k], t, `component.${k}`);
   assert.ok('description' in c && 'group_id' in c && 'start_date' in c);
   assert.ok((V2_COMPONENT_STATUSES as readonly string[]).includes(c.status), `component status ${c.status}`);
@@ -27,20 +38,49 @@ function checkComponent(c: J) {
 }
 
 function checkIncident(i: J, maintenance: boolean) {
-  for (const k of ['id', 'name', 'status', 'created_at', 'updated_at', 'monitoring_at', 'resolved_at', 'impact', 'shortlink', 'started_at', 'page_id', 'incident_updates', 'components'])
+  for (const k of [
+    'id',
+    'name',
+    'status',
+    'created_at',
+    'updated_at',
+    'monitoring_at',
+    'resolved_at',
+    'impact',
+    'shortlink',
+    'started_at',
+    'page_id',
+    'incident_updates',
+    'components',
+  ])
     assert.ok(k in i, `incident.${k}`);
   assert.ok(((maintenance ? V2_MAINTENANCE_STATUSES : V2_INCIDENT_STATUSES) as readonly string[]).includes(i.status), `status ${i.status}`);
   assert.ok((V2_IMPACTS as readonly string[]).includes(i.impact));
   assert.match(i.created_at, ISO);
   assert.ok(i.incident_updates.length >= 1);
   for (const u of i.incident_updates) {
-    for (const k of ['id', 'status', 'body', 'incident_id', 'created_at', 'updated_at', 'display_at', 'affected_components', 'deliver_notifications', 'custom_tweet', 'tweet_id'])
+    for (const k of [
+      'id',
+      'status',
+      'body',
+      'incident_id',
+      'created_at',
+      'updated_at',
+      'display_at',
+      'affected_components',
+      'deliver_notifications',
+      'custom_tweet',
+      'tweet_id',
+    ])
       assert.ok(k in u, `update.${k}`);
     assert.equal(u.incident_id, i.id);
   }
   // Newest update first, as Statuspage lists them.
   const times = i.incident_updates.map((u: J) => Date.parse(u.created_at));
-  assert.deepEqual(times, [...times].sort((a, b) => b - a));
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => b - a),
+  );
   for (const c of i.components) assert.ok((V2_COMPONENT_STATUSES as readonly string[]).includes(c.status));
   if (maintenance) {
     assert.match(i.scheduled_for, ISO);
@@ -64,7 +104,16 @@ test('JSON files follow the Statuspage v2 shapes and enums, each with generated_
   const { dir } = await build(modelFor(cfg, obs, [wideIncident(NOW), maintenanceFixture(NOW)]));
   try {
     const read = async (p: string) => JSON.parse(await readFile(join(dir, 'api/v2', p), 'utf8')) as J;
-    const files = ['summary.json', 'status.json', 'components.json', 'incidents.json', 'incidents/unresolved.json', 'scheduled-maintenances.json', 'scheduled-maintenances/upcoming.json', 'scheduled-maintenances/active.json'];
+    const files = [
+      'summary.json',
+      'status.json',
+      'components.json',
+      'incidents.json',
+      'incidents/unresolved.json',
+      'scheduled-maintenances.json',
+      'scheduled-maintenances/upcoming.json',
+      'scheduled-maintenances/active.json',
+    ];
     for (const f of files) {
       const d = await read(f);
       assert.equal(d.generated_at, new Date(NOW).toISOString(), `${f} generated_at`);
@@ -127,7 +176,9 @@ test('no evidence at all: the page and the JSON say so, never "All Systems Opera
 test('index.html plus CSS stays under 100 KB for 60 regions × 10 services', async () => {
   const cfg = fleetConfig(60, 10);
   // Worst case for size: many components not operational (each shows its reason).
-  const obs = healthyEvidence(cfg, NOW - 30_000).map((o, k) => (k % 3 === 0 ? { ...o, verdict: 'fail' as const, detail: 'HTTP 503 Service Unavailable' } : o));
+  const obs = healthyEvidence(cfg, NOW - 30_000).map((o, k) =>
+    k % 3 === 0 ? { ...o, verdict: 'fail' as const, detail: 'HTTP 503 Service Unavailable' } : o,
+  );
   const { dir, files } = await build(modelFor(cfg, obs, [wideIncident(NOW), maintenanceFixture(NOW)]));
   try {
     const size = (await stat(join(dir, 'index.html'))).size;

@@ -156,7 +156,10 @@ function contract(backend: Backend): void {
       await store.createRollout(rollout('m1'), [ev('m1', 'rollout.created')]);
       const applied = await (store as unknown as { appliedMigrations(): Promise<{ id: number }[]> }).appliedMigrations();
       assert.ok(applied.length >= 1);
-      assert.deepEqual(applied.map((m) => m.id), [...applied.map((m) => m.id)].sort((a, b) => a - b));
+      assert.deepEqual(
+        applied.map((m) => m.id),
+        [...applied.map((m) => m.id)].sort((a, b) => a - b),
+      );
       await store.migrate();
       await store.migrate();
       const again = await (store as unknown as { appliedMigrations(): Promise<{ id: number }[]> }).appliedMigrations();
@@ -173,13 +176,19 @@ function contract(backend: Backend): void {
         loc.kind === 'sqlite' ? new SqliteStore(loc.path, { migrations }) : new PostgresStore(loc.url, { migrations });
       const old = make(all.slice(0, 1));
       await old.migrate();
-      assert.deepEqual((await old.appliedMigrations()).map((m) => m.id), [1]);
+      assert.deepEqual(
+        (await old.appliedMigrations()).map((m) => m.id),
+        [1],
+      );
       await old.createRollout(rollout('kept'), [ev('kept', 'rollout.created')]);
       await old.close();
       const current = make(all);
       extra.push(current);
       await current.migrate();
-      assert.deepEqual((await current.appliedMigrations()).map((m) => m.id), all.map((m) => m.id));
+      assert.deepEqual(
+        (await current.appliedMigrations()).map((m) => m.id),
+        all.map((m) => m.id),
+      );
       assert.equal((await current.getRollout('kept'))?.id, 'kept');
       assert.equal((await current.listEvents({ rolloutId: 'kept' })).length, 1);
     });
@@ -193,25 +202,43 @@ function contract(backend: Backend): void {
       assert.equal(await store.getRollout('nope'), undefined);
       await rejectsWith(store.createRollout(rollout('c1', 'queue'), [ev('c1', 'x')]), 'store.conflict');
       const listed = await store.listRollouts({ service: 'queue' });
-      assert.deepEqual(listed.map((x) => x.id), ['c2', 'c1'], 'newest first');
-      assert.deepEqual((await store.listRollouts({ service: 'queue', limit: 1 })).map((x) => x.id), ['c2']);
+      assert.deepEqual(
+        listed.map((x) => x.id),
+        ['c2', 'c1'],
+        'newest first',
+      );
+      assert.deepEqual(
+        (await store.listRollouts({ service: 'queue', limit: 1 })).map((x) => x.id),
+        ['c2'],
+      );
       assert.deepEqual(await store.listRollouts({ phases: [] }), []);
       // the rejected duplicate appended nothing
-      assert.deepEqual((await store.listEvents({ rolloutId: 'c1' })).map((e) => e.type), ['rollout.created']);
+      assert.deepEqual(
+        (await store.listEvents({ rolloutId: 'c1' })).map((e) => e.type),
+        ['rollout.created'],
+      );
     });
 
     it('saveRollout bumps the revision and detects a stale one', async () => {
       await store.createRollout(rollout('s1'), []);
-      const rev2 = await store.saveRollout('s1', 1, { phase: 'running', state: { wave: 1 }, updatedAt: T0 + 1 }, [ev('s1', 'rollout.started')]);
+      const rev2 = await store.saveRollout('s1', 1, { phase: 'running', state: { wave: 1 }, updatedAt: T0 + 1 }, [
+        ev('s1', 'rollout.started'),
+      ]);
       assert.equal(rev2, 2);
-      await rejectsWith(store.saveRollout('s1', 1, { phase: 'halted', state: { wave: 9 }, updatedAt: T0 + 2 }, [ev('s1', 'rollout.halted')]), 'store.conflict');
+      await rejectsWith(
+        store.saveRollout('s1', 1, { phase: 'halted', state: { wave: 9 }, updatedAt: T0 + 2 }, [ev('s1', 'rollout.halted')]),
+        'store.conflict',
+      );
       const cur = await store.getRollout('s1');
       assert.equal(cur?.phase, 'running');
       assert.deepEqual(cur?.state, { wave: 1 });
       assert.equal(cur?.revision, 2);
       assert.equal(cur?.updatedAt, T0 + 1);
       // the losing save appended no events
-      assert.deepEqual((await store.listEvents({ rolloutId: 's1' })).map((e) => e.type), ['rollout.started']);
+      assert.deepEqual(
+        (await store.listEvents({ rolloutId: 's1' })).map((e) => e.type),
+        ['rollout.started'],
+      );
       assert.equal(await store.saveRollout('s1', 2, { phase: 'completed', state: null, updatedAt: T0 + 3 }, []), 3);
       assert.equal((await store.getRollout('s1'))?.state, null);
       await rejectsWith(store.saveRollout('missing', 1, { phase: 'x', state: {}, updatedAt: T0 }, []), 'not_found');
@@ -223,24 +250,43 @@ function contract(backend: Backend): void {
     it('appends events in order with a store-wide seq, and filters them', async () => {
       const before = await store.listEvents();
       const last = before.length ? before[before.length - 1].seq : 0;
-      await store.appendEvents([ev('e1', 'wave.deploying', T0, { wave: 1 }), ev('e2', 'wave.deploying', T0 + 1), ev(null, 'server.started', T0 + 2)]);
-      await store.appendEvents([ev('e1', 'wave.baking', T0 + 3, { left: 3600 }), ev('e1', 'driver.deploy.succeeded', T0 + 4, { output: 'ok\u0000done' })]);
+      await store.appendEvents([
+        ev('e1', 'wave.deploying', T0, { wave: 1 }),
+        ev('e2', 'wave.deploying', T0 + 1),
+        ev(null, 'server.started', T0 + 2),
+      ]);
+      await store.appendEvents([
+        ev('e1', 'wave.baking', T0 + 3, { left: 3600 }),
+        ev('e1', 'driver.deploy.succeeded', T0 + 4, { output: 'ok\u0000done' }),
+      ]);
       await store.appendEvents([]);
       const all = await store.listEvents({ afterSeq: last });
       assert.equal(all.length, 5);
       for (let i = 1; i < all.length; i++) assert.ok(all[i].seq > all[i - 1].seq, 'seq strictly increases');
-      assert.deepEqual(all.map((e) => e.type), ['wave.deploying', 'wave.deploying', 'server.started', 'wave.baking', 'driver.deploy.succeeded']);
+      assert.deepEqual(
+        all.map((e) => e.type),
+        ['wave.deploying', 'wave.deploying', 'server.started', 'wave.baking', 'driver.deploy.succeeded'],
+      );
       assert.equal(all[2].rolloutId, null);
       assert.deepEqual(all[0].data, { wave: 1 });
       assert.equal(all[0].actor, 'controller');
       assert.equal(all[0].at, T0);
       assert.equal(typeof (all[4].data as { output: string }).output, 'string');
       const e1 = await store.listEvents({ rolloutId: 'e1' });
-      assert.deepEqual(e1.map((e) => e.type), ['wave.deploying', 'wave.baking', 'driver.deploy.succeeded']);
+      assert.deepEqual(
+        e1.map((e) => e.type),
+        ['wave.deploying', 'wave.baking', 'driver.deploy.succeeded'],
+      );
       const after = await store.listEvents({ rolloutId: 'e1', afterSeq: e1[0].seq });
-      assert.deepEqual(after.map((e) => e.seq), [e1[1].seq, e1[2].seq]);
+      assert.deepEqual(
+        after.map((e) => e.seq),
+        [e1[1].seq, e1[2].seq],
+      );
       const typed = await store.listEvents({ rolloutId: 'e1', types: ['wave.baking', 'driver.deploy.succeeded'] });
-      assert.deepEqual(typed.map((e) => e.type), ['wave.baking', 'driver.deploy.succeeded']);
+      assert.deepEqual(
+        typed.map((e) => e.type),
+        ['wave.baking', 'driver.deploy.succeeded'],
+      );
       assert.equal((await store.listEvents({ afterSeq: last, limit: 2 })).length, 2);
       assert.deepEqual(await store.listEvents({ types: [] }), []);
     });
@@ -279,7 +325,17 @@ function contract(backend: Backend): void {
         obs({ at: T0 + 1000 }),
         obs({ at: T0 + 2000, verdict: 'fail', latencyMs: 2000, detail: 'timeout after 2s', version: '2.0.0' }),
         obs({ at: T0 + 3000, cell: 'c2' }),
-        { service: 'blob', region: 'eu-west', cell: null, source: 'error-rate', at: T0 + 4000, verdict: 'pass', value: 0.25, requests: 1200, failures: 3 },
+        {
+          service: 'blob',
+          region: 'eu-west',
+          cell: null,
+          source: 'error-rate',
+          at: T0 + 4000,
+          verdict: 'pass',
+          value: 0.25,
+          requests: 1200,
+          failures: 3,
+        },
         obs({ at: T0 + 5000, region: 'us-east', verdict: 'error', detail: 'bad template' }),
         obs({ at: T0 + 6000, service: 'queue' }),
       ];
@@ -287,16 +343,34 @@ function contract(backend: Backend): void {
       await store.recordObservations([]);
       const blob = await store.queryObservations({ service: 'blob' });
       assert.equal(blob.length, 5);
-      assert.deepEqual(blob.map((o) => o.at), [1000, 2000, 3000, 4000, 5000].map((x) => T0 + x));
+      assert.deepEqual(
+        blob.map((o) => o.at),
+        [1000, 2000, 3000, 4000, 5000].map((x) => T0 + x),
+      );
       assert.deepEqual(blob[1], rows[1]);
       assert.deepEqual(blob[3], rows[3], 'optional fields round-trip; absent ones stay absent');
       assert.equal('latencyMs' in blob[3], false);
-      assert.deepEqual((await store.queryObservations({ service: 'blob', cell: 'c1', region: 'eu-west' })).map((o) => o.at), [T0 + 1000, T0 + 2000]);
-      assert.deepEqual((await store.queryObservations({ cell: null })).map((o) => o.source), ['error-rate']);
+      assert.deepEqual(
+        (await store.queryObservations({ service: 'blob', cell: 'c1', region: 'eu-west' })).map((o) => o.at),
+        [T0 + 1000, T0 + 2000],
+      );
+      assert.deepEqual(
+        (await store.queryObservations({ cell: null })).map((o) => o.source),
+        ['error-rate'],
+      );
       assert.deepEqual((await store.queryObservations({ source: 'error-rate' })).length, 1);
-      assert.deepEqual((await store.queryObservations({ service: 'blob', from: T0 + 2000, to: T0 + 4000 })).map((o) => o.at), [T0 + 2000, T0 + 3000]);
-      assert.deepEqual((await store.queryObservations({ service: 'blob', limit: 2 })).map((o) => o.at), [T0 + 1000, T0 + 2000]);
-      assert.deepEqual((await store.queryObservations({ service: 'blob', limit: 2, order: 'desc' })).map((o) => o.at), [T0 + 5000, T0 + 4000]);
+      assert.deepEqual(
+        (await store.queryObservations({ service: 'blob', from: T0 + 2000, to: T0 + 4000 })).map((o) => o.at),
+        [T0 + 2000, T0 + 3000],
+      );
+      assert.deepEqual(
+        (await store.queryObservations({ service: 'blob', limit: 2 })).map((o) => o.at),
+        [T0 + 1000, T0 + 2000],
+      );
+      assert.deepEqual(
+        (await store.queryObservations({ service: 'blob', limit: 2, order: 'desc' })).map((o) => o.at),
+        [T0 + 5000, T0 + 4000],
+      );
     });
 
     it('latestObservations gives the newest per (service, region, cell, source) since a time', async () => {
@@ -353,11 +427,22 @@ function contract(backend: Backend): void {
       await store.saveIncident(incident('i1', { createdAt: T0, updatedAt: T0 }));
       await store.saveIncident(incident('i2', { createdAt: T0 + 100, updatedAt: T0 + 100 }));
       await store.saveIncident(
-        incident('m1', { kind: 'maintenance', status: 'scheduled', impact: 'maintenance', createdAt: T0 + 50, updatedAt: T0 + 50, scheduledFor: T0 + 1000, scheduledUntil: T0 + 2000 }),
+        incident('m1', {
+          kind: 'maintenance',
+          status: 'scheduled',
+          impact: 'maintenance',
+          createdAt: T0 + 50,
+          updatedAt: T0 + 50,
+          scheduledFor: T0 + 1000,
+          scheduledUntil: T0 + 2000,
+        }),
       );
       assert.deepEqual(await store.getIncident('i1'), incident('i1'));
       assert.equal(await store.getIncident('none'), undefined);
-      assert.deepEqual((await store.listIncidents()).map((i) => i.id), ['i2', 'm1', 'i1']);
+      assert.deepEqual(
+        (await store.listIncidents()).map((i) => i.id),
+        ['i2', 'm1', 'i1'],
+      );
       const resolved = incident('i1', {
         status: 'resolved',
         updatedAt: T0 + 500,
@@ -366,12 +451,31 @@ function contract(backend: Backend): void {
       });
       await store.saveIncident(resolved);
       assert.deepEqual(await store.getIncident('i1'), resolved);
-      assert.deepEqual((await store.listIncidents({ open: true })).map((i) => i.id), ['i2', 'm1']);
-      assert.deepEqual((await store.listIncidents({ open: false })).map((i) => i.id), ['i1']);
-      assert.deepEqual((await store.listIncidents({ kind: 'maintenance' })).map((i) => i.id), ['m1']);
-      assert.deepEqual((await store.listIncidents({ since: T0 + 200 })).map((i) => i.id), ['i1'], 'updated after since');
-      assert.deepEqual((await store.listIncidents({ since: T0 + 60 })).map((i) => i.id), ['i2', 'i1']);
-      assert.deepEqual((await store.listIncidents({ limit: 1 })).map((i) => i.id), ['i2']);
+      assert.deepEqual(
+        (await store.listIncidents({ open: true })).map((i) => i.id),
+        ['i2', 'm1'],
+      );
+      assert.deepEqual(
+        (await store.listIncidents({ open: false })).map((i) => i.id),
+        ['i1'],
+      );
+      assert.deepEqual(
+        (await store.listIncidents({ kind: 'maintenance' })).map((i) => i.id),
+        ['m1'],
+      );
+      assert.deepEqual(
+        (await store.listIncidents({ since: T0 + 200 })).map((i) => i.id),
+        ['i1'],
+        'updated after since',
+      );
+      assert.deepEqual(
+        (await store.listIncidents({ since: T0 + 60 })).map((i) => i.id),
+        ['i2', 'i1'],
+      );
+      assert.deepEqual(
+        (await store.listIncidents({ limit: 1 })).map((i) => i.id),
+        ['i2'],
+      );
       await store.saveIncident(incident('m2', { kind: 'maintenance', status: 'completed', createdAt: T0 + 1 }));
       assert.equal((await store.listIncidents({ open: true, kind: 'maintenance' })).length, 1);
     });
@@ -382,13 +486,20 @@ function contract(backend: Backend): void {
       let revision = 1;
       for (let round = 0; round < 15; round++) {
         const results = await Promise.allSettled([
-          store.saveRollout('race', revision, { phase: 'running', state: { by: 'one', round }, updatedAt: T0 + round }, [ev('race', `one.${round}`)]),
-          s2.saveRollout('race', revision, { phase: 'running', state: { by: 'two', round }, updatedAt: T0 + round }, [ev('race', `two.${round}`)]),
+          store.saveRollout('race', revision, { phase: 'running', state: { by: 'one', round }, updatedAt: T0 + round }, [
+            ev('race', `one.${round}`),
+          ]),
+          s2.saveRollout('race', revision, { phase: 'running', state: { by: 'two', round }, updatedAt: T0 + round }, [
+            ev('race', `two.${round}`),
+          ]),
         ]);
         const won = results.filter((r) => r.status === 'fulfilled');
         const lost = results.filter((r) => r.status === 'rejected');
         assert.equal(won.length, 1, `round ${round}: exactly one save wins`);
-        assert.ok(isEtapeError(lost[0].reason) && lost[0].reason.code === 'store.conflict', `round ${round}: the other gets store.conflict`);
+        assert.ok(
+          isEtapeError(lost[0].reason) && lost[0].reason.code === 'store.conflict',
+          `round ${round}: the other gets store.conflict`,
+        );
         revision = (won[0] as PromiseFulfilledResult<number>).value;
         assert.equal(revision, round + 2);
         const winner = results[0].status === 'fulfilled' ? 'one' : 'two';
@@ -443,7 +554,11 @@ function contract(backend: Backend): void {
       const all = await store.listEvents({ rolloutId: rid });
       assert.equal(all.length, total);
       assert.equal(seen.length, total, `the tailing reader saw ${seen.length} of ${total}`);
-      assert.deepEqual(seen, all.map((e) => e.seq), 'in order, none repeated');
+      assert.deepEqual(
+        seen,
+        all.map((e) => e.seq),
+        'in order, none repeated',
+      );
     });
 
     it('data survives closing and reopening the store', async () => {
@@ -476,7 +591,10 @@ describe('store URLs', () => {
     assert.deepEqual(parseStoreUrl('sqlite:data/x.db'), { kind: 'sqlite', path: 'data/x.db' });
     assert.deepEqual(parseStoreUrl('sqlite:///tmp/x.db'), { kind: 'sqlite', path: '/tmp/x.db' });
     assert.deepEqual(parseStoreUrl('.etape/etape.db'), { kind: 'sqlite', path: '.etape/etape.db' });
-    assert.throws(() => parseStoreUrl('mysql://u:pw@h/db'), (e: unknown) => isEtapeError(e) && e.code === 'usage' && !e.message.includes('pw'));
+    assert.throws(
+      () => parseStoreUrl('mysql://u:pw@h/db'),
+      (e: unknown) => isEtapeError(e) && e.code === 'usage' && !e.message.includes('pw'),
+    );
     assert.equal(redactStoreUrl('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
   });
 
@@ -543,7 +661,9 @@ console.log(JSON.stringify({ wins, conflicts }));
           let err = '';
           child.stdout.on('data', (d) => (out += d));
           child.stderr.on('data', (d) => (err += d));
-          child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`writer ${name} exited ${code}: ${err}`))));
+          child.on('exit', (code) =>
+            code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`writer ${name} exited ${code}: ${err}`)),
+          );
         });
       const names = ['p1', 'p2', 'p3'];
       const running = Promise.all(names.map(run));
@@ -557,7 +677,10 @@ console.log(JSON.stringify({ wins, conflicts }));
       writeFileSync(`${db}.go`, '');
       const results = await running;
       const wins = results.reduce((a, r) => a + r.wins, 0);
-      assert.equal(results.reduce((a, r) => a + r.wins + r.conflicts, 0), 1200);
+      assert.equal(
+        results.reduce((a, r) => a + r.wins + r.conflicts, 0),
+        1200,
+      );
       assert.ok(results.reduce((a, r) => a + r.conflicts, 0) > 0, `the writers overlapped: ${JSON.stringify(results)}`);
       const final = await store.getRollout('shared');
       assert.equal(final?.revision, 1 + wins, 'every win bumped the revision once');

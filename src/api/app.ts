@@ -164,14 +164,18 @@ const startBody = z.strictObject({
   rollbackOnHalt: z.boolean().optional(),
 });
 const reasonBody = z.strictObject({ reason: z.string().max(1000).optional() });
-const approveBody = z.strictObject({ wave: z.number({ error: 'give the wave as a number' }).int('wave must be a whole number').min(1, 'wave must be 1 or more').optional() });
+const approveBody = z.strictObject({
+  wave: z.number({ error: 'give the wave as a number' }).int('wave must be a whole number').min(1, 'wave must be 1 or more').optional(),
+});
 
 function intParam(c: Context<ApiEnv>, name: string, min: number): number | undefined {
   const v = c.req.query(name);
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) {
-    throw new EtapeError('bad_request', `${name}: must be a whole number of at least ${min}`, { problems: [{ path: name, message: `must be a whole number of at least ${min}` }] });
+    throw new EtapeError('bad_request', `${name}: must be a whole number of at least ${min}`, {
+      problems: [{ path: name, message: `must be a whole number of at least ${min}` }],
+    });
   }
   return n;
 }
@@ -180,9 +184,15 @@ function registerRolloutRoutes(app: ApiApp, ctx: ApiContext, opsCtx: ops.Operati
   app.get('/api/rollouts', async (c) => {
     const active = c.req.query('active');
     if (active !== undefined && active !== 'true' && active !== 'false') {
-      throw new EtapeError('bad_request', 'active: must be true or false', { problems: [{ path: 'active', message: 'must be true or false' }] });
+      throw new EtapeError('bad_request', 'active: must be true or false', {
+        problems: [{ path: 'active', message: 'must be true or false' }],
+      });
     }
-    const rs = await ops.listRollouts(ctx.store, { service: c.req.query('service') || undefined, active: active === 'true', limit: intParam(c, 'limit', 1) });
+    const rs = await ops.listRollouts(ctx.store, {
+      service: c.req.query('service') || undefined,
+      active: active === 'true',
+      limit: intParam(c, 'limit', 1),
+    });
     return c.json({ rollouts: rs.map(summarize) });
   });
 
@@ -196,7 +206,10 @@ function registerRolloutRoutes(app: ApiApp, ctx: ApiContext, opsCtx: ops.Operati
   app.get('/api/rollouts/:id', async (c) => c.json(summarize(await ops.getRollout(ctx.store, c.req.param('id')))));
 
   app.get('/api/rollouts/:id/events', async (c) => {
-    const events = await ops.rolloutHistory(ctx.store, c.req.param('id'), { afterSeq: intParam(c, 'after', 0), limit: intParam(c, 'limit', 1) });
+    const events = await ops.rolloutHistory(ctx.store, c.req.param('id'), {
+      afterSeq: intParam(c, 'after', 0),
+      limit: intParam(c, 'limit', 1),
+    });
     return c.json({ events });
   });
 

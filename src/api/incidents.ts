@@ -26,7 +26,9 @@ const openBody = z.strictObject({
 });
 const updateBody = z.strictObject({
   message: z.string().default(''),
-  status: z.enum(['investigating', 'identified', 'monitoring', 'resolved', 'postmortem', 'scheduled', 'in_progress', 'verifying', 'completed']).optional(),
+  status: z
+    .enum(['investigating', 'identified', 'monitoring', 'resolved', 'postmortem', 'scheduled', 'in_progress', 'verifying', 'completed'])
+    .optional(),
   impact: z.enum(['none', 'minor', 'major', 'critical']).optional(),
   components: z.array(z.string()).optional(),
 });
@@ -70,10 +72,15 @@ function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): vo
   app.get('/api/incidents', async (c) => {
     const kind = c.req.query('kind');
     if (kind !== undefined && kind !== 'incident' && kind !== 'maintenance')
-      throw new EtapeError('bad_request', 'kind: must be incident or maintenance', { problems: [{ path: 'kind', message: 'must be incident or maintenance' }] });
+      throw new EtapeError('bad_request', 'kind: must be incident or maintenance', {
+        problems: [{ path: 'kind', message: 'must be incident or maintenance' }],
+      });
     const limitRaw = c.req.query('limit');
     const limit = limitRaw === undefined ? 50 : Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 1) throw new EtapeError('bad_request', 'limit: must be a whole number of at least 1', { problems: [{ path: 'limit', message: 'must be a whole number of at least 1' }] });
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new EtapeError('bad_request', 'limit: must be a whole number of at least 1', {
+        problems: [{ path: 'limit', message: 'must be a whole number of at least 1' }],
+      });
     const overdue = bool(c.req.query('overdue'), 'overdue');
     const list = await listIncidentsOp(deps, { open: bool(c.req.query('open'), 'open') || overdue, overdue, kind, limit });
     return c.json({ incidents: list, overdue: list.filter((i) => i.overdue).map((i) => i.id) });
@@ -81,14 +88,29 @@ function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): vo
   app.get('/api/incidents/:id', async (c) => c.json(await getIncidentOp(deps, c.req.param('id'))));
   app.post('/api/incidents', async (c) => {
     const b = await ctx.body(c, openBody);
-    const v = await openIncidentOp(deps, { title: b.title, impact: b.impact, components: b.components, body: b.message, status: b.status, actor: c.get('actor') });
+    const v = await openIncidentOp(deps, {
+      title: b.title,
+      impact: b.impact,
+      components: b.components,
+      body: b.message,
+      status: b.status,
+      actor: c.get('actor'),
+    });
     return c.json(v, 201);
   });
   app.post('/api/incidents/:id/updates', async (c) => {
     const id = c.req.param('id');
     await getIncidentOp(deps, id);
     const b = await ctx.body(c, updateBody);
-    return c.json(await updateIncidentOp(deps, id, { body: b.message, status: b.status, impact: b.impact, components: b.components, actor: c.get('actor') }));
+    return c.json(
+      await updateIncidentOp(deps, id, {
+        body: b.message,
+        status: b.status,
+        impact: b.impact,
+        components: b.components,
+        actor: c.get('actor'),
+      }),
+    );
   });
   app.post('/api/incidents/:id/resolve', async (c) => {
     const id = c.req.param('id');
@@ -117,7 +139,13 @@ function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): vo
     '401': { description: 'No valid bearer token', content: json(err) },
     '403': { description: 'The token lacks the role this needs', content: json(err) },
   };
-  const idParam = { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' }, description: 'Incident or maintenance id' };
+  const idParam = {
+    name: 'id',
+    in: 'path' as const,
+    required: true,
+    schema: { type: 'string' },
+    description: 'Incident or maintenance id',
+  };
   ctx.describe({
     '/api/incidents': {
       get: {
@@ -130,7 +158,16 @@ function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): vo
           { name: 'kind', in: 'query', schema: { enum: ['incident', 'maintenance'] } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
         ],
-        responses: { '200': { description: 'Incidents', content: json({ type: 'object', properties: { incidents: { type: 'array', items: incident }, overdue: { type: 'array', items: { type: 'string' } } } }) }, ...errors },
+        responses: {
+          '200': {
+            description: 'Incidents',
+            content: json({
+              type: 'object',
+              properties: { incidents: { type: 'array', items: incident }, overdue: { type: 'array', items: { type: 'string' } } },
+            }),
+          },
+          ...errors,
+        },
       },
       post: {
         summary: 'Open an incident (operator)',
@@ -141,7 +178,13 @@ function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): vo
       },
     },
     '/api/incidents/{id}': {
-      get: { summary: 'One incident with its timeline', operationId: 'getIncident', tags: ['incidents'], parameters: [idParam], responses: { '200': { description: 'The incident', content: json(incident) }, ...errors } },
+      get: {
+        summary: 'One incident with its timeline',
+        operationId: 'getIncident',
+        tags: ['incidents'],
+        parameters: [idParam],
+        responses: { '200': { description: 'The incident', content: json(incident) }, ...errors },
+      },
     },
     '/api/incidents/{id}/updates': {
       post: {

@@ -34,7 +34,7 @@ const errors = {
   '403': { description: 'The token lacks the role this needs', content: json(ref('Error')) },
 };
 const notFound = { '404': { description: 'No rollout with this id', content: json(ref('Error')) } };
-const conflict = { '409': { description: 'Not possible in the rollout\'s current phase', content: json(ref('Error')) } };
+const conflict = { '409': { description: "Not possible in the rollout's current phase", content: json(ref('Error')) } };
 
 function command(name: string, summary: string, body: Schema | undefined): OpenApiPathItem {
   return {
@@ -44,7 +44,12 @@ function command(name: string, summary: string, body: Schema | undefined): OpenA
       tags: ['rollouts'],
       parameters: [idParam],
       ...(body ? { requestBody: { required: false, content: json(body) } } : {}),
-      responses: { '200': { description: 'The rollout after the command', content: json(ref('Rollout')) }, ...errors, ...notFound, ...conflict },
+      responses: {
+        '200': { description: 'The rollout after the command', content: json(ref('Rollout')) },
+        ...errors,
+        ...notFound,
+        ...conflict,
+      },
     },
   };
 }
@@ -71,7 +76,10 @@ export function openApiDocument(): OpenApiDocument {
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
           ],
           responses: {
-            '200': { description: 'Rollouts', content: json({ type: 'object', properties: { rollouts: { type: 'array', items: ref('Rollout') } }, required: ['rollouts'] }) },
+            '200': {
+              description: 'Rollouts',
+              content: json({ type: 'object', properties: { rollouts: { type: 'array', items: ref('Rollout') } }, required: ['rollouts'] }),
+            },
             ...errors,
           },
         },
@@ -103,7 +111,10 @@ export function openApiDocument(): OpenApiDocument {
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
           ],
           responses: {
-            '200': { description: 'Events', content: json({ type: 'object', properties: { events: { type: 'array', items: ref('Event') } }, required: ['events'] }) },
+            '200': {
+              description: 'Events',
+              content: json({ type: 'object', properties: { events: { type: 'array', items: ref('Event') } }, required: ['events'] }),
+            },
             ...errors,
             ...notFound,
           },
@@ -131,7 +142,10 @@ export function openApiDocument(): OpenApiDocument {
               properties: {
                 code: { type: 'string' },
                 message: { type: 'string' },
-                problems: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+                problems: {
+                  type: 'array',
+                  items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+                },
               },
             },
           },
@@ -168,7 +182,10 @@ export function openApiDocument(): OpenApiDocument {
             service: { type: 'string' },
             version: { type: 'string' },
             fromVersion: { type: ['string', 'null'] },
-            phase: { type: 'string', enum: ['pending', 'running', 'paused', 'completed', 'halted', 'aborted', 'rolling_back', 'rolled_back', 'failed'] },
+            phase: {
+              type: 'string',
+              enum: ['pending', 'running', 'paused', 'completed', 'halted', 'aborted', 'rolling_back', 'rolled_back', 'failed'],
+            },
             revision: { type: 'integer' },
             createdAt: { type: 'string', format: 'date-time' },
             updatedAt: { type: 'string', format: 'date-time' },
@@ -177,7 +194,12 @@ export function openApiDocument(): OpenApiDocument {
             pausedBy: { type: ['string', 'null'] },
             stop: {
               type: ['object', 'null'],
-              properties: { kind: { type: 'string', enum: ['halt', 'abort'] }, by: { type: 'string' }, reason: { type: 'string' }, at: { type: 'string' } },
+              properties: {
+                kind: { type: 'string', enum: ['halt', 'abort'] },
+                by: { type: 'string' },
+                reason: { type: 'string' },
+                at: { type: 'string' },
+              },
             },
             waves: {
               type: 'array',
@@ -210,7 +232,12 @@ export function openApiDocument(): OpenApiDocument {
                     type: 'array',
                     items: {
                       type: 'object',
-                      properties: { id: { type: 'string' }, status: { type: 'string' }, attempt: { type: 'integer' }, lastError: { type: ['string', 'null'] } },
+                      properties: {
+                        id: { type: 'string' },
+                        status: { type: 'string' },
+                        attempt: { type: 'integer' },
+                        lastError: { type: ['string', 'null'] },
+                      },
                     },
                   },
                 },

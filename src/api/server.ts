@@ -40,7 +40,13 @@ export function serveApi(app: ApiApp, listen: string): Promise<RunningServer> {
       });
     }) as Server;
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new EtapeError('usage', `cannot listen on ${listen}: ${e.code === 'EADDRINUSE' ? 'the address is in use; pick another with --listen or server.listen' : e.message}`, { cause: e })),
+      reject(
+        new EtapeError(
+          'usage',
+          `cannot listen on ${listen}: ${e.code === 'EADDRINUSE' ? 'the address is in use; pick another with --listen or server.listen' : e.message}`,
+          { cause: e },
+        ),
+      ),
     );
   });
 }

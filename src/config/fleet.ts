@@ -18,7 +18,10 @@ export const regionSchema = z.strictObject({
   /** Share of capacity/traffic, in any unit; the planner uses ratios. */
   weight: z.number().positive().default(1),
   canary: z.boolean().default(false),
-  cells: z.array(cellSchema).min(1).default([{ id: 'cell-1', weight: 1, vars: {} }]),
+  cells: z
+    .array(cellSchema)
+    .min(1)
+    .default([{ id: 'cell-1', weight: 1, vars: {} }]),
   vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
 });
 

@@ -88,7 +88,10 @@ test('5. bad duration', () => {
 });
 
 test('6. unknown region in a pair, with "did you mean"', () => {
-  expectProblem(edit(9, '      pair: wset'), 'fleet.yaml:9:13: fleet.regions[1].pair: pair names unknown region "wset"; did you mean "west"?; regions are declared under fleet.regions');
+  expectProblem(
+    edit(9, '      pair: wset'),
+    'fleet.yaml:9:13: fleet.regions[1].pair: pair names unknown region "wset"; did you mean "west"?; regions are declared under fleet.regions',
+  );
 });
 
 test('7. region paired with itself', () => {
@@ -107,12 +110,21 @@ test('8. unknown region in a service', () => {
 
 test('9. unknown region and unknown cell in the canary set', () => {
   const text = BASE + 'policy:\n  canary: [canary, esat, paris/c3]\n';
-  expectProblem(text, 'fleet.yaml:25:20: policy.canary[1]: canary set names unknown region "esat"; did you mean "east"?; regions are declared under fleet.regions');
-  expectProblem(text, 'fleet.yaml:25:26: policy.canary[2]: canary set names unknown cell "c3" of region "paris"; did you mean "c1"?; its cells are c1, c2');
+  expectProblem(
+    text,
+    'fleet.yaml:25:20: policy.canary[1]: canary set names unknown region "esat"; did you mean "east"?; regions are declared under fleet.regions',
+  );
+  expectProblem(
+    text,
+    'fleet.yaml:25:26: policy.canary[2]: canary set names unknown cell "c3" of region "paris"; did you mean "c1"?; its cells are c1, c2',
+  );
 });
 
 test('10. duplicate region id', () => {
-  expectProblem(edit(14, '    - id: west'), 'fleet.yaml:14:11: fleet.regions[3].id: duplicate region id "west" (also fleet.regions[2]): region ids must be unique');
+  expectProblem(
+    edit(14, '    - id: west'),
+    'fleet.yaml:14:11: fleet.regions[3].id: duplicate region id "west" (also fleet.regions[2]): region ids must be unique',
+  );
 });
 
 test('11. duplicate cell id within a region', () => {
@@ -123,12 +135,19 @@ test('11. duplicate cell id within a region', () => {
 });
 
 test('12. duplicate service, probe and gate names', () => {
-  const text = BASE.replace(
-    '      - { name: health, url: "http://127.0.0.1:8080/" }\n',
-    '      - { name: health, url: "http://127.0.0.1:8080/" }\n      - { name: health, url: "http://127.0.0.1:8081/" }\n',
-  ) + '      - { kind: probe, name: health-ok, probe: health }\n  - name: web\n';
-  expectProblem(text, 'fleet.yaml:22:17: services[0].probes[1].name: duplicate probe name "health" in service "web" (also probes[0]): probe names must be unique');
-  expectProblem(text, 'fleet.yaml:25:30: services[0].gates[1].name: duplicate gate name "health-ok" in service "web" (also gates[0]): gate names must be unique');
+  const text =
+    BASE.replace(
+      '      - { name: health, url: "http://127.0.0.1:8080/" }\n',
+      '      - { name: health, url: "http://127.0.0.1:8080/" }\n      - { name: health, url: "http://127.0.0.1:8081/" }\n',
+    ) + '      - { kind: probe, name: health-ok, probe: health }\n  - name: web\n';
+  expectProblem(
+    text,
+    'fleet.yaml:22:17: services[0].probes[1].name: duplicate probe name "health" in service "web" (also probes[0]): probe names must be unique',
+  );
+  expectProblem(
+    text,
+    'fleet.yaml:25:30: services[0].gates[1].name: duplicate gate name "health-ok" in service "web" (also gates[0]): gate names must be unique',
+  );
   expectProblem(text, 'fleet.yaml:26:11: services[1].name: duplicate service name "web" (also services[0]): service names must be unique');
 });
 
@@ -144,7 +163,10 @@ test('14. empty canary set', () => {
     edit(5, '      canary: false'),
     'fleet.yaml:3:5: fleet.regions: the canary set is empty: mark a region with `canary: true` or list regions or region/cell entries under policy.canary',
   );
-  expectProblem(BASE + 'policy:\n  canary: []\n', 'fleet.yaml:25:11: policy.canary: the canary set is empty: list at least one region or region/cell under policy.canary');
+  expectProblem(
+    BASE + 'policy:\n  canary: []\n',
+    'fleet.yaml:25:11: policy.canary: the canary set is empty: list at least one region or region/cell under policy.canary',
+  );
 });
 
 test('15. canary set covering the whole fleet', () => {
@@ -197,7 +219,8 @@ test('20. a policy that cannot be met: paired regions in the canary set', () => 
 
 test('21. a policy that cannot be met: a cell too heavy for growth', () => {
   expectProblem(
-    edit(16, '      weight: 30\n      cells: [{ id: c1 }]', BASE.replace('      cells: [{ id: c1 }, { id: c2 }]\nservices', 'services')) + 'policy:\n  growth: 1.5\n',
+    edit(16, '      weight: 30\n      cells: [{ id: c1 }]', BASE.replace('      cells: [{ id: c1 }, { id: c2 }]\nservices', 'services')) +
+      'policy:\n  growth: 1.5\n',
     'fleet.yaml:25:11: policy.growth: policy cannot be met for service "web": cell "east/cell-1" weighs 2, more than growth (1.5) × the weight verified before it (1) = 1.5, and no smaller target is left to grow the verified weight (I1): raise growth, add weight to the canary set, or split the region into more cells',
   );
 });
@@ -214,7 +237,11 @@ test('23. unknown driver kind', () => {
 });
 
 test('24. not YAML at all', () => {
-  expectProblem(edit(8, '      geography: [americas'), 'fleet.yaml:9:7: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (16 more errors after it, probably caused by this one)', 'config.parse');
+  expectProblem(
+    edit(8, '      geography: [americas'),
+    'fleet.yaml:9:7: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (16 more errors after it, probably caused by this one)',
+    'config.parse',
+  );
 });
 
 test('25. an explicit plan that breaks I1 and I2, by wave and region', () => {
@@ -222,11 +249,15 @@ test('25. an explicit plan that breaks I1 and I2, by wave and region', () => {
   const got = problems(text);
   assert.equal(got.code, 'config.invalid');
   assert.ok(
-    got.lines.includes('fleet.yaml:22:9: services[0].plan[1]: wave 2 breaks I1: wave 2 weighs 4, more than growth (2) × the weight verified before it (1) = 2'),
+    got.lines.includes(
+      'fleet.yaml:22:9: services[0].plan[1]: wave 2 breaks I1: wave 2 weighs 4, more than growth (2) × the weight verified before it (1) = 2',
+    ),
     got.lines.join('\n'),
   );
   assert.ok(
-    got.lines.includes('fleet.yaml:22:9: services[0].plan[1]: wave 2 breaks I2: paired regions "east" and "west" are both in wave 2: paired regions never share a wave'),
+    got.lines.includes(
+      'fleet.yaml:22:9: services[0].plan[1]: wave 2 breaks I2: paired regions "east" and "west" are both in wave 2: paired regions never share a wave',
+    ),
     got.lines.join('\n'),
   );
 });

@@ -158,9 +158,7 @@ function referenceProblemsDespite(problems: PathProblem[], raw: unknown): PathPr
 }
 
 function invalid(file: string, problems: Problem[]): EtapeError {
-  problems.sort(
-    (a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0),
-  );
+  problems.sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0));
   return new EtapeError(
     'config.invalid',
     `${file} has ${plural(problems.length, 'problem')}: fix ${problems.length === 1 ? 'it' : 'them'} and run \`etape validate\` again`,
@@ -274,8 +272,14 @@ function issueProblems(issue: Issue, prefix: ConfigPath, raw: unknown): PathProb
         const d = issue.discriminator;
         const atD = path[path.length - 1] === d ? path : [...path, d];
         const v = valueAt(raw, atD);
-        if (v === undefined) return [{ path: path[path.length - 1] === d ? path.slice(0, -1) : path, message: `missing required key "${d}": one of ${opts}` }];
-        return [{ path: atD, message: `${d} must be one of ${opts}, got ${describeValue(v)}${typeof v === 'string' ? didYouMean(v, (issue.options ?? []).map(String)) : ''}` }];
+        if (v === undefined)
+          return [{ path: path[path.length - 1] === d ? path.slice(0, -1) : path, message: `missing required key "${d}": one of ${opts}` }];
+        return [
+          {
+            path: atD,
+            message: `${d} must be one of ${opts}, got ${describeValue(v)}${typeof v === 'string' ? didYouMean(v, (issue.options ?? []).map(String)) : ''}`,
+          },
+        ];
       }
       const branches = issue.errors ?? [];
       const fits = branches.filter((b) => !b.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')));
@@ -296,13 +300,17 @@ function issueProblems(issue: Issue, prefix: ConfigPath, raw: unknown): PathProb
     case 'invalid_value': {
       const vals = (issue.values ?? []).map((x) => JSON.stringify(x));
       const hint = typeof value === 'string' ? didYouMean(value, (issue.values ?? []).map(String)) : '';
-      return [{ path, message: `${vals.length === 1 ? 'must be' : 'must be one of'} ${vals.join(', ')}, got ${describeValue(value)}${hint}` }];
+      return [
+        { path, message: `${vals.length === 1 ? 'must be' : 'must be one of'} ${vals.join(', ')}, got ${describeValue(value)}${hint}` },
+      ];
     }
     case 'too_small': {
       const min = Number(issue.minimum);
       if (issue.origin === 'array') return [{ path, message: `needs at least ${min} item${min === 1 ? '' : 's'}` }];
       if (issue.origin === 'string') return [{ path, message: min <= 1 ? 'must not be empty' : `must be at least ${min} characters long` }];
-      return [{ path, message: `${issue.inclusive ? `must be at least ${min}` : `must be greater than ${min}`}, got ${describeValue(value)}` }];
+      return [
+        { path, message: `${issue.inclusive ? `must be at least ${min}` : `must be greater than ${min}`}, got ${describeValue(value)}` },
+      ];
     }
     case 'too_big': {
       const max = Number(issue.maximum);
@@ -370,7 +378,11 @@ function unwrap(s: AnySchema | undefined, v: unknown): AnySchema | undefined {
         }
         pick ??= options.find((o) => {
           const t = def(unwrap(o, v) ?? o).type;
-          return Array.isArray(v) ? t === 'array' : v && typeof v === 'object' ? t === 'object' || t === 'record' : t !== 'object' && t !== 'array';
+          return Array.isArray(v)
+            ? t === 'array'
+            : v && typeof v === 'object'
+              ? t === 'object' || t === 'record'
+              : t !== 'object' && t !== 'array';
         });
         s = pick;
         continue;

@@ -79,33 +79,35 @@ export const metricGateSchema = z.strictObject({
   ...limits,
 });
 
-export const judgeMetricSchema = z.strictObject({
-  /** Shown in every explanation: "p99 latency +38% (98% CI …)". */
-  name: z.string().min(1).max(80),
-  /**
-   * PromQL for one target; placeholders {region}, {cell}, {version}. For `latency`: a value per step (for
-   * example a p99 from a histogram). For `count`: the cumulative counter of failed requests.
-   */
-  query: z.string().min(1),
-  /** For `count`: the cumulative counter of all requests (the denominator). */
-  totalQuery: z.string().min(1).optional(),
-  kind: z.enum(['count', 'latency']).default('latency'),
-  /** Which change is bad. */
-  direction: z.enum(['increase', 'decrease', 'either']).default('increase'),
-  critical: z.boolean().default(false),
-  /** Smallest relative change that matters (0.1 = 10%); default 0.1 for latency, 0.25 for count. */
-  effectFloor: z.number().min(0).optional(),
-  weight: z.number().positive().default(1),
-  /** Samples (latency) or requests (count) each side needs before this metric can pass. */
-  minSamples: z.number().int().positive().optional(),
-  /** To pass, rule out a regression this large (default twice the floor). */
-  passMargin: z.number().min(0).optional(),
-  /** Latency: compare canary and baseline only within the same step (cancels a strong common cycle). */
-  alignInTime: z.boolean().default(false),
-}).refine((m) => m.kind !== 'count' || m.totalQuery !== undefined, {
-  message: 'a count metric needs `totalQuery`, the cumulative counter of all requests (`query` counts the failed ones)',
-  path: ['totalQuery'],
-});
+export const judgeMetricSchema = z
+  .strictObject({
+    /** Shown in every explanation: "p99 latency +38% (98% CI …)". */
+    name: z.string().min(1).max(80),
+    /**
+     * PromQL for one target; placeholders {region}, {cell}, {version}. For `latency`: a value per step (for
+     * example a p99 from a histogram). For `count`: the cumulative counter of failed requests.
+     */
+    query: z.string().min(1),
+    /** For `count`: the cumulative counter of all requests (the denominator). */
+    totalQuery: z.string().min(1).optional(),
+    kind: z.enum(['count', 'latency']).default('latency'),
+    /** Which change is bad. */
+    direction: z.enum(['increase', 'decrease', 'either']).default('increase'),
+    critical: z.boolean().default(false),
+    /** Smallest relative change that matters (0.1 = 10%); default 0.1 for latency, 0.25 for count. */
+    effectFloor: z.number().min(0).optional(),
+    weight: z.number().positive().default(1),
+    /** Samples (latency) or requests (count) each side needs before this metric can pass. */
+    minSamples: z.number().int().positive().optional(),
+    /** To pass, rule out a regression this large (default twice the floor). */
+    passMargin: z.number().min(0).optional(),
+    /** Latency: compare canary and baseline only within the same step (cancels a strong common cycle). */
+    alignInTime: z.boolean().default(false),
+  })
+  .refine((m) => m.kind !== 'count' || m.totalQuery !== undefined, {
+    message: 'a count metric needs `totalQuery`, the cumulative counter of all requests (`query` counts the failed ones)',
+    path: ['totalQuery'],
+  });
 
 export const judgeGateSchema = z.strictObject({
   kind: z.literal('judge'),

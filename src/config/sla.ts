@@ -190,7 +190,10 @@ export function checkSlaConfig(config: SlaCheckInput): Array<{ path: Array<strin
         message: `no service "${s.service}" under services${didYouMean(s.service, services)}`,
       });
     if (!s.preset && !s.measure)
-      problems.push({ path: ['sla', i], message: 'say how it is measured: `preset: storage` or `compute`, or `measure: requests` or `minutes`' });
+      problems.push({
+        path: ['sla', i],
+        message: 'say how it is measured: `preset: storage` or `compute`, or `measure: requests` or `minutes`',
+      });
     if (!s.preset && !s.tiers)
       problems.push({ path: ['sla', i], message: 'give credit `tiers` (e.g. [{below: 99.9, credit: 10}]) or a preset' });
     const seen = new Set<number>();

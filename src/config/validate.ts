@@ -18,7 +18,8 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
   const cellsOf = new Map<string, Set<string>>();
   config.fleet.regions.forEach((r, i) => {
     const first = regionIds.get(r.id);
-    if (first !== undefined) add(['fleet', 'regions', i, 'id'], `duplicate region id "${r.id}" (also fleet.regions[${first}]): region ids must be unique`);
+    if (first !== undefined)
+      add(['fleet', 'regions', i, 'id'], `duplicate region id "${r.id}" (also fleet.regions[${first}]): region ids must be unique`);
     else {
       regionIds.set(r.id, i);
       cellsOf.set(r.id, new Set(r.cells.map((c) => c.id)));
@@ -27,18 +28,23 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
     r.cells.forEach((c, j) => {
       const prev = cellIds.get(c.id);
       if (prev !== undefined)
-        add(['fleet', 'regions', i, 'cells', j, 'id'], `duplicate cell id "${c.id}" in region "${r.id}" (also cells[${prev}]): cell ids must be unique within a region`);
+        add(
+          ['fleet', 'regions', i, 'cells', j, 'id'],
+          `duplicate cell id "${c.id}" in region "${r.id}" (also cells[${prev}]): cell ids must be unique within a region`,
+        );
       else cellIds.set(c.id, j);
     });
   });
   const known = [...regionIds.keys()];
-  const unknownRegion = (id: string, what = 'region') => `unknown ${what} "${id}"${didYouMean(id, known)}; regions are declared under fleet.regions`;
+  const unknownRegion = (id: string, what = 'region') =>
+    `unknown ${what} "${id}"${didYouMean(id, known)}; regions are declared under fleet.regions`;
 
   config.fleet.regions.forEach((r, i) => {
     const pairs = declaredPairs(r.pair);
     pairs.forEach((p, j) => {
       const path: ConfigPath = Array.isArray(r.pair) ? ['fleet', 'regions', i, 'pair', j] : ['fleet', 'regions', i, 'pair'];
-      if (p === r.id) add(path, `region "${r.id}" is paired with itself: a pair joins two different regions; name its partner or remove the pair`);
+      if (p === r.id)
+        add(path, `region "${r.id}" is paired with itself: a pair joins two different regions; name its partner or remove the pair`);
       else if (!regionIds.has(p)) add(path, `pair names ${unknownRegion(p)}`);
       else if (pairs.indexOf(p) !== j) add(path, `"${p}" is listed twice in the pair of "${r.id}"`);
     });
@@ -47,13 +53,20 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
   // ---- policy ----
   const policy = config.policy;
   if (policy.growth < 1)
-    add(['policy', 'growth'], `growth must be at least 1, got ${policy.growth}: each wave may weigh at most growth × the weight already verified, so below 1 the rollout shrinks and never finishes`);
+    add(
+      ['policy', 'growth'],
+      `growth must be at least 1, got ${policy.growth}: each wave may weigh at most growth × the weight already verified, so below 1 the rollout shrinks and never finishes`,
+    );
   if (policy.firstRegion !== 'smallest' && !regionIds.has(policy.firstRegion))
     add(['policy', 'firstRegion'], `firstRegion names ${unknownRegion(policy.firstRegion)}, or write "smallest"`);
   policy.freeze.forEach((w, i) => {
     const s = Date.parse(w.start);
     const e = Date.parse(w.end);
-    if (e <= s) add(['policy', 'freeze', i, 'end'], `freeze window ends (${w.end}) ${e === s ? 'when' : 'before'} it starts (${w.start}): end must be after start`);
+    if (e <= s)
+      add(
+        ['policy', 'freeze', i, 'end'],
+        `freeze window ends (${w.end}) ${e === s ? 'when' : 'before'} it starts (${w.start}): end must be after start`,
+      );
   });
   const canaryEntries = new Set<string>();
   (policy.canary ?? []).forEach((entry, i) => {
@@ -67,7 +80,10 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
       const cell = entry.slice(slash + 1);
       const cells = cellsOf.get(region)!;
       if (!cells.has(cell))
-        add(path, `canary set names unknown cell "${cell}" of region "${region}"${didYouMean(cell, cells)}; its cells are ${[...cells].join(', ')}`);
+        add(
+          path,
+          `canary set names unknown cell "${cell}" of region "${region}"${didYouMean(cell, cells)}; its cells are ${[...cells].join(', ')}`,
+        );
       else if (canaryEntries.has(region)) add(path, `"${entry}" is already in the canary set through region "${region}"`);
     }
   });
@@ -76,7 +92,8 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
   const serviceNames = new Map<string, number>();
   config.services.forEach((s, i) => {
     const prev = serviceNames.get(s.name);
-    if (prev !== undefined) add(['services', i, 'name'], `duplicate service name "${s.name}" (also services[${prev}]): service names must be unique`);
+    if (prev !== undefined)
+      add(['services', i, 'name'], `duplicate service name "${s.name}" (also services[${prev}]): service names must be unique`);
     else serviceNames.set(s.name, i);
     if (s.regions !== 'all')
       s.regions.forEach((r, j) => {
@@ -86,16 +103,27 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
     const probes = new Map<string, number>();
     s.probes.forEach((p, j) => {
       const prevP = probes.get(p.name);
-      if (prevP !== undefined) add(['services', i, 'probes', j, 'name'], `duplicate probe name "${p.name}" in service "${s.name}" (also probes[${prevP}]): probe names must be unique`);
+      if (prevP !== undefined)
+        add(
+          ['services', i, 'probes', j, 'name'],
+          `duplicate probe name "${p.name}" in service "${s.name}" (also probes[${prevP}]): probe names must be unique`,
+        );
       else probes.set(p.name, j);
     });
     const gates = new Map<string, number>();
     s.gates.forEach((g, j) => {
       const prevG = gates.get(g.name);
-      if (prevG !== undefined) add(['services', i, 'gates', j, 'name'], `duplicate gate name "${g.name}" in service "${s.name}" (also gates[${prevG}]): gate names must be unique`);
+      if (prevG !== undefined)
+        add(
+          ['services', i, 'gates', j, 'name'],
+          `duplicate gate name "${g.name}" in service "${s.name}" (also gates[${prevG}]): gate names must be unique`,
+        );
       else gates.set(g.name, j);
       if (g.kind === 'probe' && !probes.has(g.probe))
-        add(['services', i, 'gates', j, 'probe'], `gate "${g.name}" watches unknown probe "${g.probe}"${didYouMean(g.probe, probes.keys())}; probes of service "${s.name}": ${[...probes.keys()].join(', ') || 'none'}`);
+        add(
+          ['services', i, 'gates', j, 'probe'],
+          `gate "${g.name}" watches unknown probe "${g.probe}"${didYouMean(g.probe, probes.keys())}; probes of service "${s.name}": ${[...probes.keys()].join(', ') || 'none'}`,
+        );
     });
   });
 
@@ -119,7 +147,10 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
     return problems;
   }
   if (canary.size === allTargets)
-    add(canaryPath, `the canary set covers the whole fleet (${allTargets} cells): nothing would be left to protect; choose a smaller canary set`);
+    add(
+      canaryPath,
+      `the canary set covers the whole fleet (${allTargets} cells): nothing would be left to protect; choose a smaller canary set`,
+    );
 
   if (problems.length > 0) return problems;
 
@@ -132,10 +163,14 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
         return;
       }
       for (const v of checkPlan(built.plan, fleet, policy, s.regions))
-        add(['services', i, 'plan', v.wave - 1], `wave ${v.wave} breaks ${v.rule === 'coverage' ? 'coverage' : v.rule === 'policy' ? 'the policy' : v.rule}: ${v.message}`);
+        add(
+          ['services', i, 'plan', v.wave - 1],
+          `wave ${v.wave} breaks ${v.rule === 'coverage' ? 'coverage' : v.rule === 'policy' ? 'the policy' : v.rule}: ${v.message}`,
+        );
       return;
     }
-    for (const p of planProblems(config, fleet, s)) add(p.path.length ? p.path : ['services', i], `policy cannot be met for service "${s.name}": ${p.message}`);
+    for (const p of planProblems(config, fleet, s))
+      add(p.path.length ? p.path : ['services', i], `policy cannot be met for service "${s.name}": ${p.message}`);
   });
   if (config.services.length === 0) {
     for (const p of planProblems(config, fleet, { name: '(fleet)', regions: 'all', gates: [] }))

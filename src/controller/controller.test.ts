@@ -74,7 +74,15 @@ async function drive(
     await store.recordObservations(
       Object.values(s.targets)
         .filter((t) => t.status === 'deployed')
-        .map((t) => ({ service: 'blob', region: t.region, cell: t.cell, source: 'http', at: now, verdict: opts.verdict?.(t.id) ?? 'pass', detail: 'HTTP 200' })),
+        .map((t) => ({
+          service: 'blob',
+          region: t.region,
+          cell: t.cell,
+          source: 'http',
+          at: now,
+          verdict: opts.verdict?.(t.id) ?? 'pass',
+          detail: 'HTTP 200',
+        })),
     );
     clock.set(Math.max(now + 1, Math.min(next ?? now + 10_000, now + 10_000)));
   }
@@ -93,7 +101,17 @@ test('the controller runs a rollout to completion from the store, in virtual tim
   assert.equal(driver.calls.length, 4);
   const events = await store.listEvents({ rolloutId: rec.id });
   const types = events.map((e) => e.type);
-  for (const t of ['rollout.created', 'rollout.running', 'wave.deploying', 'driver.deploy.started', 'driver.deploy.succeeded', 'target.deployed', 'wave.baking', 'wave.verified', 'rollout.completed']) {
+  for (const t of [
+    'rollout.created',
+    'rollout.running',
+    'wave.deploying',
+    'driver.deploy.started',
+    'driver.deploy.succeeded',
+    'target.deployed',
+    'wave.baking',
+    'wave.verified',
+    'rollout.completed',
+  ]) {
     assert.ok(types.includes(t), `event ${t} appended`);
   }
   assert.equal(types.filter((t) => t === 'wave.verified').length, 3);
@@ -125,9 +143,17 @@ test('after a crash, a started action is repeated with the same key and a finish
   assert.equal(b.calls.length, 0, 'the lease keeps a second controller off');
   clock.advance(31_000);
   await drive(cb, store, clock, rec.id, { until: (_p, s) => s.targets['r2/c1'].status === 'deploying' });
-  assert.deepEqual(b.calls.filter((x) => x.target.region === 'r1').map((x) => x.key), [key]);
-  const started = (await store.listEvents({ rolloutId: rec.id, types: ['driver.deploy.started'] })).filter((e) => (e.data as { key: string }).key === key);
-  assert.deepEqual(started.map((e) => (e.data as { repeated: boolean }).repeated), [false, true]);
+  assert.deepEqual(
+    b.calls.filter((x) => x.target.region === 'r1').map((x) => x.key),
+    [key],
+  );
+  const started = (await store.listEvents({ rolloutId: rec.id, types: ['driver.deploy.started'] })).filter(
+    (e) => (e.data as { key: string }).key === key,
+  );
+  assert.deepEqual(
+    started.map((e) => (e.data as { repeated: boolean }).repeated),
+    [false, true],
+  );
 
   // A driver call finished in the store but not yet in the state (crash between the two) is not repeated.
   const w2 = [`${rec.id}:r2/c1:deploy:1`, `${rec.id}:r2/c2:deploy:1`];
@@ -156,7 +182,10 @@ test('a failing gate halts and the controller rolls back the touched targets; ab
   const done = await drive(c, store, clock, rec.id, { verdict: (t) => (t.startsWith('r2/') ? 'fail' : 'pass') });
   assert.equal(done.phase, 'rolled_back');
   assert.deepEqual(
-    driver.calls.filter((x) => x.key.includes(':rollback:')).map((x) => `${x.target.region}/${x.target.cell}`).sort(),
+    driver.calls
+      .filter((x) => x.key.includes(':rollback:'))
+      .map((x) => `${x.target.region}/${x.target.cell}`)
+      .sort(),
     ['r1/c1', 'r2/c1', 'r2/c2'],
   );
   for (const v of driver.versions.values()) assert.equal(v, 'v1');

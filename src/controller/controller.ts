@@ -13,7 +13,15 @@ import type { ServiceConfig } from '../config/service.js';
 import { ms } from '../config/common.js';
 import type { Driver, DriverCall, DriverResult } from '../drivers/driver.js';
 import type { NewEvent, RolloutRecord, Store } from '../store/store.js';
-import { decide, DEFAULT_LIMITS, isDriverAction, type Decision, type DriverAction, type DriverOutcome, type Limits } from '../rollout/decide.js';
+import {
+  decide,
+  DEFAULT_LIMITS,
+  isDriverAction,
+  type Decision,
+  type DriverAction,
+  type DriverOutcome,
+  type Limits,
+} from '../rollout/decide.js';
 import { ACTIVE_PHASES, isTerminal } from '../rollout/phases.js';
 import type { RolloutState } from '../rollout/state.js';
 
@@ -203,7 +211,9 @@ export class Controller {
     const due = ids.filter((id) => {
       const w = this.wakeAt.get(id);
       const last = this.lastReconciled.get(id);
-      return all || w === undefined || w <= now || last === undefined || now - last >= this.everyMs || this.again.has(id) || this.hasNews(id);
+      return (
+        all || w === undefined || w <= now || last === undefined || now - last >= this.everyMs || this.again.has(id) || this.hasNews(id)
+      );
     });
     const limit = Math.max(1, this.opts.concurrency ?? 8);
     let i = 0;
@@ -274,7 +284,12 @@ export class Controller {
     const changed = d.events.length > 0;
     if (d.changed) {
       try {
-        await this.store.saveRollout(id, rec.revision, { phase: d.nextState.phase, state: d.nextState, updatedAt: d.nextState.updatedAt }, d.events);
+        await this.store.saveRollout(
+          id,
+          rec.revision,
+          { phase: d.nextState.phase, state: d.nextState, updatedAt: d.nextState.updatedAt },
+          d.events,
+        );
       } catch (e) {
         if (e instanceof EtapeError && e.code === 'store.conflict') {
           // A person's command (or another writer) came first: decide again on the new state.
@@ -286,7 +301,11 @@ export class Controller {
       for (const e of d.events) this.log.info({ rollout: id, type: e.type, ...(e.data as object) }, e.type);
     }
     // Outcomes the core has consumed are no longer needed.
-    const wanted = new Set(Object.values(d.nextState.targets).map((t) => t.key).filter(Boolean));
+    const wanted = new Set(
+      Object.values(d.nextState.targets)
+        .map((t) => t.key)
+        .filter(Boolean),
+    );
     for (const k of outcomes.keys()) if (!wanted.has(k)) outcomes.delete(k);
     if (outcomes.size === 0) this.outcomes.delete(id);
 
@@ -313,7 +332,9 @@ export class Controller {
   private async evidence(state: RolloutState, now: number): Promise<Observation[]> {
     const specs = Object.values(state.gates).filter((g) => g.kind !== 'approval');
     if (specs.length === 0) return [];
-    const need = Math.max(...specs.map((g) => Math.max(g.freshForMs, g.intervalMs * ((g.failAfter ?? g.failureLimit + 1) + g.consecutiveErrorLimit + 2))));
+    const need = Math.max(
+      ...specs.map((g) => Math.max(g.freshForMs, g.intervalMs * ((g.failAfter ?? g.failureLimit + 1) + g.consecutiveErrorLimit + 2))),
+    );
     const window = Math.max(this.opts.evidenceWindowMs ?? 15 * 60_000, need);
     return this.store.queryObservations({ service: state.service, from: now - window });
   }
@@ -323,7 +344,8 @@ export class Controller {
     if (!d) {
       const cfg = this.config.services.find((s) => s.name === service);
       d = (async () => {
-        if (!cfg) throw new EtapeError('config.invalid', `service ${service} is no longer in the config; put it back to let its rollout finish`);
+        if (!cfg)
+          throw new EtapeError('config.invalid', `service ${service} is no longer in the config; put it back to let its rollout finish`);
         if (this.opts.driverFor) return this.opts.driverFor(service, cfg);
         const { createDriver } = await import('../drivers/index.js');
         return createDriver(cfg, { clock: this.clock, log: this.log, fleet: this.config.fleet });
@@ -368,7 +390,15 @@ export class Controller {
     }
     const target = `${a.target.region}/${a.target.cell}`;
     const base = { key: a.key, target, version: a.version };
-    await this.append([{ rolloutId: a.rolloutId, at: this.clock.now(), actor: 'controller', type: `driver.${a.kind}.started`, data: { ...base, repeated: !created } }]);
+    await this.append([
+      {
+        rolloutId: a.rolloutId,
+        at: this.clock.now(),
+        actor: 'controller',
+        type: `driver.${a.kind}.started`,
+        data: { ...base, repeated: !created },
+      },
+    ]);
     const call: DriverCall = { key: a.key, rolloutId: a.rolloutId, target: a.target, version: a.version, fromVersion: a.fromVersion };
     let result: DriverResult;
     try {
@@ -395,7 +425,14 @@ export class Controller {
         at: this.clock.now(),
         actor: 'controller',
         type: `driver.${a.kind}.${result.ok ? 'succeeded' : 'failed'}`,
-        data: { ...base, detail: result.detail, timedOut: result.timedOut ?? false, durationMs: result.durationMs, attempts: result.attempts, output: result.output },
+        data: {
+          ...base,
+          detail: result.detail,
+          timedOut: result.timedOut ?? false,
+          durationMs: result.durationMs,
+          attempts: result.attempts,
+          output: result.output,
+        },
       },
     ]);
     return outcome;
@@ -406,7 +443,11 @@ export class Controller {
   }
 
   /** Resolves when the rollout reaches a terminal phase (polling the store), or rejects after `timeoutMs` of this clock. */
-  async waitFor(id: string, pred: (r: RolloutRecord) => boolean = (r) => isTerminal(r.phase), timeoutMs = 60 * 60_000): Promise<RolloutRecord> {
+  async waitFor(
+    id: string,
+    pred: (r: RolloutRecord) => boolean = (r) => isTerminal(r.phase),
+    timeoutMs = 60 * 60_000,
+  ): Promise<RolloutRecord> {
     const until = this.clock.now() + timeoutMs;
     for (;;) {
       const r = await this.store.getRollout(id);

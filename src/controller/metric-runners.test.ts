@@ -30,12 +30,26 @@ test('judge targets: the deployed targets on the new version against untouched o
   s.targets['r1/c1'].status = 'deployed';
   s.targets['r1/c1'].deployedAt = 900;
   const jt = judgeTargetsFromState(s, 'judge', {
-    regions: [{ id: 'r1', cells: [{ id: 'c1', weight: 1, vars: { port: 8001 } }, { id: 'c2', weight: 1, vars: {} }] }],
+    regions: [
+      {
+        id: 'r1',
+        cells: [
+          { id: 'c1', weight: 1, vars: { port: 8001 } },
+          { id: 'c2', weight: 1, vars: {} },
+        ],
+      },
+    ],
   } as never)!;
-  assert.deepEqual(jt.canary.map((t) => [t.region, t.cell, t.version]), [['r1', 'c1', 'v2']]);
+  assert.deepEqual(
+    jt.canary.map((t) => [t.region, t.cell, t.version]),
+    [['r1', 'c1', 'v2']],
+  );
   assert.equal(jt.canary[0].vars?.port, '8001');
   // Same region first, then the rest; all on the old version.
-  assert.deepEqual(jt.baseline.map((t) => `${t.region}/${t.cell}@${t.version}`), ['r1/c2@v1', 'r2/c1@v1', 'r2/c2@v1', 'r3/c1@v1']);
+  assert.deepEqual(
+    jt.baseline.map((t) => `${t.region}/${t.cell}@${t.version}`),
+    ['r1/c2@v1', 'r2/c1@v1', 'r2/c2@v1', 'r3/c1@v1'],
+  );
   assert.equal(jt.since, 1000);
   assert.equal(judgeTargetsFromState(s, 'other'), undefined, 'a gate the wave does not have');
 
@@ -46,8 +60,14 @@ test('judge targets: the deployed targets on the new version against untouched o
   s.targets['r2/c1'].deployedAt = 5000;
   s.targets['r2/c2'].status = 'deploying';
   const jt2 = judgeTargetsFromState(s, 'judge')!;
-  assert.deepEqual(jt2.canary.map((t) => `${t.region}/${t.cell}`), ['r1/c1', 'r2/c1']);
-  assert.deepEqual(jt2.baseline.map((t) => `${t.region}/${t.cell}`), ['r1/c2', 'r3/c1']);
+  assert.deepEqual(
+    jt2.canary.map((t) => `${t.region}/${t.cell}`),
+    ['r1/c1', 'r2/c1'],
+  );
+  assert.deepEqual(
+    jt2.baseline.map((t) => `${t.region}/${t.cell}`),
+    ['r1/c2', 'r3/c1'],
+  );
   assert.equal(jt2.since, 5000);
   assert.equal(versionInState(s, 'r2/c1'), 'v2');
   assert.equal(versionInState(s, 'r3/c1'), 'v1');
@@ -57,7 +77,7 @@ test('judge targets: the deployed targets on the new version against untouched o
   assert.equal(judgeTargetsFromState(s, 'judge'), undefined, 'a halted rollout is not judged');
 });
 
-test('the store keeps an observation\'s evidence fraction (the judge gate and the bake read it back)', async () => {
+test("the store keeps an observation's evidence fraction (the judge gate and the bake read it back)", async () => {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -78,7 +98,7 @@ test('the store keeps an observation\'s evidence fraction (the judge gate and th
   }
 });
 
-test('metricRunners: the judge looks at a baking rollout from the store, canary on v2 against baseline on v1, and records one observation per canary target under the gate\'s name', async () => {
+test("metricRunners: the judge looks at a baking rollout from the store, canary on v2 against baseline on v1, and records one observation per canary target under the gate's name", async () => {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -105,7 +125,10 @@ services:
 `,
     'etape.yaml',
   );
-  assert.deepEqual(metricRunners({ config: { ...config, services: config.services.map((s) => ({ ...s, gates: [] })) }, store: undefined as never }), []);
+  assert.deepEqual(
+    metricRunners({ config: { ...config, services: config.services.map((s) => ({ ...s, gates: [] })) }, store: undefined as never }),
+    [],
+  );
   const dir = mkdtempSync(join(tmpdir(), 'etape-mr-'));
   const store = await openStore(join(dir, 'etape.db'));
   const queries: string[] = [];
@@ -114,7 +137,19 @@ services:
     return new Response(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
   }) as unknown as typeof fetch;
   const s = state();
-  s.gates = { 'canary-judge': { name: 'canary-judge', kind: 'judge', sources: ['canary-judge'], intervalMs: 100, freshForMs: 10_000, failureLimit: 0, consecutiveErrorLimit: 4, inconclusiveLimit: 10, config: config.services[0].gates[0] } };
+  s.gates = {
+    'canary-judge': {
+      name: 'canary-judge',
+      kind: 'judge',
+      sources: ['canary-judge'],
+      intervalMs: 100,
+      freshForMs: 10_000,
+      failureLimit: 0,
+      consecutiveErrorLimit: 4,
+      inconclusiveLimit: 10,
+      config: config.services[0].gates[0],
+    },
+  };
   for (const w of s.waves) w.gates = ['canary-judge'];
   s.waves[0].status = 'baking';
   s.waves[0].bakeStartedAt = Date.now() - 5000;
@@ -130,10 +165,23 @@ services:
       looks = (await store.queryObservations({ service: 'blob', from: 0 })).filter((o) => o.source === 'canary-judge');
     }
     assert.ok(looks.length > 0, 'the judge looked');
-    assert.deepEqual([...new Set(looks.map((o) => `${o.region}/${o.cell}@${o.version}`))], ['r1/c1@v2'], 'one observation per canary target');
-    assert.ok(looks.every((o) => o.verdict !== 'pass'), 'no data is never a pass');
-    assert.ok(queries.some((q) => q.includes('cell="c1",version="v2"')), 'canary queried on v2');
-    assert.ok(queries.some((q) => q.includes('cell="c2",version="v1"')), 'baseline queried on v1');
+    assert.deepEqual(
+      [...new Set(looks.map((o) => `${o.region}/${o.cell}@${o.version}`))],
+      ['r1/c1@v2'],
+      'one observation per canary target',
+    );
+    assert.ok(
+      looks.every((o) => o.verdict !== 'pass'),
+      'no data is never a pass',
+    );
+    assert.ok(
+      queries.some((q) => q.includes('cell="c1",version="v2"')),
+      'canary queried on v2',
+    );
+    assert.ok(
+      queries.some((q) => q.includes('cell="c2",version="v1"')),
+      'baseline queried on v1',
+    );
   } finally {
     await runner.stop();
     await store.close();

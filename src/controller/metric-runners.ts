@@ -20,7 +20,8 @@ import type { EvidenceRunner } from './controller.js';
 /** Services and gates that read Prometheus. */
 export function metricGatesOf(config: Pick<EtapeConfig, 'services'>): Array<{ service: string; gate: string; kind: 'metric' | 'judge' }> {
   const out: Array<{ service: string; gate: string; kind: 'metric' | 'judge' }> = [];
-  for (const s of config.services) for (const g of s.gates) if (g.kind === 'metric' || g.kind === 'judge') out.push({ service: s.name, gate: g.name, kind: g.kind });
+  for (const s of config.services)
+    for (const g of s.gates) if (g.kind === 'metric' || g.kind === 'judge') out.push({ service: s.name, gate: g.name, kind: g.kind });
   return out;
 }
 
@@ -112,7 +113,9 @@ class MetricEvidence implements EvidenceRunner {
   constructor(private readonly opts: MetricRunnersOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLogger;
-    const intervals = opts.config.services.flatMap((s) => s.gates).flatMap((g) => (g.kind === 'metric' || g.kind === 'judge' ? [ms(g.interval)] : []));
+    const intervals = opts.config.services
+      .flatMap((s) => s.gates)
+      .flatMap((g) => (g.kind === 'metric' || g.kind === 'judge' ? [ms(g.interval)] : []));
     this.everyMs = opts.refreshEveryMs ?? Math.min(5000, Math.max(250, Math.min(...intervals) / 2));
     const fleet = opts.config.fleet;
     this.runner = new PrometheusGateRunner({

@@ -19,9 +19,12 @@ export function holdServeLease(store: Store, clock: Clock, holder: string, lease
   let stopped = false;
   const renew = () => store.acquireLease(SERVE_LEASE, holder, clock.now(), clock.now() + leaseMs).catch(() => false);
   void renew();
-  const t = setInterval(() => {
-    if (!stopped) void renew();
-  }, Math.max(100, Math.floor(leaseMs / 3)));
+  const t = setInterval(
+    () => {
+      if (!stopped) void renew();
+    },
+    Math.max(100, Math.floor(leaseMs / 3)),
+  );
   t.unref();
   return async () => {
     stopped = true;

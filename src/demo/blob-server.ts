@@ -87,10 +87,17 @@ class Metrics {
     const l = this.labels;
     const out: string[] = [];
     out.push('# HELP etape_blob_info The version this cell runs.', '# TYPE etape_blob_info gauge', `etape_blob_info{${l}} 1`);
-    out.push('# HELP etape_blob_requests_total Requests served, by route, method and status code.', '# TYPE etape_blob_requests_total counter');
+    out.push(
+      '# HELP etape_blob_requests_total Requests served, by route, method and status code.',
+      '# TYPE etape_blob_requests_total counter',
+    );
     for (const [k, v] of this.byCode) out.push(`etape_blob_requests_total{${l},${k}} ${v}`);
-    out.push('# HELP etape_blob_request_duration_seconds Latency of blob requests.', '# TYPE etape_blob_request_duration_seconds histogram');
-    for (let i = 0; i < BUCKETS.length; i++) out.push(`etape_blob_request_duration_seconds_bucket{${l},le="${BUCKETS[i]}"} ${this.buckets[i]}`);
+    out.push(
+      '# HELP etape_blob_request_duration_seconds Latency of blob requests.',
+      '# TYPE etape_blob_request_duration_seconds histogram',
+    );
+    for (let i = 0; i < BUCKETS.length; i++)
+      out.push(`etape_blob_request_duration_seconds_bucket{${l},le="${BUCKETS[i]}"} ${this.buckets[i]}`);
     out.push(`etape_blob_request_duration_seconds_bucket{${l},le="+Inf"} ${this.count}`);
     out.push(`etape_blob_request_duration_seconds_sum{${l}} ${this.sum}`);
     out.push(`etape_blob_request_duration_seconds_count{${l}} ${this.count}`);
@@ -104,7 +111,12 @@ class Metrics {
  * holds, so the loop never ends. That is the shape of the 2014 bug: a synchronous infinite loop in the
  * blob path that nothing inside the process can interrupt.
  */
-function locate(store: Map<string, Buffer>, key: string, config: BlobPathConfig, index: { building: boolean; ready: boolean }): Buffer | undefined {
+function locate(
+  store: Map<string, Buffer>,
+  key: string,
+  config: BlobPathConfig,
+  index: { building: boolean; ready: boolean },
+): Buffer | undefined {
   if (!config.fastIndex) return store.get(key);
   if (!index.building) {
     index.building = true;
@@ -152,7 +164,12 @@ export function startBlobServer(opts: BlobServerOptions): Promise<{ server: http
 
     if (url.pathname === '/health' && req.method === 'GET') {
       route = 'health';
-      return json(closing ? 503 : 200, { status: closing ? 'stopping' : 'ok', version: opts.version, region: opts.region, cell: opts.cell });
+      return json(closing ? 503 : 200, {
+        status: closing ? 'stopping' : 'ok',
+        version: opts.version,
+        region: opts.region,
+        cell: opts.cell,
+      });
     }
     if (url.pathname === '/metrics' && req.method === 'GET') {
       route = 'metrics';
@@ -200,7 +217,9 @@ export function startBlobServer(opts: BlobServerOptions): Promise<{ server: http
       };
       if (req.method === 'GET') {
         const blob = lookup();
-        return finish(() => (blob ? send(200, blob.toString('latin1'), 'application/octet-stream') : json(404, { error: `no blob ${key}` })));
+        return finish(() =>
+          blob ? send(200, blob.toString('latin1'), 'application/octet-stream') : json(404, { error: `no blob ${key}` }),
+        );
       }
       if (req.method === 'PUT') {
         return readBody(req, (err, body) => {

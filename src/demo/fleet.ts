@@ -263,12 +263,22 @@ export class Fleet extends EventEmitter {
    * starts the new version and waits for /health. A cell that does not answer in `askTimeoutMs` (a hung
    * one) is left as it is and the result says `timedOut`.
    */
-  gracefulRestart(region: string, cell: string, version: string, opts: { askTimeoutMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RestartResult> {
+  gracefulRestart(
+    region: string,
+    cell: string,
+    version: string,
+    opts: { askTimeoutMs?: number; timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<RestartResult> {
     const c = this.mustGet(region, cell);
     return this.exclusive(c, `restart on ${version}`, async () => {
       const t0 = this.now();
       const askTimeoutMs = opts.askTimeoutMs ?? 2000;
-      const done = (ok: boolean, detail: string, timedOut?: boolean): RestartResult => ({ ok, detail, timedOut, durationMs: this.now() - t0 });
+      const done = (ok: boolean, detail: string, timedOut?: boolean): RestartResult => ({
+        ok,
+        detail,
+        timedOut,
+        durationMs: this.now() - t0,
+      });
       if (this.stopping) return done(false, 'fleet is stopping');
       if (!c.alive()) {
         // Nothing to ask: the process is down (crashed or between restarts), so start the new version.
@@ -285,11 +295,18 @@ export class Fleet extends EventEmitter {
           this.cancelCrashRestart(c);
           return this.startAndWait(c, version, 'graceful', opts, done);
         }
-        return done(false, asked.timedOut ? `the cell did not answer the restart request within ${askTimeoutMs}ms (hung?)` : asked.detail, asked.timedOut);
+        return done(
+          false,
+          asked.timedOut ? `the cell did not answer the restart request within ${askTimeoutMs}ms (hung?)` : asked.detail,
+          asked.timedOut,
+        );
       }
       c.state = 'restarting';
       this.changed(c);
-      const drained = await raceTimeout(exited.then(() => true), 3000);
+      const drained = await raceTimeout(
+        exited.then(() => true),
+        3000,
+      );
       if (!drained) {
         c.expectingExit = false;
         return done(false, 'the cell accepted the restart but did not exit within 3s', true);
@@ -299,11 +316,21 @@ export class Fleet extends EventEmitter {
   }
 
   /** Kills the cell's process without asking (SIGKILL) and starts it on `version`. */
-  forceRestart(region: string, cell: string, version: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RestartResult> {
+  forceRestart(
+    region: string,
+    cell: string,
+    version: string,
+    opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<RestartResult> {
     const c = this.mustGet(region, cell);
     return this.exclusive(c, `force to ${version}`, async () => {
       const t0 = this.now();
-      const done = (ok: boolean, detail: string, timedOut?: boolean): RestartResult => ({ ok, detail, timedOut, durationMs: this.now() - t0 });
+      const done = (ok: boolean, detail: string, timedOut?: boolean): RestartResult => ({
+        ok,
+        detail,
+        timedOut,
+        durationMs: this.now() - t0,
+      });
       if (this.stopping) return done(false, 'fleet is stopping');
       this.cancelCrashRestart(c);
       if (c.alive()) {
@@ -319,7 +346,11 @@ export class Fleet extends EventEmitter {
   }
 
   /** GET /health of a cell: `ok` only for a 200 within the timeout. */
-  async health(region: string, cell: string, timeoutMs = 1000): Promise<{ ok: boolean; version?: string; detail: string; timedOut?: boolean }> {
+  async health(
+    region: string,
+    cell: string,
+    timeoutMs = 1000,
+  ): Promise<{ ok: boolean; version?: string; detail: string; timedOut?: boolean }> {
     const url = this.url(region, cell);
     if (!url) return { ok: false, detail: 'not running' };
     const r = await getJson(`${url}/health`, timeoutMs);
@@ -409,15 +440,26 @@ export class Fleet extends EventEmitter {
   }
 
   /** Spawns the cell's process on `version` and waits until it reports ready and answers /health. */
-  private async launch(c: Cell, version: string, cause: Incarnation['cause'], timeoutMs = this.opts.startTimeoutMs, signal?: AbortSignal): Promise<void> {
+  private async launch(
+    c: Cell,
+    version: string,
+    cause: Incarnation['cause'],
+    timeoutMs = this.opts.startTimeoutMs,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const behaviour = this.opts.versions[version] ?? { fault: 'none' };
     const args = [
       ...this.cmd.args,
-      '--region', c.region,
-      '--cell', c.id,
-      '--version', version,
-      '--fault', behaviour.fault,
-      '--parent-pid', String(process.pid),
+      '--region',
+      c.region,
+      '--cell',
+      c.id,
+      '--version',
+      version,
+      '--fault',
+      behaviour.fault,
+      '--parent-pid',
+      String(process.pid),
     ];
     if (c.port) args.push('--port', String(c.port));
     if (behaviour.errorRate !== undefined) args.push('--error-rate', String(behaviour.errorRate));
@@ -455,7 +497,13 @@ export class Fleet extends EventEmitter {
         const msg = m as { type?: string; port?: number };
         if (msg.type === 'ready' && typeof msg.port === 'number') resolve(msg.port);
       });
-      child.once('exit', (code, sig) => reject(new Error(`${c.region}/${c.id} ${version} exited before it was ready (${sig ?? `exit ${code}`})${c.stderrTail.length ? ': ' + c.stderrTail.join(' | ') : ''}`)));
+      child.once('exit', (code, sig) =>
+        reject(
+          new Error(
+            `${c.region}/${c.id} ${version} exited before it was ready (${sig ?? `exit ${code}`})${c.stderrTail.length ? ': ' + c.stderrTail.join(' | ') : ''}`,
+          ),
+        ),
+      );
     });
     ready.catch(() => undefined);
     lines(child.stdout!, (line) => {
@@ -506,7 +554,8 @@ export class Fleet extends EventEmitter {
     inc.port = port;
     // Ready means listening; wait for the first 200 from /health too.
     for (;;) {
-      if (!(child.exitCode === null && child.signalCode === null)) throw new Error(`${c.region}/${c.id} ${version} exited before it was healthy (${inc.exit})`);
+      if (!(child.exitCode === null && child.signalCode === null))
+        throw new Error(`${c.region}/${c.id} ${version} exited before it was healthy (${inc.exit})`);
       const left = deadline - this.now();
       if (left <= 0 || signal?.aborted) {
         throw new Error(`${c.region}/${c.id} ${version} did not become healthy within ${timeoutMs}ms`);
@@ -636,7 +685,14 @@ function request(method: string, url: string, body: string | undefined, timeoutM
       resolve(r);
     };
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent: false, headers: body ? { 'content-type': 'application/json' } : {} },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method,
+        agent: false,
+        headers: body ? { 'content-type': 'application/json' } : {},
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

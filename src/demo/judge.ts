@@ -103,7 +103,9 @@ export async function startDemoJudge(opts: DemoJudgeOptions): Promise<DemoJudge>
   const gate = demoJudgeGate(prometheus.url);
   const config: EtapeConfig = {
     ...opts.config,
-    services: opts.config.services.map((s) => (s.name === opts.service ? { ...s, gates: [...s.gates.filter((g) => g.name !== gate.name), gate] } : s)),
+    services: opts.config.services.map((s) =>
+      s.name === opts.service ? { ...s, gates: [...s.gates.filter((g) => g.name !== gate.name), gate] } : s,
+    ),
   };
   const runners = metricRunners({ config, store: opts.store, sink: opts.sink });
   return {

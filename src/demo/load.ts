@@ -175,7 +175,14 @@ export class LoadGenerator {
       if (this.inflight.size === 0 && this.idle.length) for (const r of this.idle.splice(0)) r();
     };
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: isPut ? 'PUT' : 'GET', agent: this.agent, headers: body ? { 'content-length': body.length } : {} },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: isPut ? 'PUT' : 'GET',
+        agent: this.agent,
+        headers: body ? { 'content-length': body.length } : {},
+      },
       (res) => {
         res.resume();
         res.on('end', () => {

@@ -42,7 +42,10 @@ export function customerObservations(service: string, buckets: readonly Timeline
         verdict: failures > 0 ? 'fail' : 'pass',
         requests,
         failures,
-        detail: failures > 0 ? `${failures} of ${requests} customer requests failed (${c.error} errors, ${c.timeout} timeouts)` : `${requests} customer requests ok`,
+        detail:
+          failures > 0
+            ? `${failures} of ${requests} customer requests failed (${c.error} errors, ${c.timeout} timeouts)`
+            : `${requests} customer requests ok`,
       });
     }
   return out;
@@ -183,7 +186,9 @@ export async function writeStatusAndSla(input: DemoReportsInput): Promise<DemoRe
         impact: i.impact,
         components: i.components,
         source: i.source,
-        rollouts: ((i.data.gateKeys as string[] | undefined) ?? []).filter((k) => k.startsWith('rollout:')).map((k) => k.slice('rollout:'.length)),
+        rollouts: ((i.data.gateKeys as string[] | undefined) ?? [])
+          .filter((k) => k.startsWith('rollout:'))
+          .map((k) => k.slice('rollout:'.length)),
       })),
     sla: {
       window: { from: new Date(report.period.fromMs).toISOString(), to: new Date(report.period.toMs).toISOString(), minutes },

@@ -154,7 +154,13 @@ export function behaviourFor(fault: Fault): VersionBehaviour {
 }
 
 export function defaultOut(now = Date.now()): string {
-  return join('demo-out', new Date(now).toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z'));
+  return join(
+    'demo-out',
+    new Date(now)
+      .toISOString()
+      .replace(/[:]/g, '-')
+      .replace(/\.\d+Z$/, 'Z'),
+  );
 }
 
 interface Ctx {
@@ -172,7 +178,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoVerdict> {
   try {
     mkdirSync(out, { recursive: true });
   } catch (e) {
-    throw new EtapeError('usage', `cannot create the output folder ${out} (${(e as NodeJS.ErrnoException).code ?? String(e)}): choose another with --out DIR`);
+    throw new EtapeError(
+      'usage',
+      `cannot create the output folder ${out} (${(e as NodeJS.ErrnoException).code ?? String(e)}): choose another with --out DIR`,
+    );
   }
   const o = {
     regions: 8,
@@ -263,13 +272,20 @@ interface Harness {
 async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<Partial<RunResult>>): Promise<RunResult> {
   const { o, spec, view } = ctx;
   const startedAt = Date.now();
-  const title = mode === 'all-at-once' ? `Run 1 · all at once: ${BAD} (${o.fault}) to every cell together, as in 2014` : `Run 2 · etape: the staged plan, probes and gates, ${BAD} (${o.fault})`;
+  const title =
+    mode === 'all-at-once'
+      ? `Run 1 · all at once: ${BAD} (${o.fault}) to every cell together, as in 2014`
+      : `Run 2 · etape: the staged plan, probes and gates, ${BAD} (${o.fault})`;
   view?.startRun(startedAt);
   view?.event(`${title}`);
-  view?.event(`starting a fleet of ${spec.regions.length} regions, ${spec.regions.reduce((n, r) => n + r.cells.length, 0)} cells on ${GOOD}`);
-  const fleet = await Fleet.start({ spec, initialVersion: GOOD, versions: { [BAD]: behaviourFor(o.fault) }, startTimeoutMs: 30_000 }).catch((e: unknown) => {
-    throw new EtapeError('internal', `the demo fleet could not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  });
+  view?.event(
+    `starting a fleet of ${spec.regions.length} regions, ${spec.regions.reduce((n, r) => n + r.cells.length, 0)} cells on ${GOOD}`,
+  );
+  const fleet = await Fleet.start({ spec, initialVersion: GOOD, versions: { [BAD]: behaviourFor(o.fault) }, startTimeoutMs: 30_000 }).catch(
+    (e: unknown) => {
+      throw new EtapeError('internal', `the demo fleet could not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    },
+  );
   const dir = join(ctx.out, mode);
   mkdirSync(dir, { recursive: true });
   const { config, yamlText } = demoConfig(ctx, fleet);
@@ -337,7 +353,10 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     view?.frame(() => frame(ctx, h, title, mode === 'all-at-once' ? allAtOnceStatus(h) : stagedStatus(h)));
     const warm = await monitor.waitFor(() => monitor.allHealthy(GOOD), 30_000, ctx.signal);
     if (!warm && !ctx.signal.aborted) {
-      throw new EtapeError('internal', 'the demo fleet did not become healthy within 30s: the machine may be very busy; try a smaller fleet (--regions 2 --cells 2)');
+      throw new EtapeError(
+        'internal',
+        'the demo fleet did not become healthy within 30s: the machine may be very busy; try a smaller fleet (--regions 2 --cells 2)',
+      );
     }
     await sleep(o.warmupMs, ctx.signal);
     if (!ctx.signal.aborted) result = await body(h);
@@ -456,7 +475,10 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
       }),
     );
     ctx.signal.removeEventListener('abort', onAbort);
-    if (waiting) note('deploy.stopped', `deploy stopped at detection: ${waiting} of ${cells.length} cells had not answered /health on ${BAD} yet`, { cells: waiting });
+    if (waiting)
+      note('deploy.stopped', `deploy stopped at detection: ${waiting} of ${cells.length} cells had not answered /health on ${BAD} yet`, {
+        cells: waiting,
+      });
     else note('deploy.done', `every cell restarted on ${BAD}`);
     const found = await monitor.waitFor(() => monitor.detected() !== undefined, 30_000, ctx.signal);
     if (!found) note('not_detected', `no probe failed ${o.k} times in a row within 30s; reverting anyway`);
@@ -482,11 +504,19 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
       }),
     );
     if (ctx.signal.aborted) return { detectedAt, detection };
-    if (forced.length) note('revert.forced', `${forced.length} of ${cells.length} cells ignored the revert and were killed and restarted on ${GOOD}`, { cells: forced });
+    if (forced.length)
+      note('revert.forced', `${forced.length} of ${cells.length} cells ignored the revert and were killed and restarted on ${GOOD}`, {
+        cells: forced,
+      });
     const ok = await monitor.waitFor(() => monitor.allHealthy(GOOD, revertAt), 60_000, ctx.signal);
     const recoveredAt = ok ? Date.now() : undefined;
     if (ok) note('recovered', `every cell is healthy on ${GOOD} again`);
-    const first = min(fleet.incarnations().filter((i) => i.version === BAD).map((i) => i.readyAt ?? i.startedAt));
+    const first = min(
+      fleet
+        .incarnations()
+        .filter((i) => i.version === BAD)
+        .map((i) => i.readyAt ?? i.startedAt),
+    );
     return {
       detectedAt,
       detection,
@@ -515,7 +545,9 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
     h.staged = staged;
     h.collect(staged.store);
     h.beforeStop.push(() => staged!.stop());
-    note('rollout.started', `rollout ${staged.rolloutId}: ${staged.plan.waves.length} waves, ${planSummary(staged.plan)}`, { rollout: staged.rolloutId });
+    note('rollout.started', `rollout ${staged.rolloutId}: ${staged.plan.waves.length} waves, ${planSummary(staged.plan)}`, {
+      rollout: staged.rolloutId,
+    });
     const end = await staged.waitForEnd(3 * 60_000, ctx.signal);
     const halted = (await staged.events()).find((e) => e.type === 'rollout.halted');
     const detectedAt = halted?.at;
@@ -528,7 +560,12 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
         note('recovered', `every cell is healthy on ${GOOD} again`);
       }
     }
-    const first = min(fleet.incarnations().filter((i) => i.version === BAD).map((i) => i.readyAt ?? i.startedAt));
+    const first = min(
+      fleet
+        .incarnations()
+        .filter((i) => i.version === BAD)
+        .map((i) => i.readyAt ?? i.startedAt),
+    );
     return {
       rolloutId: staged.rolloutId,
       rolloutPhase: end,
@@ -609,16 +646,40 @@ export function demoConfig(ctx: Pick<Ctx, 'o' | 'spec'>, fleet: Fleet): { config
  * The demo's customers: one per pair, geo-redundant across it (available while either region is), one in a
  * single region of the first pair, and one in the canary region, each with a monthly bill.
  */
-export function demoCustomers(spec: FleetSpec): Array<{ id: string; name: string; currency: string; uses: Array<{ service: string; regions: string[]; monthlyBill: number; geoRedundant: boolean }> }> {
+export function demoCustomers(
+  spec: FleetSpec,
+): Array<{
+  id: string;
+  name: string;
+  currency: string;
+  uses: Array<{ service: string; regions: string[]; monthlyBill: number; geoRedundant: boolean }>;
+}> {
   const out: ReturnType<typeof demoCustomers> = [];
   const pairs = pairsOf(spec);
   pairs.forEach(([a, b], i) => {
-    out.push({ id: `pair-${i + 1}`, name: `geo-redundant customer on ${a} + ${b}`, currency: DEMO_CURRENCY, uses: [{ service: 'blob', regions: [a, b], monthlyBill: PAIR_BILL, geoRedundant: true }] });
+    out.push({
+      id: `pair-${i + 1}`,
+      name: `geo-redundant customer on ${a} + ${b}`,
+      currency: DEMO_CURRENCY,
+      uses: [{ service: 'blob', regions: [a, b], monthlyBill: PAIR_BILL, geoRedundant: true }],
+    });
   });
   const single = pairs[0]?.[0] ?? spec.regions.find((r) => !r.canary)?.id;
-  if (single) out.push({ id: 'single', name: `single-region customer in ${single}`, currency: DEMO_CURRENCY, uses: [{ service: 'blob', regions: [single], monthlyBill: SINGLE_BILL, geoRedundant: false }] });
+  if (single)
+    out.push({
+      id: 'single',
+      name: `single-region customer in ${single}`,
+      currency: DEMO_CURRENCY,
+      uses: [{ service: 'blob', regions: [single], monthlyBill: SINGLE_BILL, geoRedundant: false }],
+    });
   const canary = spec.regions.find((r) => r.canary)?.id;
-  if (canary) out.push({ id: 'canary', name: `customer in the canary region ${canary}`, currency: DEMO_CURRENCY, uses: [{ service: 'blob', regions: [canary], monthlyBill: SINGLE_BILL, geoRedundant: false }] });
+  if (canary)
+    out.push({
+      id: 'canary',
+      name: `customer in the canary region ${canary}`,
+      currency: DEMO_CURRENCY,
+      uses: [{ service: 'blob', regions: [canary], monthlyBill: SINGLE_BILL, geoRedundant: false }],
+    });
   return out;
 }
 
@@ -744,14 +805,23 @@ export function verdictTable(v: DemoVerdict): string {
     ['cells affected', (r) => `${r.cellsAffected.length} of ${r.cellsTotal}`],
     ['fleet capacity on the bad version', (r) => `${(r.badCapacityShare * 100).toFixed(r.badCapacityShare < 0.1 ? 1 : 0)}%`],
     ['failed customer requests', (r) => `${r.failedRequests} of ${r.requests}`],
-    ['first bad deploy → detection', (r) => (r.detectionFromDeployMs !== undefined ? formatDuration(r.detectionFromDeployMs) : 'not detected')],
-    ['first bad deploy → all healthy', (r) => (r.recoveryMs !== undefined ? formatDuration(r.recoveryMs) : r.recovered ? '?' : 'not recovered')],
+    [
+      'first bad deploy → detection',
+      (r) => (r.detectionFromDeployMs !== undefined ? formatDuration(r.detectionFromDeployMs) : 'not detected'),
+    ],
+    [
+      'first bad deploy → all healthy',
+      (r) => (r.recoveryMs !== undefined ? formatDuration(r.recoveryMs) : r.recovered ? '?' : 'not recovered'),
+    ],
     ['cells that had to be killed', (r) => String(r.forcedCells.length)],
     ['a pair lost both regions', (r) => (r.pairsLostBoth.length ? `yes, ${r.pairsLostBoth.length} of ${r.pairsTotal} pairs` : 'no')],
   ];
   if (a?.reports || s?.reports) {
     cols.push(
-      ['SLA credits owed ¹', (r) => (r.reports ? `${money(r.reports.sla.totals)} to ${r.reports.sla.customersOwed} of ${r.reports.sla.customers}` : '—')],
+      [
+        'SLA credits owed ¹',
+        (r) => (r.reports ? `${money(r.reports.sla.totals)} to ${r.reports.sla.customersOwed} of ${r.reports.sla.customers}` : '—'),
+      ],
       ['lowest availability ¹', (r) => (r.reports?.sla.lowest ? `${r.reports.sla.lowest.shown} ${r.reports.sla.lowest.unit}` : '—')],
       ['status page at the end', (r) => (r.reports ? statusLine(r.reports) : '—')],
     );
@@ -768,7 +838,9 @@ export function verdictTable(v: DemoVerdict): string {
 export function verdictSummary(v: DemoVerdict): string {
   const s = v.runs.staged;
   const lines: string[] = [];
-  lines.push(`The verdict (fault: ${v.fault}; ${v.fleet.regions} regions, ${v.fleet.cells} cells, ${v.fleet.pairs} pairs; canary: ${v.fleet.canary.join(', ')})`);
+  lines.push(
+    `The verdict (fault: ${v.fault}; ${v.fleet.regions} regions, ${v.fleet.cells} cells, ${v.fleet.pairs} pairs; canary: ${v.fleet.canary.join(', ')})`,
+  );
   lines.push('');
   lines.push(verdictTable(v));
   lines.push('');
@@ -787,8 +859,13 @@ export function verdictSummary(v: DemoVerdict): string {
   lines.push('In 2014 the same kind of change reached every region at once and took about eleven hours to undo.');
   lines.push('');
   const rel = relative(process.cwd(), v.out);
-  lines.push(`Event logs, each run's etape.yaml, store, status page and SLA report, and verdict.json: ${rel && !rel.startsWith('..') ? rel : v.out}`);
-  for (const [name, r] of [['all at once', v.runs.all_at_once], ['etape', s]] as const) {
+  lines.push(
+    `Event logs, each run's etape.yaml, store, status page and SLA report, and verdict.json: ${rel && !rel.startsWith('..') ? rel : v.out}`,
+  );
+  for (const [name, r] of [
+    ['all at once', v.runs.all_at_once],
+    ['etape', s],
+  ] as const) {
     if (!r?.reports) continue;
     lines.push(`  status page (${name}): ${r.reports.statusUrl}`);
     lines.push(`  SLA report (${name}):  ${join(r.dir, 'sla.txt')}`);
@@ -810,7 +887,9 @@ function statusLine(r: DemoReports): string {
 const IMPACTS = ['none', 'minor', 'major', 'critical'];
 
 function money(totals: Record<string, number>): string {
-  const parts = Object.entries(totals).map(([cur, v]) => `${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}${cur ? ' ' + cur : ''}`);
+  const parts = Object.entries(totals).map(
+    ([cur, v]) => `${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}${cur ? ' ' + cur : ''}`,
+  );
   return parts.length ? parts.join(' + ') : `0.00 ${DEMO_CURRENCY}`;
 }
 
@@ -823,4 +902,3 @@ function min(xs: Array<number | undefined>): number | undefined {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return systemClock.sleep(ms, signal);
 }
-

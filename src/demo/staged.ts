@@ -93,12 +93,16 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
     runners: judge.runners,
     reconcileEveryMs: 100,
   });
-  const rec = await startRollout({ store, config, clock: systemClock }, { service, version: opts.version, actor: 'demo', plan }).catch(async (e: unknown) => {
-    await judge.stop();
-    throw e;
-  });
+  const rec = await startRollout({ store, config, clock: systemClock }, { service, version: opts.version, actor: 'demo', plan }).catch(
+    async (e: unknown) => {
+      await judge.stop();
+      throw e;
+    },
+  );
   rolloutId = rec.id;
-  await store.appendEvents([{ rolloutId, at: Date.now(), actor: 'demo', type: 'demo.judge', data: { text: judge.note, prometheus: judge.prometheus?.url ?? null } }]);
+  await store.appendEvents([
+    { rolloutId, at: Date.now(), actor: 'demo', type: 'demo.judge', data: { text: judge.note, prometheus: judge.prometheus?.url ?? null } },
+  ]);
   let state = rec.state as RolloutState;
   let phase = rec.phase;
   let afterSeq = 0;
@@ -149,7 +153,9 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
       if (cur && !isTerminal(phase) && phase !== 'rolling_back') {
         const kind = plan.waves[cur.index - 1]?.kind ?? '';
         const bake = cur.status === 'baking' ? ` · bake ${formatDuration(cur.bakeAccruedMs)} of ${formatDuration(cur.bakeMs)}` : '';
-        const gates = cur.verdicts.length ? ` · gates: ${cur.verdicts.map((g) => `${g.gate} ${g.verdict}${g.evidenceFraction !== undefined && g.evidenceFraction < 1 ? ` (data ${Math.round(g.evidenceFraction * 100)}%)` : ''}`).join(', ')}` : '';
+        const gates = cur.verdicts.length
+          ? ` · gates: ${cur.verdicts.map((g) => `${g.gate} ${g.verdict}${g.evidenceFraction !== undefined && g.evidenceFraction < 1 ? ` (data ${Math.round(g.evidenceFraction * 100)}%)` : ''}`).join(', ')}`
+          : '';
         lines.push(`wave ${cur.index} of ${s.waves.length} (${kind}: ${cur.regions.join(', ')}) ${cur.status}${bake}${gates}`);
       }
       return lines;

@@ -54,7 +54,10 @@ const C = {
   cyan: '\x1b[36m',
 };
 
-export function createView(out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, opts: { tty?: boolean; now?: () => number } = {}): View {
+export function createView(
+  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+  opts: { tty?: boolean; now?: () => number } = {},
+): View {
   const tty = opts.tty ?? !!out.isTTY;
   const now = opts.now ?? Date.now;
   return tty ? new TtyView(out, now) : new PlainView(out, now);
@@ -178,7 +181,9 @@ function render(f: Frame, events: string[], now: number, columns: number): strin
       })
       .join('  ');
   const cellsW = Math.max(34, ...f.regions.map((r) => stripAnsi(cellsOf(r)).length));
-  lines.push(`${C.dim}  ${'region'.padEnd(nameW)}  ${'pair'.padEnd(16)}  ${'cells: version, health, stage'.padEnd(cellsW + 2)}customers ok / failed${C.reset}`);
+  lines.push(
+    `${C.dim}  ${'region'.padEnd(nameW)}  ${'pair'.padEnd(16)}  ${'cells: version, health, stage'.padEnd(cellsW + 2)}customers ok / failed${C.reset}`,
+  );
   for (const r of f.regions) {
     const name = (r.id + (r.canary ? ' ★' : '')).padEnd(nameW);
     const pair = (r.pair ? `↔ ${r.pair}` : r.canary ? 'canary' : '').padEnd(16);
@@ -211,7 +216,7 @@ export function stripAnsi(s: string): string {
 function truncateAnsi(s: string, width: number): string {
   let out = '';
   let seen = 0;
-  for (let i = 0; i < s.length && seen < width - 1; ) {
+  for (let i = 0; i < s.length && seen < width - 1;) {
     if (s[i] === '\x1b') {
       const m = /^\x1b\[[0-9;?]*[A-Za-z]/.exec(s.slice(i));
       if (m) {

@@ -221,7 +221,12 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
     try {
       extra = opts.vars?.(call.target) ?? {};
     } catch (e) {
-      return { ok: false, detail: `no template values for ${call.target.region}/${call.target.cell}: ${(e as Error).message}`, durationMs: 0, attempts: 0 };
+      return {
+        ok: false,
+        detail: `no template values for ${call.target.region}/${call.target.cell}: ${(e as Error).message}`,
+        durationMs: 0,
+        attempts: 0,
+      };
     }
     const { vars, env } = callVariables(action, call, extra);
     const command = expandCommand(commands[action], vars);
@@ -296,6 +301,9 @@ export function parseObserved(stdout: string, fallbackDetail: string): Observed 
       // not JSON after all: fall through
     }
   }
-  const first = text.split('\n').find((l) => l.trim() !== '')?.trim();
+  const first = text
+    .split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim();
   return first ? { version: first, healthy: true, detail: fallbackDetail } : { healthy: true, detail: fallbackDetail };
 }

@@ -29,9 +29,12 @@ export function createFleetDriver(fleet: FleetLike, opts: FleetDriverOptions = {
   function once(call: DriverCall, run: () => Promise<DriverResult>): Promise<DriverResult> {
     const prior = calls.get(call.key);
     if (prior) return prior;
-    const p = run().catch(
-      (e): DriverResult => ({ ok: false, detail: `fleet driver error: ${e instanceof Error ? e.message : String(e)}`, durationMs: 0, attempts: 1 }),
-    );
+    const p = run().catch((e): DriverResult => ({
+      ok: false,
+      detail: `fleet driver error: ${e instanceof Error ? e.message : String(e)}`,
+      durationMs: 0,
+      attempts: 1,
+    }));
     calls.set(call.key, p);
     // A failed call may be retried under the same key once it has finished (it changed nothing).
     void p.then((r) => {
@@ -63,7 +66,13 @@ export function createFleetDriver(fleet: FleetLike, opts: FleetDriverOptions = {
       if (missing) return missing;
       const there = await alreadyThere(call.target, call.version);
       if (there) return there;
-      return result(await fleet.gracefulRestart(call.target.region, call.target.cell, call.version, { askTimeoutMs, timeoutMs: startTimeoutMs, signal }));
+      return result(
+        await fleet.gracefulRestart(call.target.region, call.target.cell, call.version, {
+          askTimeoutMs,
+          timeoutMs: startTimeoutMs,
+          signal,
+        }),
+      );
     });
 
   return {

@@ -98,7 +98,10 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
   const secret = resolveSecret(cfg.secret, opts.env ?? process.env);
   if (!secret) {
     const name = typeof cfg.secret === 'object' ? cfg.secret.env : '?';
-    throw new EtapeError('config.invalid', `the http driver's secret comes from the environment variable ${name}, which is not set: set it before starting etape`);
+    throw new EtapeError(
+      'config.invalid',
+      `the http driver's secret comes from the environment variable ${name}, which is not set: set it before starting etape`,
+    );
   }
   const secretKey = secret;
 
@@ -122,10 +125,19 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
       });
       const text = await readCapped(res, 64 * 1024);
       const ok = res.status >= 200 && res.status < 300;
-      return { ok, retry: !ok && retryable(res.status), detail: `HTTP ${res.status}`, timedOut: false, aborted: false, status: res.status, body: text };
+      return {
+        ok,
+        retry: !ok && retryable(res.status),
+        detail: `HTTP ${res.status}`,
+        timedOut: false,
+        aborted: false,
+        status: res.status,
+        body: text,
+      };
     } catch (e) {
       if (signal?.aborted) return { ok: false, retry: false, detail: 'aborted', timedOut: false, aborted: true };
-      if (timeout.aborted) return { ok: false, retry: true, detail: `timeout after ${formatDuration(timeoutMs)}`, timedOut: true, aborted: false };
+      if (timeout.aborted)
+        return { ok: false, retry: true, detail: `timeout after ${formatDuration(timeoutMs)}`, timedOut: true, aborted: false };
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (e as Error).message;
       return { ok: false, retry: true, detail: `network error: ${why}`, timedOut: false, aborted: false };

@@ -44,9 +44,13 @@ export function fleetVars(fleet: FleetConfig | undefined, target: { region: stri
 export function createDriver(service: ServiceConfig, opts: DriverFactoryOptions = {}): Driver {
   const cfg = service.driver;
   if (!cfg) {
-    throw new EtapeError('config.invalid', `service ${service.name} has no driver: add a driver (kind exec, http or fleet) to it in etape.yaml`, {
-      problems: [{ message: 'missing driver', path: `services.${service.name}.driver` }],
-    });
+    throw new EtapeError(
+      'config.invalid',
+      `service ${service.name} has no driver: add a driver (kind exec, http or fleet) to it in etape.yaml`,
+      {
+        problems: [{ message: 'missing driver', path: `services.${service.name}.driver` }],
+      },
+    );
   }
   const made = opts.extra?.[cfg.kind];
   if (made) return made(cfg, service, opts);

@@ -146,7 +146,11 @@ function request(url: URL, method: string, signal: AbortSignal, readBody: boolea
       res.on('error', (e) => done(() => reject(e)));
       res.on('end', () =>
         done(() => {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8').slice(0, PROBE_BODY_LIMIT) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8').slice(0, PROBE_BODY_LIMIT),
+          });
           req.destroy();
         }),
       );
@@ -168,7 +172,13 @@ export interface RunProbeOptions {
  * Runs `probe` against `target` once and returns what was seen. Never throws. `vars` fills the URL template
  * (see targetVars). `at` is `clock.now()` when the probe started; latency is measured in real time.
  */
-export async function runProbe(probe: ProbeConfig, target: Target, vars: TemplateVars, clock: Clock, opts: RunProbeOptions = {}): Promise<Observation> {
+export async function runProbe(
+  probe: ProbeConfig,
+  target: Target,
+  vars: TemplateVars,
+  clock: Clock,
+  opts: RunProbeOptions = {},
+): Promise<Observation> {
   const at = clock.now();
   const base: Observation = { service: target.service, region: target.region, cell: target.cell, source: probe.name, at, verdict: 'error' };
   const error = (detail: string): Observation => ({ ...base, verdict: 'error', detail });
@@ -205,7 +215,8 @@ export async function runProbe(probe: ProbeConfig, target: Target, vars: Templat
     if (timeout.aborted) return { ...base, verdict: 'fail', latencyMs: timeoutMs, detail: `timeout after ${formatDuration(timeoutMs)}` };
     const code = (e as { code?: string }).code ?? '';
     const msg = (e as Error).message;
-    if (TARGET_FAILURES.has(code) || code.startsWith('HPE_')) return { ...base, verdict: 'fail', latencyMs, detail: describeNetError(code, msg) };
+    if (TARGET_FAILURES.has(code) || code.startsWith('HPE_'))
+      return { ...base, verdict: 'fail', latencyMs, detail: describeNetError(code, msg) };
     return { ...base, verdict: 'error', latencyMs, detail: `could not probe: ${code ? `${code} ` : ''}${msg}` };
   }
   const latencyMs = round(performance.now() - t0);
@@ -215,7 +226,8 @@ export async function runProbe(probe: ProbeConfig, target: Target, vars: Templat
     const want = Array.isArray(probe.expectStatus) ? probe.expectStatus.join('/') : String(probe.expectStatus);
     return { ...obs, verdict: 'fail', detail: `HTTP ${answer.status} (expected ${want})` };
   }
-  if (match && !match(answer.body)) return { ...obs, verdict: 'fail', detail: `HTTP ${answer.status}, body does not match ${probe.bodyMatch}` };
+  if (match && !match(answer.body))
+    return { ...obs, verdict: 'fail', detail: `HTTP ${answer.status}, body does not match ${probe.bodyMatch}` };
   return { ...obs, verdict: 'pass', detail: `HTTP ${answer.status}` };
 }
 

@@ -31,7 +31,8 @@ export function probeChecks(config: { fleet: FleetConfig; services: ServiceConfi
   const out: ProbeCheck[] = [];
   for (const svc of config.services) {
     if (svc.probes.length === 0) continue;
-    const regions = svc.regions === 'all' ? config.fleet.regions : config.fleet.regions.filter((r) => (svc.regions as string[]).includes(r.id));
+    const regions =
+      svc.regions === 'all' ? config.fleet.regions : config.fleet.regions.filter((r) => (svc.regions as string[]).includes(r.id));
     for (const region of regions) {
       for (const cell of region.cells) {
         const target: Target = { service: svc.name, region: region.id, cell: cell.id };

@@ -88,7 +88,10 @@ export class PrometheusClient {
     }
     return {
       ok: true,
-      samples: (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => ({ metric: s.metric ?? {}, value: Number(s.value[1]) })),
+      samples: (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => ({
+        metric: s.metric ?? {},
+        value: Number(s.value[1]),
+      })),
     };
   }
 
@@ -127,16 +130,21 @@ export class PrometheusClient {
       });
     } catch (e) {
       const name = (e as Error)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') return { ok: false, error: `Prometheus query timed out after ${this.timeoutMs}ms (${this.base})` };
+      if (name === 'TimeoutError' || name === 'AbortError')
+        return { ok: false, error: `Prometheus query timed out after ${this.timeoutMs}ms (${this.base})` };
       const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
-      return { ok: false, error: `cannot reach Prometheus at ${this.base}: ${cause?.code ?? cause?.message ?? (e as Error)?.message ?? String(e)}` };
+      return {
+        ok: false,
+        error: `cannot reach Prometheus at ${this.base}: ${cause?.code ?? cause?.message ?? (e as Error)?.message ?? String(e)}`,
+      };
     }
     let body: { status?: string; data?: unknown; error?: string; errorType?: string };
     try {
       body = (await res.json()) as typeof body;
     } catch (e) {
       const name = (e as Error)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') return { ok: false, error: `Prometheus query timed out after ${this.timeoutMs}ms (${this.base})` };
+      if (name === 'TimeoutError' || name === 'AbortError')
+        return { ok: false, error: `Prometheus query timed out after ${this.timeoutMs}ms (${this.base})` };
       return { ok: false, error: `Prometheus answered HTTP ${res.status} without JSON` };
     }
     if (body.status !== 'success') {
@@ -228,7 +236,9 @@ export async function collectJudgeInput(
           const e = counterIncrements(errs.series);
           const n = counterIncrements(totals.series);
           // No error series at all means no failed request yet: zero, as long as requests were counted.
-          const points = [...n.entries()].sort((a, b) => a[0] - b[0]).map(([tt, total]) => ({ t: tt, total, errors: Math.min(total, e.get(tt) ?? 0) }));
+          const points = [...n.entries()]
+            .sort((a, b) => a[0] - b[0])
+            .map(([tt, total]) => ({ t: tt, total, errors: Math.min(total, e.get(tt) ?? 0) }));
           out.push({ target: targetName(t), points });
         }
         return out;
@@ -279,8 +289,19 @@ export async function measureJudge(
   now: number,
 ): Promise<JudgeMeasurement> {
   const obs = (verdict: Observation['verdict'], detail: string, extra: Partial<Observation> = {}): Observation[] =>
-    canary.map((t) => ({ service, region: t.region, cell: t.cell, source: gate.name, at: now, verdict, version: t.version, detail, ...extra }));
-  if (baseline.length === 0) return { observations: obs('inconclusive', 'no baseline targets on the old version to compare with', { evidenceFraction: 0 }) };
+    canary.map((t) => ({
+      service,
+      region: t.region,
+      cell: t.cell,
+      source: gate.name,
+      at: now,
+      verdict,
+      version: t.version,
+      detail,
+      ...extra,
+    }));
+  if (baseline.length === 0)
+    return { observations: obs('inconclusive', 'no baseline targets on the old version to compare with', { evidenceFraction: 0 }) };
   const input = await collectJudgeInput(client, gate, canary, baseline, startMs, now);
   if (!input.ok) return { observations: obs('error', input.error) };
   const result = judge(input.metrics, {
@@ -369,7 +390,10 @@ export class PrometheusGateRunner {
   async measure(svc: ServiceConfig, gate: GateConfig, client: PrometheusClient): Promise<Observation[]> {
     const now = this.clock.now();
     if (gate.kind === 'metric') {
-      const targets = serviceTargets(this.opts.fleet, svc).map((t) => ({ ...t, version: this.opts.versionOf?.({ service: svc.name, ...t }) }));
+      const targets = serviceTargets(this.opts.fleet, svc).map((t) => ({
+        ...t,
+        version: this.opts.versionOf?.({ service: svc.name, ...t }),
+      }));
       return Promise.all(targets.map((t) => measureMetricGate(client, gate, svc.name, t, now)));
     }
     if (gate.kind === 'judge') {
@@ -425,7 +449,8 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
   const { join } = await import('node:path');
   const { createServer } = await import('node:net');
   const binary = opts.binary ?? '/usr/bin/prometheus';
-  if (!existsSync(binary)) throw new EtapeError('usage', `${binary} is missing: install Debian's prometheus package (scripts/setup-test-deps.sh)`);
+  if (!existsSync(binary))
+    throw new EtapeError('usage', `${binary} is missing: install Debian's prometheus package (scripts/setup-test-deps.sh)`);
   const port = await new Promise<number>((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -440,9 +465,18 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
     join(dir, 'prometheus.yml'),
     `global:\n  scrape_interval: ${every}\n  evaluation_interval: ${every}\nscrape_configs:\n  - job_name: etape\n    static_configs:\n      - targets: [${opts.targets.map((t) => JSON.stringify(t)).join(', ')}]\n`,
   );
-  const child = spawn(binary, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    binary,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += String(d)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -460,7 +494,9 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
   const ok = async (): Promise<boolean> => {
     try {
       if (!(await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) })).ok) return false;
-      const body = (await (await fetch(`${url}/api/v1/targets`, { signal: AbortSignal.timeout(2000) })).json()) as { data: { activeTargets: { health: string }[] } };
+      const body = (await (await fetch(`${url}/api/v1/targets`, { signal: AbortSignal.timeout(2000) })).json()) as {
+        data: { activeTargets: { health: string }[] };
+      };
       const t = body.data.activeTargets;
       return t.length === opts.targets.length && t.every((x) => x.health === 'up');
     } catch {
@@ -470,7 +506,10 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
   while (!(await ok())) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new EtapeError('internal', `Prometheus did not come up with every target scraped: ${stderr.trim().split('\n').slice(-3).join(' ') || 'no output'}`);
+      throw new EtapeError(
+        'internal',
+        `Prometheus did not come up with every target scraped: ${stderr.trim().split('\n').slice(-3).join(' ') || 'no output'}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }

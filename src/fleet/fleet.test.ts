@@ -24,7 +24,10 @@ test('a cell carries its region weight split by cell weight', () => {
     fleet.byId.get('d')!.cells.map((c) => Number(c.weight.toFixed(6))),
     [1.666667, 1.666667, 1.666667],
   );
-  assert.deepEqual(fleet.byId.get('b')!.cells.map((c) => c.id), ['cell-1']);
+  assert.deepEqual(
+    fleet.byId.get('b')!.cells.map((c) => c.id),
+    ['cell-1'],
+  );
   assert.equal(fleet.totalWeight, 50);
 });
 
@@ -44,6 +47,9 @@ test('the canary set: regions marked canary by default, or policy entries of reg
 });
 
 test('service regions keep fleet order', () => {
-  assert.deepEqual(serviceRegions(fleet, ['d', 'a']).map((r) => r.id), ['a', 'd']);
+  assert.deepEqual(
+    serviceRegions(fleet, ['d', 'a']).map((r) => r.id),
+    ['a', 'd'],
+  );
   assert.equal(serviceRegions(fleet, 'all').length, 4);
 });

@@ -133,7 +133,8 @@ export function judgeSeries(spec: GateSpec, target: string, series: Observation[
     if (fails >= spec.failAfter) return { target, verdict: 'fail', hung, reason: `${fails} consecutive failures${detail}` };
   } else {
     const fails = sorted.filter((o) => o.verdict === 'fail').length;
-    if (fails > spec.failureLimit) return { target, verdict: 'fail', hung, reason: `${fails} failures, limit ${spec.failureLimit}${detail}` };
+    if (fails > spec.failureLimit)
+      return { target, verdict: 'fail', hung, reason: `${fails} failures, limit ${spec.failureLimit}${detail}` };
   }
   const inconclusive = sorted.filter((o) => o.verdict === 'inconclusive').length;
   if (inconclusive > spec.inconclusiveLimit) {
@@ -172,8 +173,7 @@ export function foldTargets(spec: GateSpec, targets: TargetVerdict[]): GateResul
   const halting = targets.find((t) => t.verdict === 'fail') ?? targets.find((t) => t.halt);
   const shown = halting ?? worst;
   const passing = targets.filter((t) => t.verdict === 'pass').length;
-  const reason =
-    shown.verdict === 'pass' ? `${passing}/${targets.length} targets passing` : `${shown.target}: ${shown.reason}`;
+  const reason = shown.verdict === 'pass' ? `${passing}/${targets.length} targets passing` : `${shown.target}: ${shown.reason}`;
   return {
     gate: spec.name,
     kind: spec.kind,

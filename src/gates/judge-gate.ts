@@ -4,7 +4,16 @@
 // early looks without enough data are inconclusive without counting against the inconclusive limit.
 import type { GateConfig, ServiceConfig } from '../config/service.js';
 import type { Observation } from '../core/types.js';
-import { foldTargets, measuredGateSpec, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec, type TargetVerdict } from './gate.js';
+import {
+  foldTargets,
+  measuredGateSpec,
+  seriesPerTarget,
+  type GateInput,
+  type GateKind,
+  type GateResult,
+  type GateSpec,
+  type TargetVerdict,
+} from './gate.js';
 
 /** A judge gate's result: the usual gate result plus the newest score and evidence fraction. */
 export interface JudgeGateResult extends GateResult {
@@ -21,7 +30,12 @@ export function judgeTargetVerdict(spec: GateSpec, target: string, series: Obser
   let errors = 0;
   for (let i = sorted.length - 1; i >= 0 && sorted[i].verdict === 'error'; i--) errors++;
   if (errors > spec.consecutiveErrorLimit) {
-    return { target, verdict: 'error', halt: true, reason: `${errors} consecutive judge errors, limit ${spec.consecutiveErrorLimit}: ${latest.detail ?? ''}` };
+    return {
+      target,
+      verdict: 'error',
+      halt: true,
+      reason: `${errors} consecutive judge errors, limit ${spec.consecutiveErrorLimit}: ${latest.detail ?? ''}`,
+    };
   }
   const fails = sorted.filter((o) => o.verdict === 'fail');
   if (fails.length > spec.failureLimit) {
@@ -29,7 +43,11 @@ export function judgeTargetVerdict(spec: GateSpec, target: string, series: Obser
   }
   const stuck = sorted.filter((o) => o.verdict === 'inconclusive' && (o.evidenceFraction ?? 1) >= 1).length;
   if (stuck > spec.inconclusiveLimit) {
-    return { target, verdict: 'fail', reason: `${stuck} inconclusive judgments with enough data, limit ${spec.inconclusiveLimit}: ${latest.detail ?? ''}` };
+    return {
+      target,
+      verdict: 'fail',
+      reason: `${stuck} inconclusive judgments with enough data, limit ${spec.inconclusiveLimit}: ${latest.detail ?? ''}`,
+    };
   }
   const age = now - latest.at;
   if (age > spec.freshForMs) return { target, verdict: 'inconclusive', reason: `stale: newest judgment is ${Math.round(age / 1000)}s old` };
@@ -39,7 +57,11 @@ export function judgeTargetVerdict(spec: GateSpec, target: string, series: Obser
     case 'error':
       return { target, verdict: 'error', reason: `${errors} error(s), limit ${spec.consecutiveErrorLimit}: ${latest.detail ?? ''}` };
     case 'fail':
-      return { target, verdict: 'inconclusive', reason: `${fails.length} failed judgment(s), fails after ${spec.failureLimit + 1}: ${latest.detail ?? ''}` };
+      return {
+        target,
+        verdict: 'inconclusive',
+        reason: `${fails.length} failed judgment(s), fails after ${spec.failureLimit + 1}: ${latest.detail ?? ''}`,
+      };
     default:
       return { target, verdict: 'inconclusive', reason: latest.detail ?? 'inconclusive' };
   }

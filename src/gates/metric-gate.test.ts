@@ -22,8 +22,22 @@ test('conditions: comparisons, and/or/not, arithmetic, precedence', () => {
 });
 
 test('conditions: bad input is a config error that says where', () => {
-  for (const bad of ['', 'result <', 'result < 0.01 and', 'process.exit(1)', 'result < (1', 'result', 'result + 1', 'result ; 1', 'result === 1']) {
-    assert.throws(() => parseCondition(bad), (e: unknown) => e instanceof EtapeError && e.code === 'config.invalid', bad);
+  for (const bad of [
+    '',
+    'result <',
+    'result < 0.01 and',
+    'process.exit(1)',
+    'result < (1',
+    'result',
+    'result + 1',
+    'result ; 1',
+    'result === 1',
+  ]) {
+    assert.throws(
+      () => parseCondition(bad),
+      (e: unknown) => e instanceof EtapeError && e.code === 'config.invalid',
+      bad,
+    );
   }
   assert.throws(() => parseCondition('resutl < 1'), /unknown name "resutl".*column 1/);
 });
@@ -52,8 +66,14 @@ function obs(i: number, verdict: Observation['verdict'], extra: Partial<Observat
 
 test('metric gate: failure limit, consecutive-error limit (halts), inconclusive limit, staleness', () => {
   const cfg = gateSchema.parse({
-    kind: 'metric', name: 'g', prometheus: 'http://127.0.0.1:9090', query: 'up', successCondition: 'result == 1',
-    failureLimit: 1, consecutiveErrorLimit: 2, inconclusiveLimit: 2,
+    kind: 'metric',
+    name: 'g',
+    prometheus: 'http://127.0.0.1:9090',
+    query: 'up',
+    successCondition: 'result == 1',
+    failureLimit: 1,
+    consecutiveErrorLimit: 2,
+    inconclusiveLimit: 2,
   }) as GateConfig;
   const spec = metricGate.compile(cfg, service);
   const targets = [{ id: 'westeurope/cell-1', region: 'westeurope', cell: 'cell-1', since: at0 }];
@@ -67,13 +87,16 @@ test('metric gate: failure limit, consecutive-error limit (halts), inconclusive 
   assert.equal(run([obs(0, 'pass'), obs(1, 'error')]).verdict, 'error', 'an error is never a pass');
   assert.equal(run([obs(0, 'inconclusive'), obs(1, 'inconclusive'), obs(2, 'inconclusive')]).verdict, 'fail');
   assert.equal(run([obs(0, 'pass')], at0 + 10 * 60_000).verdict, 'inconclusive', 'stale evidence is not a pass');
-  assert.equal(run([], at0).verdict, "inconclusive");
+  assert.equal(run([], at0).verdict, 'inconclusive');
   assert.throws(() => metricGate.compile({ ...(cfg as object), successCondition: 'result <' } as GateConfig, service), /condition/);
 });
 
 test('judge gate: early inconclusive looks do not count; a fail fails; evidence fraction is exposed', () => {
   const cfg = gateSchema.parse({
-    kind: 'judge', name: 'g', prometheus: 'http://127.0.0.1:9090', inconclusiveLimit: 1,
+    kind: 'judge',
+    name: 'g',
+    prometheus: 'http://127.0.0.1:9090',
+    inconclusiveLimit: 1,
     metrics: [{ name: 'errors', kind: 'count', query: 'e', totalQuery: 't' }],
   }) as GateConfig;
   const spec = judgeGate.compile(cfg, service);
@@ -90,7 +113,12 @@ test('judge gate: early inconclusive looks do not count; a fail fails; evidence 
 });
 
 test('config: a count metric needs totalQuery', () => {
-  const r = gateSchema.safeParse({ kind: 'judge', name: 'g', prometheus: 'http://127.0.0.1:9090', metrics: [{ name: 'errors', kind: 'count', query: 'e' }] });
+  const r = gateSchema.safeParse({
+    kind: 'judge',
+    name: 'g',
+    prometheus: 'http://127.0.0.1:9090',
+    metrics: [{ name: 'errors', kind: 'count', query: 'e' }],
+  });
   assert.equal(r.success, false);
   assert.match(JSON.stringify(r.error?.issues), /totalQuery/);
 });

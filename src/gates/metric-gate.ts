@@ -5,7 +5,16 @@
 import { EtapeError } from '../core/errors.js';
 import type { Verdict } from '../core/types.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
-import { foldTargets, measuredGateSpec, judgeSeries, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec } from './gate.js';
+import {
+  foldTargets,
+  measuredGateSpec,
+  judgeSeries,
+  seriesPerTarget,
+  type GateInput,
+  type GateKind,
+  type GateResult,
+  type GateSpec,
+} from './gate.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Conditions: `result < 0.01`, `result >= 0.99 and result <= 1`, `not (result > 5 or result < 0)`.
@@ -72,7 +81,12 @@ export function parseCondition(src: string): Condition {
   const peek = () => toks[i];
   const isOp = (...ops: string[]) => (peek().kind === 'op' || peek().kind === 'id') && ops.includes(peek().text);
   const expect = (text: string) => {
-    if (peek().text !== text) throw conditionError(src, peek().pos, `expected "${text}"${peek().kind === 'end' ? ' before the end' : ` but found "${peek().text}"`}`);
+    if (peek().text !== text)
+      throw conditionError(
+        src,
+        peek().pos,
+        `expected "${text}"${peek().kind === 'end' ? ' before the end' : ` but found "${peek().text}"`}`,
+      );
     i++;
   };
   const or = (): Node => {
@@ -179,16 +193,26 @@ export function evalCondition(c: Condition, result: number): boolean {
         const a = Number(ev(n.a));
         const b = Number(ev(n.b));
         switch (n.op) {
-          case '<': return a < b;
-          case '<=': return a <= b;
-          case '>': return a > b;
-          case '>=': return a >= b;
-          case '==': return a === b;
-          case '!=': return a !== b;
-          case '+': return a + b;
-          case '-': return a - b;
-          case '*': return a * b;
-          case '/': return a / b;
+          case '<':
+            return a < b;
+          case '<=':
+            return a <= b;
+          case '>':
+            return a > b;
+          case '>=':
+            return a >= b;
+          case '==':
+            return a === b;
+          case '!=':
+            return a !== b;
+          case '+':
+            return a + b;
+          case '-':
+            return a - b;
+          case '*':
+            return a * b;
+          case '/':
+            return a / b;
         }
         throw new Error(`unknown operator ${n.op}`);
       }
@@ -206,9 +230,7 @@ function truthy(v: number | boolean): boolean {
 // ---------------------------------------------------------------------------------------------------------
 
 /** What a metric source returned for one target: values, or why there are none. */
-export type QueryOutcome =
-  | { ok: true; values: number[] }
-  | { ok: false; error: string };
+export type QueryOutcome = { ok: true; values: number[] } | { ok: false; error: string };
 
 export interface MetricConditions {
   success?: Condition;
@@ -217,7 +239,10 @@ export interface MetricConditions {
 
 export function compileConditions(g: { successCondition?: string; failureCondition?: string; name: string }): MetricConditions {
   if (!g.successCondition && !g.failureCondition) {
-    throw new EtapeError('config.invalid', `metric gate "${g.name}" needs a successCondition or a failureCondition, like \`result < 0.01\``);
+    throw new EtapeError(
+      'config.invalid',
+      `metric gate "${g.name}" needs a successCondition or a failureCondition, like \`result < 0.01\``,
+    );
   }
   return {
     success: g.successCondition ? parseCondition(g.successCondition) : undefined,
@@ -239,10 +264,13 @@ export function metricMeasurement(outcome: QueryOutcome, conds: MetricConditions
   for (const v of outcome.values) {
     let r: { verdict: Verdict; value: number; detail: string };
     if (Number.isNaN(v)) r = { verdict: 'inconclusive', value: v, detail: 'result is NaN (no traffic?)' };
-    else if (conds.failure && evalCondition(conds.failure, v)) r = { verdict: 'fail', value: v, detail: `result ${fmt(v)}: ${conds.failure.source}` };
-    else if (conds.success && evalCondition(conds.success, v)) r = { verdict: 'pass', value: v, detail: `result ${fmt(v)}: ${conds.success.source}` };
+    else if (conds.failure && evalCondition(conds.failure, v))
+      r = { verdict: 'fail', value: v, detail: `result ${fmt(v)}: ${conds.failure.source}` };
+    else if (conds.success && evalCondition(conds.success, v))
+      r = { verdict: 'pass', value: v, detail: `result ${fmt(v)}: ${conds.success.source}` };
     else if (conds.success && !conds.failure) r = { verdict: 'fail', value: v, detail: `result ${fmt(v)}: not ${conds.success.source}` };
-    else if (conds.success) r = { verdict: 'inconclusive', value: v, detail: `result ${fmt(v)}: neither ${conds.success.source} nor ${conds.failure!.source}` };
+    else if (conds.success)
+      r = { verdict: 'inconclusive', value: v, detail: `result ${fmt(v)}: neither ${conds.success.source} nor ${conds.failure!.source}` };
     else r = { verdict: 'pass', value: v, detail: `result ${fmt(v)}: not ${conds.failure!.source}` };
     if (!worst || rank[r.verdict] > rank[worst.verdict]) worst = r;
   }

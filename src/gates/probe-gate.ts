@@ -2,7 +2,16 @@
 // gate; stale or missing evidence is not a pass; consecutive errors over the limit halt the rollout (I3).
 import { EtapeError } from '../core/errors.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
-import { foldTargets, measuredGateSpec, judgeSeries, seriesPerTarget, type GateInput, type GateKind, type GateResult, type GateSpec } from './gate.js';
+import {
+  foldTargets,
+  measuredGateSpec,
+  judgeSeries,
+  seriesPerTarget,
+  type GateInput,
+  type GateKind,
+  type GateResult,
+  type GateSpec,
+} from './gate.js';
 
 export const probeGate: GateKind = {
   kind: 'probe',

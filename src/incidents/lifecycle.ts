@@ -43,10 +43,13 @@ export interface OpenIncidentInput {
 }
 
 export function openIncident(input: OpenIncidentInput, now: number): IncidentRecord {
-  if (!input.title.trim()) throw new EtapeError('bad_request', 'an incident needs a title: say what people see, e.g. "Uploads fail in westeurope"');
-  if (input.impact === 'maintenance') throw new EtapeError('bad_request', 'impact "maintenance" is for scheduled maintenance: use none, minor, major or critical');
+  if (!input.title.trim())
+    throw new EtapeError('bad_request', 'an incident needs a title: say what people see, e.g. "Uploads fail in westeurope"');
+  if (input.impact === 'maintenance')
+    throw new EtapeError('bad_request', 'impact "maintenance" is for scheduled maintenance: use none, minor, major or critical');
   const status = input.status ?? 'investigating';
-  if (isClosedStatus(status)) throw new EtapeError('bad_request', `an incident cannot be opened as ${status}: open it as investigating, identified or monitoring`);
+  if (isClosedStatus(status))
+    throw new EtapeError('bad_request', `an incident cannot be opened as ${status}: open it as investigating, identified or monitoring`);
   return {
     id: input.id,
     kind: 'incident',
@@ -122,7 +125,10 @@ export function addUpdate(i: IncidentRecord, u: UpdateInput, now: number): Incid
   const status = u.status ?? i.status;
   const allowed: readonly string[] = i.kind === 'incident' ? INCIDENT_STATUSES : MAINTENANCE_STATUSES;
   if (!allowed.includes(status))
-    throw new EtapeError('bad_request', `"${status}" is not a status of ${i.kind === 'incident' ? 'an incident' : 'a maintenance'}: use one of ${allowed.join(', ')}`);
+    throw new EtapeError(
+      'bad_request',
+      `"${status}" is not a status of ${i.kind === 'incident' ? 'an incident' : 'a maintenance'}: use one of ${allowed.join(', ')}`,
+    );
   if (i.status === 'postmortem' && status !== 'postmortem')
     throw new EtapeError('conflict', `incident ${i.id} has its postmortem; it cannot go back to ${status}. Open a new incident instead.`);
   if (i.kind === 'maintenance' && i.status === 'completed' && status !== 'completed')

@@ -80,14 +80,18 @@ export function createWebhookNotifier(hooks: WebhookConfig[], opts: WebhookNotif
   const pending = new Set<Promise<void>>();
   const targets = hooks.map((h) => {
     const secret = resolveSecret(h.secret, opts.env ?? process.env);
-    if (!secret) log.error({ url: h.url }, 'webhook secret is not set (its environment variable is empty); notifications to it are skipped');
+    if (!secret)
+      log.error({ url: h.url }, 'webhook secret is not set (its environment variable is empty); notifications to it are skipped');
     return { ...h, secret, timeoutMs: ms(h.timeout) };
   });
 
   async function deliver(t: (typeof targets)[number], n: Notification): Promise<void> {
     let detail = '';
     for (let attempt = 0; attempt <= t.retries; attempt++) {
-      if (attempt > 0) await clock.sleep(backoffDelay(attempt, { baseMs: opts.backoffMs ?? 500, maxMs: opts.maxBackoffMs ?? 30_000, random: opts.random }));
+      if (attempt > 0)
+        await clock.sleep(
+          backoffDelay(attempt, { baseMs: opts.backoffMs ?? 500, maxMs: opts.maxBackoffMs ?? 30_000, random: opts.random }),
+        );
       const timestamp = Math.floor(clock.now() / 1000);
       const raw = JSON.stringify({ ...n, timestamp });
       try {

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import type { IncidentRecord } from '../store/store.js';
 import type { ComponentState, ComponentStatus } from '../statuspage/status.js';
 import { decideIncidents, DEFAULT_INCIDENT_RULES, type ComponentTrack, type IncidentRuleState } from './rules.js';
-import { addUpdate, effectiveMaintenanceStatus, isBanner, isOverdue, openIncident, resolveIncident, scheduleMaintenance } from './lifecycle.js';
+import {
+  addUpdate,
+  effectiveMaintenanceStatus,
+  isBanner,
+  isOverdue,
+  openIncident,
+  resolveIncident,
+  scheduleMaintenance,
+} from './lifecycle.js';
 
 const T0 = Date.UTC(2026, 10, 25, 0, 0);
 const MIN = 60_000;
@@ -24,7 +32,10 @@ function comp(region: string, status: ComponentStatus, service = 'blob'): Compon
 }
 
 /** Runs the rules like the publisher does: applies actions to the state each tick. */
-function run(ticks: { at: number; comps: ComponentState[]; gates?: Parameters<typeof decideIncidents>[2] }[], start: IncidentRuleState = { incidents: [], components: {} }) {
+function run(
+  ticks: { at: number; comps: ComponentState[]; gates?: Parameters<typeof decideIncidents>[2] }[],
+  start: IncidentRuleState = { incidents: [], components: {} },
+) {
   let state = start;
   const log: { at: number; kind: string; incident: IncidentRecord }[] = [];
   for (const t of ticks) {
@@ -88,7 +99,16 @@ test('more regions join the same incident and raise its impact', () => {
 });
 
 test('a failed gate opens one incident per rollout, however often it is reported', () => {
-  const gate = { key: 'rollout:r1', rolloutId: 'r1', service: 'blob', version: '2.0', regions: ['weu'], gate: 'http-ok', detail: 'timeout after 2s', at: T0 };
+  const gate = {
+    key: 'rollout:r1',
+    rolloutId: 'r1',
+    service: 'blob',
+    version: '2.0',
+    regions: ['weu'],
+    gate: 'http-ok',
+    detail: 'timeout after 2s',
+    at: T0,
+  };
   const { log, state } = run([
     { at: T0, comps: [comp('weu', 'operational')], gates: [gate] },
     { at: T0 + MIN, comps: [comp('weu', 'operational')], gates: [gate] },
@@ -107,24 +127,50 @@ test('a failed gate opens one incident per rollout, however often it is reported
 });
 
 test('a manual incident covering the component stops an automatic one', () => {
-  const manual = openIncident({ id: 'inc-1', title: 'We know', impact: 'minor', components: ['blob/weu'], body: '', actor: 'cli:ops', source: 'manual' }, T0);
+  const manual = openIncident(
+    { id: 'inc-1', title: 'We know', impact: 'minor', components: ['blob/weu'], body: '', actor: 'cli:ops', source: 'manual' },
+    T0,
+  );
   const tracks: Record<string, ComponentTrack> = {};
-  const { log } = run(Array.from({ length: 10 }, (_, m) => ({ at: T0 + m * MIN, comps: [comp('weu', 'major_outage')] })), { incidents: [manual], components: tracks });
+  const { log } = run(
+    Array.from({ length: 10 }, (_, m) => ({ at: T0 + m * MIN, comps: [comp('weu', 'major_outage')] })),
+    { incidents: [manual], components: tracks },
+  );
   assert.equal(log.length, 0, 'manual incidents are neither duplicated nor auto-resolved');
 });
 
 test('maintenance windows start and complete with the clock, as public updates', () => {
-  const m = scheduleMaintenance({ id: 'mnt-1', title: 'Upgrade', components: ['blob/weu'], body: '', scheduledFor: T0 + 10 * MIN, scheduledUntil: T0 + 20 * MIN, actor: 'cli:ops' }, T0);
+  const m = scheduleMaintenance(
+    {
+      id: 'mnt-1',
+      title: 'Upgrade',
+      components: ['blob/weu'],
+      body: '',
+      scheduledFor: T0 + 10 * MIN,
+      scheduledUntil: T0 + 20 * MIN,
+      actor: 'cli:ops',
+    },
+    T0,
+  );
   assert.equal(effectiveMaintenanceStatus(m, T0), 'scheduled');
   assert.equal(effectiveMaintenanceStatus(m, T0 + 15 * MIN), 'in_progress');
   assert.equal(effectiveMaintenanceStatus(m, T0 + 25 * MIN), 'completed');
-  const { state, log } = run([5, 12, 25].map((x) => ({ at: T0 + x * MIN, comps: [comp('weu', 'under_maintenance')] })), { incidents: [m], components: {} });
-  assert.deepEqual(log.map((l) => l.incident.status), ['in_progress', 'completed']);
+  const { state, log } = run(
+    [5, 12, 25].map((x) => ({ at: T0 + x * MIN, comps: [comp('weu', 'under_maintenance')] })),
+    { incidents: [m], components: {} },
+  );
+  assert.deepEqual(
+    log.map((l) => l.incident.status),
+    ['in_progress', 'completed'],
+  );
   assert.equal(state.incidents[0].updates.length, 3);
 });
 
 test('overdue: open incidents without a public update for longer than the cadence', () => {
-  let i = openIncident({ id: 'inc-2', title: 'Slow', impact: 'minor', components: ['blob/weu'], body: 'Looking', actor: 'a', source: 'manual' }, T0);
+  let i = openIncident(
+    { id: 'inc-2', title: 'Slow', impact: 'minor', components: ['blob/weu'], body: 'Looking', actor: 'a', source: 'manual' },
+    T0,
+  );
   assert.equal(isOverdue(i, T0 + 30 * MIN, 30 * MIN), false);
   assert.equal(isOverdue(i, T0 + 31 * MIN, 30 * MIN), true);
   i = addUpdate(i, { body: 'Still looking', actor: 'a' }, T0 + 31 * MIN);
@@ -134,5 +180,13 @@ test('overdue: open incidents without a public update for longer than the cadenc
   i = resolveIncident(i, '', 'a', T0 + 50 * MIN);
   assert.equal(isOverdue(i, T0 + 200 * MIN, 30 * MIN), false);
   assert.equal(isBanner(i, T0 + 200 * MIN, 30 * MIN), false);
-  assert.throws(() => addUpdate(addUpdate(i, { status: 'postmortem', body: 'pm', actor: 'a' }, T0 + 60 * MIN), { status: 'investigating', body: 'x', actor: 'a' }, T0 + 61 * MIN), /postmortem/);
+  assert.throws(
+    () =>
+      addUpdate(
+        addUpdate(i, { status: 'postmortem', body: 'pm', actor: 'a' }, T0 + 60 * MIN),
+        { status: 'investigating', body: 'x', actor: 'a' },
+        T0 + 61 * MIN,
+      ),
+    /postmortem/,
+  );
 });

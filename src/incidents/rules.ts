@@ -233,7 +233,10 @@ export function decideIncidents(
       const relapse = auto.status === 'monitoring' && autoStates.some((s) => healthOf(s.status, rules) === 'bad');
       if (fresh.length || worse || relapse) {
         const parts: string[] = [];
-        if (fresh.length) parts.push(`Now also affecting ${list(fresh.map((c) => c.region))}: ${list(fresh.map((c) => `${c.region} ${STATUS_LABEL[c.status].toLowerCase()}`))}.`);
+        if (fresh.length)
+          parts.push(
+            `Now also affecting ${list(fresh.map((c) => c.region))}: ${list(fresh.map((c) => `${c.region} ${STATUS_LABEL[c.status].toLowerCase()}`))}.`,
+          );
         if (worse) parts.push(`Impact raised to ${impact}.`);
         if (relapse) parts.push('The problem is back; we are investigating again.');
         const next = addUpdate(

@@ -82,7 +82,14 @@ async function save(deps: IncidentDeps, i: IncidentRecord, type: NotificationTyp
       at: i.updatedAt,
       actor,
       type,
-      data: { id: i.id, kind: i.kind, status: i.status, impact: i.impact, components: i.components, update: i.updates[i.updates.length - 1]?.id },
+      data: {
+        id: i.id,
+        kind: i.kind,
+        status: i.status,
+        impact: i.impact,
+        components: i.components,
+        update: i.updates[i.updates.length - 1]?.id,
+      },
     },
   ]);
   (deps.log ?? silentLogger).info({ incident: i.id, status: i.status, impact: i.impact }, type);

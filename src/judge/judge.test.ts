@@ -20,10 +20,26 @@ function latencies(target: string, n: number, medianMs: number): TargetSeries<Va
   return { target, points: Array.from({ length: n }, (_, i) => ({ t: i, value: medianMs * Math.exp(0.3 * normal()) })) };
 }
 const countMetric = (canary: TargetSeries<CountPoint>[], baseline: TargetSeries<CountPoint>[], critical = false): JudgeMetricInput => ({
-  name: 'errors', kind: 'count', direction: 'increase', critical, weight: 1, canary, baseline,
+  name: 'errors',
+  kind: 'count',
+  direction: 'increase',
+  critical,
+  weight: 1,
+  canary,
+  baseline,
 });
-const latencyMetric = (canary: TargetSeries<ValuePoint>[], baseline: TargetSeries<ValuePoint>[], direction: 'increase' | 'decrease' | 'either' = 'increase'): JudgeMetricInput => ({
-  name: 'p99 latency', kind: 'latency', direction, critical: false, weight: 1, canary, baseline,
+const latencyMetric = (
+  canary: TargetSeries<ValuePoint>[],
+  baseline: TargetSeries<ValuePoint>[],
+  direction: 'increase' | 'decrease' | 'either' = 'increase',
+): JudgeMetricInput => ({
+  name: 'p99 latency',
+  kind: 'latency',
+  direction,
+  critical: false,
+  weight: 1,
+  canary,
+  baseline,
 });
 
 test('the same version passes', () => {
@@ -39,7 +55,10 @@ test('the same version passes', () => {
 test('one more percentage point of errors fails, explained with rates, interval and volumes', () => {
   const res = judge([countMetric([counts('westeurope/cell-1', 30, 500, 0.02)], [counts('westeurope/cell-2', 30, 500, 0.01)])]);
   assert.equal(res.verdict, 'fail', res.reason);
-  assert.match(res.reason, /errors rate \+\d+% \(98% CI \+\d+%…\+\d+%\) across all canary targets against baseline: 2\.\d% vs [\d.]+% baseline, 1\d,\d{3} vs 1\d,\d{3} requests/);
+  assert.match(
+    res.reason,
+    /errors rate \+\d+% \(98% CI \+\d+%…\+\d+%\) across all canary targets against baseline: 2\.\d% vs [\d.]+% baseline, 1\d,\d{3} vs 1\d,\d{3} requests/,
+  );
 });
 
 test('a slower canary fails with the Hodges–Lehmann shift and its interval', () => {
@@ -75,7 +94,12 @@ test('an error-free service passes once its error rate is negligibly bounded', (
 });
 
 test('a single bad cell among good ones is caught and named', () => {
-  const canary = [counts('westeurope/cell-1', 30, 400, 0.01), counts('westeurope/cell-2', 30, 400, 0.04), counts('northeurope/cell-1', 30, 400, 0.01), counts('northeurope/cell-2', 30, 400, 0.01)];
+  const canary = [
+    counts('westeurope/cell-1', 30, 400, 0.01),
+    counts('westeurope/cell-2', 30, 400, 0.04),
+    counts('northeurope/cell-1', 30, 400, 0.01),
+    counts('northeurope/cell-2', 30, 400, 0.01),
+  ];
   const baseline = [counts('westeurope/cell-3', 30, 1600, 0.01)];
   const res = judge([countMetric(canary, baseline)]);
   assert.equal(res.verdict, 'fail', res.reason);
@@ -100,9 +124,14 @@ test('alignInTime: a strong cycle common to both sides no longer hides a no-chan
   const cyc = (t: number) => 80 * (1 + 0.8 * Math.sin((2 * Math.PI * t) / 60));
   const series = (target: string, n: number, f: number): TargetSeries<ValuePoint> => ({
     target,
-    points: Array.from({ length: 60 }, (_, t) => Array.from({ length: n }, () => ({ t, value: cyc(t) * f * Math.exp(0.05 * normal()) }))).flat(),
+    points: Array.from({ length: 60 }, (_, t) =>
+      Array.from({ length: n }, () => ({ t, value: cyc(t) * f * Math.exp(0.05 * normal()) })),
+    ).flat(),
   });
-  const metric = (alignInTime: boolean, f = 1): JudgeMetricInput => ({ ...latencyMetric([series('a/1', 2, f)], [series('a/2', 2, 1)]), alignInTime });
+  const metric = (alignInTime: boolean, f = 1): JudgeMetricInput => ({
+    ...latencyMetric([series('a/1', 2, f)], [series('a/2', 2, 1)]),
+    alignInTime,
+  });
   assert.equal(judge([metric(false)]).verdict, 'inconclusive', 'all against all, the cycle swamps the comparison');
   assert.equal(judge([metric(true)]).verdict, 'pass');
   const slow = judge([metric(true, 1.3)]);

@@ -2,7 +2,15 @@
 // window, metric by metric and cell by cell, with tests that stay valid under repeated looks.
 // Pure: series in, judgment out. The Prometheus source and the CLI feed it; the judge gate reads it.
 import type { Verdict } from '../core/types.js';
-import { blockedShiftSequence, burstWeights, rateRatioSequence, rateUpperBound, shiftSequence, type CountStratum, type ValueBlock } from './sequential.js';
+import {
+  blockedShiftSequence,
+  burstWeights,
+  rateRatioSequence,
+  rateUpperBound,
+  shiftSequence,
+  type CountStratum,
+  type ValueBlock,
+} from './sequential.js';
 
 export type MetricKind = 'count' | 'latency';
 export type Direction = 'increase' | 'decrease' | 'either';
@@ -147,7 +155,11 @@ function fold(results: MetricResult[], cfg: JudgeConfig): JudgeResult {
   const criticalFail = results.find((r) => r.critical && r.verdict === 'fail');
   const decided = results.filter((r) => r.verdict !== 'inconclusive');
   const wSum = decided.reduce((a, r) => a + r.weight, 0);
-  const score = criticalFail ? 0 : wSum === 0 ? 0 : (100 * decided.filter((r) => r.verdict === 'pass').reduce((a, r) => a + r.weight, 0)) / wSum;
+  const score = criticalFail
+    ? 0
+    : wSum === 0
+      ? 0
+      : (100 * decided.filter((r) => r.verdict === 'pass').reduce((a, r) => a + r.weight, 0)) / wSum;
   const failing = results.filter((r) => r.verdict === 'fail');
   const rounded = Math.round(score * 10) / 10;
   if (criticalFail) {
@@ -206,10 +218,38 @@ function judgeMetric(m: JudgeMetricInput, cfg: JudgeConfig, alpha: number): Metr
   if (m.kind === 'count') {
     const { canary, baseline } = setBurstsAside(m.canary, m.baseline);
     scopes.push(judgeCount(m, 'all', canary, baseline, floor, margin, minSamples, a, alpha, cfg));
-    for (const c of cells) scopes.push(judgeCount(m, c, canary.filter((s) => s.target === c), baseline, floor, cellMargin, cellMin, a, a, cellCfg));
+    for (const c of cells)
+      scopes.push(
+        judgeCount(
+          m,
+          c,
+          canary.filter((s) => s.target === c),
+          baseline,
+          floor,
+          cellMargin,
+          cellMin,
+          a,
+          a,
+          cellCfg,
+        ),
+      );
   } else {
     scopes.push(judgeLatency(m, 'all', m.canary, m.baseline, floor, margin, minSamples, a, alpha, cfg));
-    for (const c of cells) scopes.push(judgeLatency(m, c, m.canary.filter((s) => s.target === c), m.baseline, floor, cellMargin, cellMin, a, a, cfg));
+    for (const c of cells)
+      scopes.push(
+        judgeLatency(
+          m,
+          c,
+          m.canary.filter((s) => s.target === c),
+          m.baseline,
+          floor,
+          cellMargin,
+          cellMin,
+          a,
+          a,
+          cfg,
+        ),
+      );
   }
   const pooled = scopes[0];
   const evidenceFraction = Math.min(...scopes.map((x) => x.evidence));
@@ -218,16 +258,40 @@ function judgeMetric(m: JudgeMetricInput, cfg: JudgeConfig, alpha: number): Metr
     // A failing cell explains the failure best (the pooled figure dilutes it); else the pooled one.
     const cellFails = failed.filter((s) => s.scope !== 'all');
     const shown = cellFails.length > 0 ? cellFails.reduce((x, y) => (y.lower > x.lower ? y : x)) : failed[0];
-    return { name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: 'fail', evidenceFraction, scopes, detail: shown.detail };
+    return {
+      name: m.name,
+      kind: m.kind,
+      critical: m.critical,
+      weight: m.weight,
+      verdict: 'fail',
+      evidenceFraction,
+      scopes,
+      detail: shown.detail,
+    };
   }
   const uncleared = scopes.slice(1).filter((x) => x.verdict !== 'pass');
   if (pooled.verdict === 'pass' && uncleared.length > 0) {
     return {
-      name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: 'inconclusive', evidenceFraction, scopes,
+      name: m.name,
+      kind: m.kind,
+      critical: m.critical,
+      weight: m.weight,
+      verdict: 'inconclusive',
+      evidenceFraction,
+      scopes,
       detail: `${pooled.detail}; but not yet cleared: ${uncleared.map((x) => x.detail).join('; ')}`,
     };
   }
-  return { name: m.name, kind: m.kind, critical: m.critical, weight: m.weight, verdict: pooled.verdict, evidenceFraction, scopes, detail: pooled.detail };
+  return {
+    name: m.name,
+    kind: m.kind,
+    critical: m.critical,
+    weight: m.weight,
+    verdict: pooled.verdict,
+    evidenceFraction,
+    scopes,
+    detail: pooled.detail,
+  };
 }
 
 /** Weights every cell's buckets against bursts (see `burstWeights`); series keep their targets. */
@@ -300,23 +364,28 @@ function judgeCount(
     if (!s) byT.set(t, (s = { canaryTotal: 0, canaryErrors: 0, baselineTotal: 0, baselineErrors: 0 }));
     return s;
   };
-  let cn = 0, ce = 0, bn = 0, be = 0;
-  for (const s of canary) for (const p of s.points) {
-    if (!(p.total >= 0) || !(p.errors >= 0)) continue;
-    const st = add(p.t);
-    st.canaryTotal += p.total;
-    st.canaryErrors += p.errors;
-    cn += p.total;
-    ce += p.errors;
-  }
-  for (const s of baseline) for (const p of s.points) {
-    if (!(p.total >= 0) || !(p.errors >= 0)) continue;
-    const st = add(p.t);
-    st.baselineTotal += p.total;
-    st.baselineErrors += p.errors;
-    bn += p.total;
-    be += p.errors;
-  }
+  let cn = 0,
+    ce = 0,
+    bn = 0,
+    be = 0;
+  for (const s of canary)
+    for (const p of s.points) {
+      if (!(p.total >= 0) || !(p.errors >= 0)) continue;
+      const st = add(p.t);
+      st.canaryTotal += p.total;
+      st.canaryErrors += p.errors;
+      cn += p.total;
+      ce += p.errors;
+    }
+  for (const s of baseline)
+    for (const p of s.points) {
+      if (!(p.total >= 0) || !(p.errors >= 0)) continue;
+      const st = add(p.t);
+      st.baselineTotal += p.total;
+      st.baselineErrors += p.errors;
+      bn += p.total;
+      be += p.errors;
+    }
   const strata = [...byT.values()];
   const aligned = strata.some((s) => s.canaryTotal > 0 && s.baselineTotal > 0);
   const usable = aligned ? strata : [{ canaryTotal: cn, canaryErrors: ce, baselineTotal: bn, baselineErrors: be }];
@@ -327,7 +396,15 @@ function judgeCount(
   const rates = `${fmtRate(canaryRate)} vs ${fmtRate(baselineRate)} baseline`;
   const base = { scope, canarySamples: cn, baselineSamples: bn, canaryRate, baselineRate };
   if (cn === 0 || bn === 0) {
-    return { ...base, verdict: 'inconclusive', change: NaN, lower: NaN, upper: NaN, evidence: 0, detail: `${label}: no traffic ${cn === 0 ? 'on the canary' : 'on the baseline'} ${where(scope)} yet` };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      change: NaN,
+      lower: NaN,
+      upper: NaN,
+      evidence: 0,
+      detail: `${label}: no traffic ${cn === 0 ? 'on the canary' : 'on the baseline'} ${where(scope)} yet`,
+    };
   }
   const badUp = m.direction !== 'decrease';
   const badDown = m.direction !== 'increase';
@@ -341,7 +418,15 @@ function judgeCount(
   const buckets = usable.filter((s) => s.canaryTotal > 0 && s.baselineTotal > 0).length;
   const enoughBuckets = !aligned || buckets >= cfg.minBuckets;
   if (enoughBuckets && ((badUp && up.above) || (badDown && down.below))) {
-    return { ...base, verdict: 'fail', change, lower, upper, evidence: 1, detail: `${label} rate ${pct(change)} ${ci} ${where(scope)} against baseline: ${rates}, ${volumes}` };
+    return {
+      ...base,
+      verdict: 'fail',
+      change,
+      lower,
+      upper,
+      evidence: 1,
+      detail: `${label} rate ${pct(change)} ${ci} ${where(scope)} against baseline: ${rates}, ${volumes}`,
+    };
   }
   // Not failing: report and pass on the interval at the pass level.
   const upP = alphaPass === alpha ? up : rateRatioSequence(usable, 1 + floor, alphaPass);
@@ -350,10 +435,26 @@ function judgeCount(
   const upperP = upP.upper - 1;
   const shown = `${label} rate ${Number.isFinite(change) ? pct(change) : 'n/a'} (${conf(alphaPass)} CI ${pct(lowerP)}…${pct(upperP)}) ${where(scope)}`;
   if (volume < 1) {
-    return { ...base, verdict: 'inconclusive', change, lower: lowerP, upper: upperP, evidence: volume, detail: `${shown}: too little traffic to pass (${volumes}, need ${fmtInt(minSamples)} each)` };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      change,
+      lower: lowerP,
+      upper: upperP,
+      evidence: volume,
+      detail: `${shown}: too little traffic to pass (${volumes}, need ${fmtInt(minSamples)} each)`,
+    };
   }
   if (!enoughBuckets) {
-    return { ...base, verdict: 'inconclusive', change, lower: lowerP, upper: upperP, evidence: Math.min(volume, buckets / cfg.minBuckets), detail: `${shown}: ${buckets} of ${cfg.minBuckets} time buckets so far; ${rates}, ${volumes}` };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      change,
+      lower: lowerP,
+      upper: upperP,
+      evidence: Math.min(volume, buckets / cfg.minBuckets),
+      detail: `${shown}: ${buckets} of ${cfg.minBuckets} time buckets so far; ${rates}, ${volumes}`,
+    };
   }
   // Negligible: the canary's own error rate is, or the increase the ratio's upper bound implies over the
   // baseline's rate is, at most `negligibleIncrease` (the ratio is robust to bursts; raw rates are not).
@@ -365,7 +466,15 @@ function judgeCount(
     const words = within
       ? `no regression of ${Math.round(margin * 100)}% or more`
       : `at most ${fmtPoints(impliedIncrease)} above baseline with ${conf(alphaPass)} confidence (negligible below ${fmtPoints(cfg.negligibleIncrease)})`;
-    return { ...base, verdict: 'pass', change, lower: lowerP, upper: upperP, evidence: 1, detail: `${shown}: ${words}; ${rates}, ${volumes}` };
+    return {
+      ...base,
+      verdict: 'pass',
+      change,
+      lower: lowerP,
+      upper: upperP,
+      evidence: 1,
+      detail: `${shown}: ${words}; ${rates}, ${volumes}`,
+    };
   }
   const precision = widthProgress(upP.lower, upP.upper, margin);
   return {
@@ -421,24 +530,35 @@ function judgeLatency(
   // (stratified rank test), so a daily cycle that moves both sides cancels out; otherwise all against all.
   const byT = new Map<number, ValueBlock>();
   const put = (ss: TargetSeries<ValuePoint>[], side: 'canary' | 'baseline') => {
-    for (const s of ss) for (const p of s.points) {
-      if (!(Number.isFinite(p.value) && p.value > 0)) continue;
-      let b = byT.get(p.t);
-      if (!b) byT.set(p.t, (b = { canary: [], baseline: [] }));
-      b[side].push(Math.log(p.value));
-    }
+    for (const s of ss)
+      for (const p of s.points) {
+        if (!(Number.isFinite(p.value) && p.value > 0)) continue;
+        let b = byT.get(p.t);
+        if (!b) byT.set(p.t, (b = { canary: [], baseline: [] }));
+        b[side].push(Math.log(p.value));
+      }
   };
   put(canary, 'canary');
   put(baseline, 'baseline');
   const blocks = [...byT.values()].filter((b) => b.canary.length > 0 && b.baseline.length > 0);
   const inBlocks = (side: 'canary' | 'baseline') => blocks.reduce((a, b) => a + b[side].length, 0);
-  const blocked = m.alignInTime === true && blocks.length >= 5 && inBlocks('canary') >= 0.5 * x.length && inBlocks('baseline') >= 0.5 * y.length;
-  const test = (a: number) => (blocked ? blockedShiftSequence(blocks, Math.log(1 + floor), a) : shiftSequence(x, y, Math.log(1 + floor), a));
+  const blocked =
+    m.alignInTime === true && blocks.length >= 5 && inBlocks('canary') >= 0.5 * x.length && inBlocks('baseline') >= 0.5 * y.length;
+  const test = (a: number) =>
+    blocked ? blockedShiftSequence(blocks, Math.log(1 + floor), a) : shiftSequence(x, y, Math.log(1 + floor), a);
   const label = m.name;
   const volumes = `${fmtInt(x.length)} vs ${fmtInt(y.length)} samples${blocked ? ', compared within the same time buckets' : ''}`;
   const base = { scope, canarySamples: x.length, baselineSamples: y.length };
   if (x.length < 2 || y.length < 2) {
-    return { ...base, verdict: 'inconclusive', change: NaN, lower: NaN, upper: NaN, evidence: 0, detail: `${label}: no samples ${x.length < 2 ? 'from the canary' : 'from the baseline'} ${where(scope)} yet` };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      change: NaN,
+      lower: NaN,
+      upper: NaN,
+      evidence: 0,
+      detail: `${label}: no samples ${x.length < 2 ? 'from the canary' : 'from the baseline'} ${where(scope)} yet`,
+    };
   }
   const lf = Math.log(1 + floor);
   const lm = Math.log(1 + margin);
@@ -450,7 +570,15 @@ function judgeLatency(
   const badUp = m.direction !== 'decrease' && r.zAboveFloor >= r.zCritical;
   const badDown = m.direction !== 'increase' && r.zBelowFloor <= -r.zCritical;
   if (badUp || badDown) {
-    return { ...base, verdict: 'fail', change, lower, upper, evidence: 1, detail: `${label} ${pct(change)} ${ci} ${where(scope)} against baseline, ${volumes}` };
+    return {
+      ...base,
+      verdict: 'fail',
+      change,
+      lower,
+      upper,
+      evidence: 1,
+      detail: `${label} ${pct(change)} ${ci} ${where(scope)} against baseline, ${volumes}`,
+    };
   }
   // Not failing: report and pass on the interval at the pass level.
   const rp = alphaPass === alpha ? r : test(alphaPass);
@@ -459,11 +587,27 @@ function judgeLatency(
   const shown = `${label} ${pct(change)} (${conf(alphaPass)} CI ${pct(lowerP)}…${pct(upperP)}) ${where(scope)}`;
   const volume = Math.min(1, x.length / minSamples, y.length / minSamples);
   if (volume < 1) {
-    return { ...base, verdict: 'inconclusive', change, lower: lowerP, upper: upperP, evidence: volume, detail: `${shown}: too few samples to pass (${volumes}, need ${fmtInt(minSamples)} each)` };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      change,
+      lower: lowerP,
+      upper: upperP,
+      evidence: volume,
+      detail: `${shown}: too few samples to pass (${volumes}, need ${fmtInt(minSamples)} each)`,
+    };
   }
   const within = (m.direction === 'decrease' || rp.upper < lm) && (m.direction === 'increase' || rp.lower > -lm);
   if (within) {
-    return { ...base, verdict: 'pass', change, lower: lowerP, upper: upperP, evidence: 1, detail: `${shown}: no regression of ${Math.round(margin * 100)}% or more, ${volumes}` };
+    return {
+      ...base,
+      verdict: 'pass',
+      change,
+      lower: lowerP,
+      upper: upperP,
+      evidence: 1,
+      detail: `${shown}: no regression of ${Math.round(margin * 100)}% or more, ${volumes}`,
+    };
   }
   return {
     ...base,

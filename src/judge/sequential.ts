@@ -232,15 +232,33 @@ export interface ShiftSequenceResult {
  * mixture boundary applies, and the interval is the HL interval at that boundary's critical value.
  * `floor` is the smallest shift that matters, on the same scale as the data.
  */
-export function shiftSequence(canary: readonly number[], baseline: readonly number[], floor: number, alpha: number, taus: readonly number[] = SHIFT_TAUS): ShiftSequenceResult {
+export function shiftSequence(
+  canary: readonly number[],
+  baseline: readonly number[],
+  floor: number,
+  alpha: number,
+  taus: readonly number[] = SHIFT_TAUS,
+): ShiftSequenceResult {
   const n1 = canary.length;
   const n2 = baseline.length;
   const info = (12 * n1 * n2) / (n1 + n2 + 1);
   const zCritical = multiScaleCriticalZ(info, alpha, taus);
   const hl = hodgesLehmann(canary, baseline, Number.isFinite(zCritical) ? zCritical : 1e9);
   const base = mannWhitney(canary, baseline);
-  const up = floor === 0 ? base : mannWhitney(canary.map((v) => v - floor), baseline);
-  const down = floor === 0 ? base : mannWhitney(canary.map((v) => v + floor), baseline);
+  const up =
+    floor === 0
+      ? base
+      : mannWhitney(
+          canary.map((v) => v - floor),
+          baseline,
+        );
+  const down =
+    floor === 0
+      ? base
+      : mannWhitney(
+          canary.map((v) => v + floor),
+          baseline,
+        );
   return {
     n1,
     n2,
@@ -275,7 +293,9 @@ export function burstWeights(cells: readonly CellCounts[]): Map<number, number>[
   const total = cells.reduce((x, c) => x + [...c.points.values()].reduce((s2, p) => s2 + p[1], 0), 0);
   if (times.length < 5 || cells.length < 2 || total === 0) return out;
   // residual matrix on the log-rate scale (0.5 added so empty buckets have a rate)
-  const resid = cells.map((c) => new Map<number, number>([...c.points.entries()].filter(([, [n]]) => n > 0).map(([t, [n, e]]) => [t, Math.log((e + 0.5) / n)])));
+  const resid = cells.map(
+    (c) => new Map<number, number>([...c.points.entries()].filter(([, [n]]) => n > 0).map(([t, [n, e]]) => [t, Math.log((e + 0.5) / n)])),
+  );
   const med = (v: number[]) => {
     const x = [...v].sort((p, q) => p - q);
     const m = x.length >> 1;
@@ -325,7 +345,12 @@ export interface ValueBlock {
  * sequential critical value; the information is (Σ k·m)² / Var(U) for k canary and m baseline values per
  * bucket, which is 12·n₁n₂/(n₁+n₂+1) when there is a single bucket.
  */
-export function blockedShiftSequence(blocks: readonly ValueBlock[], floor: number, alpha: number, taus: readonly number[] = SHIFT_TAUS): ShiftSequenceResult {
+export function blockedShiftSequence(
+  blocks: readonly ValueBlock[],
+  floor: number,
+  alpha: number,
+  taus: readonly number[] = SHIFT_TAUS,
+): ShiftSequenceResult {
   const bs = blocks
     .filter((b) => b.canary.length > 0 && b.baseline.length > 0)
     .map((b) => ({ x: b.canary, y: [...b.baseline].sort((p, q) => p - q) }));

@@ -77,7 +77,11 @@ export function parseCsvSeries(text: string, file: string): SeriesRow[] {
       header = cells.map((c) => c.toLowerCase());
       headerLine = i + 1;
       for (const need of ['time', 'metric', 'value']) {
-        if (!header.includes(need)) problems.push({ message: `the header has no "${need}" column (columns: ${COLUMNS.join(', ')})`, location: { file, line: i + 1, column: 1 } });
+        if (!header.includes(need))
+          problems.push({
+            message: `the header has no "${need}" column (columns: ${COLUMNS.join(', ')})`,
+            location: { file, line: i + 1, column: 1 },
+          });
       }
       if (problems.length) fail(file, problems);
       continue;
@@ -93,14 +97,19 @@ export function parseCsvSeries(text: string, file: string): SeriesRow[] {
     const totalRaw = get('total');
     const total = totalRaw === undefined || totalRaw === '' ? undefined : Number(totalRaw);
     const at = (name: string) => ({ file, line: i + 1, column: Math.max(1, col(name)) });
-    if (t === undefined) problems.push({ message: `time "${get('time') ?? ''}" is not a number or an ISO 8601 date`, location: at('time') });
+    if (t === undefined)
+      problems.push({ message: `time "${get('time') ?? ''}" is not a number or an ISO 8601 date`, location: at('time') });
     if (!metric) problems.push({ message: 'metric name is empty', location: at('metric') });
-    if (get('value') === undefined || get('value') === '' || !Number.isFinite(value)) problems.push({ message: `value "${get('value') ?? ''}" is not a number`, location: at('value') });
-    if (total !== undefined && !(Number.isFinite(total) && total >= 0)) problems.push({ message: `total "${totalRaw}" is not a count`, location: at('total') });
+    if (get('value') === undefined || get('value') === '' || !Number.isFinite(value))
+      problems.push({ message: `value "${get('value') ?? ''}" is not a number`, location: at('value') });
+    if (total !== undefined && !(Number.isFinite(total) && total >= 0))
+      problems.push({ message: `total "${totalRaw}" is not a count`, location: at('total') });
     if (problems.length > 20) break;
-    if (t !== undefined && metric && Number.isFinite(value)) rows.push({ t, target: get('target') || file, metric, value, total, line: i + 1 });
+    if (t !== undefined && metric && Number.isFinite(value))
+      rows.push({ t, target: get('target') || file, metric, value, total, line: i + 1 });
   }
-  if (!header) fail(file, [{ message: `empty file: expected a header line "${COLUMNS.join(',')}"`, location: { file, line: 1, column: 1 } }]);
+  if (!header)
+    fail(file, [{ message: `empty file: expected a header line "${COLUMNS.join(',')}"`, location: { file, line: 1, column: 1 } }]);
   if (problems.length) fail(file, problems);
   if (rows.length === 0) fail(file, [{ message: 'no data rows after the header', location: { file, line: headerLine, column: 1 } }]);
   return rows;
@@ -125,7 +134,8 @@ export function parseJsonSeries(text: string, file: string): SeriesRow[] {
     if (t === undefined) problems.push({ message: 'time is missing or not a number / ISO 8601 date', path: `${path}.time` });
     if (typeof r?.metric !== 'string' || r.metric === '') problems.push({ message: 'metric name is missing', path: `${path}.metric` });
     if (!Number.isFinite(value)) problems.push({ message: 'value is missing or not a number', path: `${path}.value` });
-    if (total !== undefined && !(Number.isFinite(total) && total >= 0)) problems.push({ message: 'total is not a count', path: `${path}.total` });
+    if (total !== undefined && !(Number.isFinite(total) && total >= 0))
+      problems.push({ message: 'total is not a count', path: `${path}.total` });
     if (t !== undefined && typeof r.metric === 'string' && r.metric && Number.isFinite(value)) {
       rows.push({ t, target: typeof r.target === 'string' && r.target ? r.target : file, metric: r.metric, value, total, line: i + 1 });
     }
@@ -164,7 +174,7 @@ export function buildJudgeInput(baseline: SeriesRow[], canary: SeriesRow[], opts
       effectFloor: opts.effectFloor?.[name] ?? opts.defaultEffectFloor,
       weight: 1,
     };
-    const group = <P,>(rows: SeriesRow[], point: (r: SeriesRow) => P): TargetSeries<P>[] => {
+    const group = <P>(rows: SeriesRow[], point: (r: SeriesRow) => P): TargetSeries<P>[] => {
       const m = new Map<string, P[]>();
       for (const r of rows) m.set(r.target, [...(m.get(r.target) ?? []), point(r)]);
       return [...m.entries()].map(([target, points]) => ({ target, points }));

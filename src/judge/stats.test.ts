@@ -27,7 +27,10 @@ test('normal quantile inverts the CDF', () => {
 test('exact Mann–Whitney distribution is the Gaussian binomial', () => {
   assert.deepEqual(mannWhitneyExactCounts(2, 2), [1, 1, 2, 1, 1]);
   const c = mannWhitneyExactCounts(5, 4);
-  assert.equal(c.reduce((a, b) => a + b, 0), 126); // C(9,4)
+  assert.equal(
+    c.reduce((a, b) => a + b, 0),
+    126,
+  ); // C(9,4)
   assert.deepEqual(c.slice(0, 4), [1, 1, 2, 3]); // partitions of u into ≤4 parts of size ≤5
 });
 
@@ -123,12 +126,26 @@ test('the error-count judgment keeps its level under repeated looks, also with b
     let fails = 0;
     const bakes = 100;
     for (let b = 0; b < bakes; b++) {
-      const cells = ['c/1', 'c/2', 'b/1', 'b/2'].map((target) => ({ target, points: [] as { t: number; total: number; errors: number }[] }));
+      const cells = ['c/1', 'c/2', 'b/1', 'b/2'].map((target) => ({
+        target,
+        points: [] as { t: number; total: number; errors: number }[],
+      }));
       let failed = false;
       for (let t = 0; t < 25 && !failed; t++) {
         for (const c of cells) c.points.push({ t, total: 500, errors: binom(500, 0.01 * (bursty && r() < 0.05 ? 10 : 1)) });
         // floor 0: the null is "same error rate", the hardest place to keep the level
-        const res = judge([{ name: 'errors', kind: 'count', direction: 'increase', critical: false, weight: 1, effectFloor: 0, canary: cells.slice(0, 2), baseline: cells.slice(2) }]);
+        const res = judge([
+          {
+            name: 'errors',
+            kind: 'count',
+            direction: 'increase',
+            critical: false,
+            weight: 1,
+            effectFloor: 0,
+            canary: cells.slice(0, 2),
+            baseline: cells.slice(2),
+          },
+        ]);
         if (res.verdict === 'fail') failed = true;
       }
       if (failed) fails++;
@@ -154,7 +171,12 @@ test('stratified rank test: one bucket is plain Mann–Whitney; a common daily c
     return { canary: [cyc + 0.1 * normal()], baseline: [cyc + 0.1 * normal(), cyc + 0.1 * normal()] };
   });
   const strat = blockedShiftSequence(blocks, 0, 0.02);
-  const flat = shiftSequence(blocks.flatMap((b) => b.canary), blocks.flatMap((b) => b.baseline), 0, 0.02);
+  const flat = shiftSequence(
+    blocks.flatMap((b) => b.canary),
+    blocks.flatMap((b) => b.baseline),
+    0,
+    0.02,
+  );
   assert.ok(strat.upper - strat.lower < (flat.upper - flat.lower) / 3, `${strat.lower}…${strat.upper} vs ${flat.lower}…${flat.upper}`);
   assert.ok(strat.lower < 0 && strat.upper > 0);
   // level under repeated looks

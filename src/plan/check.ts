@@ -55,7 +55,12 @@ export function checkPlan(plan: Plan, fleet: Fleet, policy: CheckPolicy, scope: 
       }
       const prev = seenIn.get(id);
       if (prev !== undefined) {
-        out.push({ rule: 'coverage', wave: n, region: t.region, message: `target ${id} is already in wave ${prev}: each target is deployed once` });
+        out.push({
+          rule: 'coverage',
+          wave: n,
+          region: t.region,
+          message: `target ${id} is already in wave ${prev}: each target is deployed once`,
+        });
         continue;
       }
       seenIn.set(id, n);
@@ -71,7 +76,12 @@ export function checkPlan(plan: Plan, fleet: Fleet, policy: CheckPolicy, scope: 
     // I1
     if (n === 1) {
       for (const [r, cells] of notCanary)
-        out.push({ rule: 'I1', wave: 1, region: r, message: `${r}/${cells.join(', ')} ${cells.length === 1 ? 'is' : 'are'} not in the canary set: wave 1 is the canary set only` });
+        out.push({
+          rule: 'I1',
+          wave: 1,
+          region: r,
+          message: `${r}/${cells.join(', ')} ${cells.length === 1 ? 'is' : 'are'} not in the canary set: wave 1 is the canary set only`,
+        });
     } else if (weight > policy.growth * verified * (1 + EPS) + 1e-12) {
       out.push({
         rule: 'I1',
@@ -83,7 +93,11 @@ export function checkPlan(plan: Plan, fleet: Fleet, policy: CheckPolicy, scope: 
     verified += weight;
     // policy limits
     if (policy.maxRegionsPerWave !== undefined && distinct.length > policy.maxRegionsPerWave)
-      out.push({ rule: 'policy', wave: n, message: `wave ${n} has ${distinct.length} regions, more than maxRegionsPerWave (${policy.maxRegionsPerWave})` });
+      out.push({
+        rule: 'policy',
+        wave: n,
+        message: `wave ${n} has ${distinct.length} regions, more than maxRegionsPerWave (${policy.maxRegionsPerWave})`,
+      });
     if (policy.maxPerGeographyPerWave !== undefined) {
       const per = new Map<string, string[]>();
       for (const r of distinct) {
@@ -92,7 +106,12 @@ export function checkPlan(plan: Plan, fleet: Fleet, policy: CheckPolicy, scope: 
       }
       for (const [g, rs] of per)
         if (rs.length > policy.maxPerGeographyPerWave)
-          out.push({ rule: 'policy', wave: n, region: rs.join(', '), message: `wave ${n} has ${rs.length} regions of geography "${g}" (${rs.join(', ')}), more than maxPerGeographyPerWave (${policy.maxPerGeographyPerWave})` });
+          out.push({
+            rule: 'policy',
+            wave: n,
+            region: rs.join(', '),
+            message: `wave ${n} has ${rs.length} regions of geography "${g}" (${rs.join(', ')}), more than maxPerGeographyPerWave (${policy.maxPerGeographyPerWave})`,
+          });
     }
   });
   // I1: the whole canary set goes first.
@@ -103,7 +122,12 @@ export function checkPlan(plan: Plan, fleet: Fleet, policy: CheckPolicy, scope: 
       missingCanary.set(r, [...(missingCanary.get(r) ?? []), c]);
     }
   for (const [r, cells] of missingCanary)
-    out.push({ rule: 'I1', wave: 1, region: r, message: `canary ${cells.length === 1 ? 'target' : 'targets'} ${r}/${cells.join(', ')} ${cells.length === 1 ? 'is' : 'are'} not in wave 1: wave 1 is the whole canary set` });
+    out.push({
+      rule: 'I1',
+      wave: 1,
+      region: r,
+      message: `canary ${cells.length === 1 ? 'target' : 'targets'} ${r}/${cells.join(', ')} ${cells.length === 1 ? 'is' : 'are'} not in wave 1: wave 1 is the whole canary set`,
+    });
   // I2: paired regions' wave spans never overlap.
   for (const [a, partners] of fleet.partners) {
     const fa = firstWave.get(a);
@@ -135,7 +159,12 @@ export function checkPlan(plan: Plan, fleet: Fleet, policy: CheckPolicy, scope: 
   for (const r of regions) {
     const missing = r.cells.filter((c) => !seenIn.has(`${r.id}/${c.id}`)).map((c) => c.id);
     if (missing.length > 0)
-      out.push({ rule: 'coverage', wave: plan.waves.length, region: r.id, message: `${missing.length === r.cells.length ? `region "${r.id}" is` : `cells ${missing.join(', ')} of region "${r.id}" are`} in no wave: every target of the service must be in exactly one wave` });
+      out.push({
+        rule: 'coverage',
+        wave: plan.waves.length,
+        region: r.id,
+        message: `${missing.length === r.cells.length ? `region "${r.id}" is` : `cells ${missing.join(', ')} of region "${r.id}" are`} in no wave: every target of the service must be in exactly one wave`,
+      });
   }
   out.sort((x, y) => x.wave - y.wave);
   return out;

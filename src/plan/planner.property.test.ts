@@ -28,7 +28,10 @@ const regionGen = (n: number): fc.Arbitrary<RegionGen> =>
     pairs: fc.array(fc.integer({ min: 0, max: Math.max(0, n - 1) }), { maxLength: 2 }),
     symmetric: fc.boolean(),
     canary: fc.integer({ min: 0, max: 19 }).map((x) => x === 0),
-    canaryCells: fc.array(fc.integer({ min: 0, max: 39 }).map((x) => x === 0), { minLength: 5, maxLength: 5 }),
+    canaryCells: fc.array(
+      fc.integer({ min: 0, max: 39 }).map((x) => x === 0),
+      { minLength: 5, maxLength: 5 },
+    ),
   });
 
 const scenarioGen = fc.integer({ min: 1, max: 200 }).chain((n) =>
@@ -100,7 +103,9 @@ function build(s: Scenario, mode: 'whole' | 'cells'): Built {
   }));
   const fleet = fleetSchema.parse({ regions });
   const partners = declaredPairSet(fleet);
-  const scope = new Set(s.serviceSubset ? fleet.regions.filter((_, i) => s.serviceSubset![i] || i === 0).map((r) => r.id) : fleet.regions.map((r) => r.id));
+  const scope = new Set(
+    s.serviceSubset ? fleet.regions.filter((_, i) => s.serviceSubset![i] || i === 0).map((r) => r.id) : fleet.regions.map((r) => r.id),
+  );
   const policy = policySchema.parse({
     growth: s.growth,
     maxRegionsPerWave: s.maxRegions,
@@ -120,7 +125,8 @@ function build(s: Scenario, mode: 'whole' | 'cells'): Built {
     const perGeo = new Map<string, number>();
     for (const i of chosen) perGeo.set(fleet.regions[i].geography, (perGeo.get(fleet.regions[i].geography) ?? 0) + 1);
     if (policy.maxRegionsPerWave !== undefined) policy.maxRegionsPerWave = Math.max(policy.maxRegionsPerWave, chosen.length);
-    if (policy.maxPerGeographyPerWave !== undefined) policy.maxPerGeographyPerWave = Math.max(policy.maxPerGeographyPerWave, ...perGeo.values());
+    if (policy.maxPerGeographyPerWave !== undefined)
+      policy.maxPerGeographyPerWave = Math.max(policy.maxPerGeographyPerWave, ...perGeo.values());
     // Every other cell fits under growth × the canary weight.
     const w = targetWeights(fleet, scope);
     let heaviest = 0;
@@ -130,7 +136,8 @@ function build(s: Scenario, mode: 'whole' | 'cells'): Built {
       else heaviest = Math.max(heaviest, x);
     }
     if (canaryWeight * policy.growth < heaviest) fleet.regions[chosen[0]].weight += heaviest / policy.growth - canaryWeight + 1;
-    if (s.firstRegion !== undefined && !inCanary.has(`r${s.firstRegion}`) && scope.has(`r${s.firstRegion}`)) policy.firstRegion = `r${s.firstRegion}`;
+    if (s.firstRegion !== undefined && !inCanary.has(`r${s.firstRegion}`) && scope.has(`r${s.firstRegion}`))
+      policy.firstRegion = `r${s.firstRegion}`;
   } else {
     // Canary regions and cells from an independent set of the pair graph, mostly; canary cells are made
     // heavy so that the rest of their region is light.
@@ -155,9 +162,11 @@ function build(s: Scenario, mode: 'whole' | 'cells'): Built {
     if (n % 3 !== 0) {
       const regionsIn = [...new Set(entries.map((e) => e.split('/')[0]))];
       const perGeo = new Map<string, number>();
-      for (const r of regionsIn) perGeo.set(fleet.regions[Number(r.slice(1))].geography, (perGeo.get(fleet.regions[Number(r.slice(1))].geography) ?? 0) + 1);
+      for (const r of regionsIn)
+        perGeo.set(fleet.regions[Number(r.slice(1))].geography, (perGeo.get(fleet.regions[Number(r.slice(1))].geography) ?? 0) + 1);
       if (policy.maxRegionsPerWave !== undefined) policy.maxRegionsPerWave = Math.max(policy.maxRegionsPerWave, regionsIn.length);
-      if (policy.maxPerGeographyPerWave !== undefined) policy.maxPerGeographyPerWave = Math.max(policy.maxPerGeographyPerWave, ...perGeo.values());
+      if (policy.maxPerGeographyPerWave !== undefined)
+        policy.maxPerGeographyPerWave = Math.max(policy.maxPerGeographyPerWave, ...perGeo.values());
     }
   }
   return { fleet, policy, service: { name: 'svc', regions: s.serviceSubset ? [...scope] : 'all', gates: [{ kind: 'probe', name: 'g' }] } };
@@ -245,13 +254,16 @@ test('every generated fleet (whole-region canaries) gets a plan that keeps I1 an
         assert.equal(plan.waves[1].regions.length, 1, 'wave 2 is a single region');
         if (b.policy.firstRegion !== 'smallest') assert.deepEqual(plan.waves[1].regions, [b.policy.firstRegion]);
       }
-      assert.equal(plan.minDurationMs, plan.waves.reduce((x, w) => x + w.bakeMs, 0));
+      assert.equal(
+        plan.minDurationMs,
+        plan.waves.reduce((x, w) => x + w.bakeMs, 0),
+      );
       // Deterministic: the same input gives the same plan.
       const again = planFleet(buildFleet(structuredClone(b.fleet)), structuredClone(b.policy), structuredClone(b.service));
       assert.deepEqual(again, out);
       waves += plan.waves.length;
       const regionsSeen = new Set<string>();
-      for (const w of plan.waves) for (const r of w.regions) (regionsSeen.has(r) ? splits++ : regionsSeen.add(r));
+      for (const w of plan.waves) for (const r of w.regions) regionsSeen.has(r) ? splits++ : regionsSeen.add(r);
     }),
     FAST,
   );
@@ -290,15 +302,21 @@ test('canary sets of cells: a plan, when there is one, keeps every rule; a refus
         perGeo.set(g, (perGeo.get(g) ?? 0) + 1);
       }
       const withinLimits =
-        canaryRegions.length <= (b.policy.maxRegionsPerWave ?? Infinity) && Math.max(...perGeo.values()) <= (b.policy.maxPerGeographyPerWave ?? Infinity);
+        canaryRegions.length <= (b.policy.maxRegionsPerWave ?? Infinity) &&
+        Math.max(...perGeo.values()) <= (b.policy.maxPerGeographyPerWave ?? Infinity);
       let canaryWeight = 0;
       let heaviest = 0;
-      for (const [t, w] of weights) (canary.has(t) ? (canaryWeight += w) : (heaviest = Math.max(heaviest, w)));
+      for (const [t, w] of weights) canary.has(t) ? (canaryWeight += w) : (heaviest = Math.max(heaviest, w));
       const bounded = heaviest <= b.policy.growth * canaryWeight * (1 - 1e-9);
-      assert.ok(!(independent && withinLimits && bounded), `a plan exists but the planner refused: ${out.problems.map((p) => p.message).join('; ')}`);
+      assert.ok(
+        !(independent && withinLimits && bounded),
+        `a plan exists but the planner refused: ${out.problems.map((p) => p.message).join('; ')}`,
+      );
       for (const p of out.problems) {
         assert.ok(
-          ['policy.canary', 'policy.growth', 'policy.maxRegionsPerWave', 'policy.maxPerGeographyPerWave', 'policy.firstRegion'].includes(p.path.join('.')),
+          ['policy.canary', 'policy.growth', 'policy.maxRegionsPerWave', 'policy.maxPerGeographyPerWave', 'policy.firstRegion'].includes(
+            p.path.join('.'),
+          ),
           `unexpected constraint ${p.path.join('.')}: ${p.message}`,
         );
         assert.ok(p.message.length > 20);
@@ -340,7 +358,9 @@ function mutate(plan: Plan, b: Built, m: { kind: string; a: number; b: number })
   switch (m.kind) {
     case 'merge-pair': {
       const partners = declaredPairSet(b.fleet);
-      const edge = [...partners].map((k) => k.split('|')).find(([x, y]) => waves.some((w) => w.some((t) => t.region === x)) && waves.some((w) => w.some((t) => t.region === y)));
+      const edge = [...partners]
+        .map((k) => k.split('|'))
+        .find(([x, y]) => waves.some((w) => w.some((t) => t.region === x)) && waves.some((w) => w.some((t) => t.region === y)));
       if (!edge) return plan;
       const [x, y] = edge;
       const target = waves.findIndex((w) => w.some((t) => t.region === x));

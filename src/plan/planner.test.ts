@@ -38,8 +38,14 @@ services: [{ name: web }]
   // Verified after each wave: 1, 2, 6, 10; each wave may weigh twice what was verified before it.
   // Wave 3: geographies not yet touched come first (ap, then eu); d fills the budget of 4.
   assert.deepEqual(regionsOf(p), ['canary', 'a', 'd', 'b c']);
-  assert.deepEqual(p.waves.map((w) => w.kind), ['canary', 'first', 'later', 'later']);
-  assert.deepEqual(p.waves.map((w) => w.weight), [1, 1, 4, 4]);
+  assert.deepEqual(
+    p.waves.map((w) => w.kind),
+    ['canary', 'first', 'later', 'later'],
+  );
+  assert.deepEqual(
+    p.waves.map((w) => w.weight),
+    [1, 1, 4, 4],
+  );
   assert.equal(p.totalWeight, 10);
   assert.equal(p.minDurationMs, (1 + 2 + 4 + 4) * 3_600_000);
 });
@@ -57,7 +63,12 @@ services: [{ name: web }]
 `);
   // Wave 3 may weigh 10: e and b fit, c is paired with b (declared on b's side) and waits.
   assert.deepEqual(regionsOf(p), ['k', 'a', 'e b', 'c']);
-  const fleet = buildFleet(parseConfig(`fleet:\n  regions:\n    - { id: k, geography: x, canary: true }\n    - { id: a, geography: x, pair: b }\n    - { id: b, geography: x, pair: c }\n    - { id: c, geography: x }\n`, 't').fleet);
+  const fleet = buildFleet(
+    parseConfig(
+      `fleet:\n  regions:\n    - { id: k, geography: x, canary: true }\n    - { id: a, geography: x, pair: b }\n    - { id: b, geography: x, pair: c }\n    - { id: c, geography: x }\n`,
+      't',
+    ).fleet,
+  );
   assert.deepEqual([...fleet.partners.get('b')!].sort(), ['a', 'c']);
   assert.deepEqual([...fleet.partners.get('a')!], ['b']);
 });
@@ -89,7 +100,10 @@ services: [{ name: web }]
 `);
   // big's cells weigh 2 each: wave 2 may weigh 2 (1 cell), then 6 (3 cells); partner only after big is done.
   assert.deepEqual(targetsOf(p), ['k/cell-1', 'big/c1', 'big/c2 big/c3 big/c4', 'partner/cell-1']);
-  assert.deepEqual(p.waves.map((w) => w.kind), ['canary', 'first', 'first', 'later']);
+  assert.deepEqual(
+    p.waves.map((w) => w.kind),
+    ['canary', 'first', 'first', 'later'],
+  );
 });
 
 test('a canary cell: the rest of its region follows, and the region partner waits until the region is done', () => {
@@ -158,13 +172,22 @@ policy:
   approvals: [first, 3]
 `;
   const p = plan(base + 'services: [{ name: web, gates: [{ kind: approval, name: ok }] }]\n');
-  assert.deepEqual(p.waves.map((w) => w.bakeMs), [90_000, 1_800_000, 7_200_000]);
-  assert.deepEqual(p.waves.map((w) => w.approval), [true, true, true]);
+  assert.deepEqual(
+    p.waves.map((w) => w.bakeMs),
+    [90_000, 1_800_000, 7_200_000],
+  );
+  assert.deepEqual(
+    p.waves.map((w) => w.approval),
+    [true, true, true],
+  );
   assert.deepEqual(p.waves[0].gates, []);
   const q = plan(base + SERVICE);
   assert.deepEqual(q.waves[0].gates, ['up']);
   const r = plan(base + 'services: [{ name: web }]\n');
-  assert.deepEqual(r.waves.map((w) => w.approval), [false, true, true]);
+  assert.deepEqual(
+    r.waves.map((w) => w.approval),
+    [false, true, true],
+  );
   assert.equal(r.minDurationMs, 90_000 + 1_800_000 + 7_200_000);
 });
 
@@ -190,8 +213,15 @@ services:
 
 test('an unknown service is a clear error', () => {
   assert.throws(
-    () => plan(`fleet:\n  regions:\n    - { id: k, geography: x, canary: true }\n    - { id: a, geography: x }\nservices: [{ name: web }]\n`, 'wbe'),
-    (e: unknown) => e instanceof EtapeError && e.code === 'not_found' && e.message === 'no service "wbe" in the config; did you mean "web"?; services: web',
+    () =>
+      plan(
+        `fleet:\n  regions:\n    - { id: k, geography: x, canary: true }\n    - { id: a, geography: x }\nservices: [{ name: web }]\n`,
+        'wbe',
+      ),
+    (e: unknown) =>
+      e instanceof EtapeError &&
+      e.code === 'not_found' &&
+      e.message === 'no service "wbe" in the config; did you mean "web"?; services: web',
   );
 });
 
@@ -212,5 +242,8 @@ test('examples/etape.yaml: a realistic fleet that validates and plans within I1 
   const p = planRollout(config, 'blob');
   assert.deepEqual(checkPlan(p, fleet, config.policy, 'all'), []);
   assert.equal(p.waves[0].regions.join(), 'eastus2euap');
-  assert.equal(p.waves.reduce((n, w) => n + w.targets.length, 0), regions.reduce((n, r) => n + r.cells.length, 0));
+  assert.equal(
+    p.waves.reduce((n, w) => n + w.targets.length, 0),
+    regions.reduce((n, r) => n + r.cells.length, 0),
+  );
 });

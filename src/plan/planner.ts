@@ -165,7 +165,10 @@ export function planFleet(fleet: Fleet, policy: PlanPolicy, svc: PlanService): P
       const rest = before.filter((c) => !taken.has(c));
       todo -= before.length - rest.length;
       remaining.set(id, rest);
-      remWeight.set(id, rest.reduce((s, c) => s + c.weight, 0));
+      remWeight.set(
+        id,
+        rest.reduce((s, c) => s + c.weight, 0),
+      );
       if (!inProgress.has(id) && !done.has(id)) {
         const g = fleet.byId.get(id)!.geography;
         startedPerGeo.set(g, (startedPerGeo.get(g) ?? 0) + 1);
@@ -207,7 +210,12 @@ export function planFleet(fleet: Fleet, policy: PlanPolicy, svc: PlanService): P
     first = fleet.byId.get(policy.firstRegion)!;
     if (remaining.get(first.id)!.length === 0)
       return {
-        problems: [{ path: ['policy', 'firstRegion'], message: `firstRegion "${first.id}" is entirely in the canary set: name another region, or write "smallest"` }],
+        problems: [
+          {
+            path: ['policy', 'firstRegion'],
+            message: `firstRegion "${first.id}" is entirely in the canary set: name another region, or write "smallest"`,
+          },
+        ],
       };
     const b = blockedBy(first.id);
     if (b !== undefined)
@@ -340,17 +348,31 @@ export function explicitPlanFor(fleet: Fleet, policy: PlanPolicy, svc: PlanServi
       const slash = t.indexOf('/');
       const r = slash > 0 ? fleet.byId.get(t.slice(0, slash)) : undefined;
       const cell = r?.cells.find((c) => c.id === t.slice(slash + 1));
-      if (slash <= 0) problems.push({ path: [k, 'targets', j], message: `"${t}" is not a target: write region/cell, like "${known[0] ?? 'westeurope'}/cell-1"` });
-      else if (!r) problems.push({ path: [k, 'targets', j], message: `unknown region "${t.slice(0, slash)}"${didYouMean(t.slice(0, slash), known)}` });
+      if (slash <= 0)
+        problems.push({
+          path: [k, 'targets', j],
+          message: `"${t}" is not a target: write region/cell, like "${known[0] ?? 'westeurope'}/cell-1"`,
+        });
+      else if (!r)
+        problems.push({ path: [k, 'targets', j], message: `unknown region "${t.slice(0, slash)}"${didYouMean(t.slice(0, slash), known)}` });
       else if (!cell)
-        problems.push({ path: [k, 'targets', j], message: `region "${r.id}" has no cell "${t.slice(slash + 1)}"${didYouMean(t.slice(slash + 1), r.cells.map((c) => c.id))}` });
-      else if (!scope.has(r.id)) problems.push({ path: [k, 'targets', j], message: `service "${svc.name}" does not run in region "${r.id}"` });
+        problems.push({
+          path: [k, 'targets', j],
+          message: `region "${r.id}" has no cell "${t.slice(slash + 1)}"${didYouMean(
+            t.slice(slash + 1),
+            r.cells.map((c) => c.id),
+          )}`,
+        });
+      else if (!scope.has(r.id))
+        problems.push({ path: [k, 'targets', j], message: `service "${svc.name}" does not run in region "${r.id}"` });
       else cells.push(cell);
     });
     if ((w.regions ?? []).length + (w.targets ?? []).length === 0)
       problems.push({ path: [k], message: `wave ${index} lists no regions and no targets` });
     const kind: WaveKind = k === 0 ? 'canary' : k === 1 ? 'first' : 'later';
-    waves.push(makeWave(index, kind, cells, w.bake !== undefined ? ms(w.bake) : bake[kind], gates, w.approval === true || approval(index, kind)));
+    waves.push(
+      makeWave(index, kind, cells, w.bake !== undefined ? ms(w.bake) : bake[kind], gates, w.approval === true || approval(index, kind)),
+    );
   });
   if (problems.length > 0) return { problems };
   return { plan: finishPlan(svc.name, waves, serviceRegions(fleet, svc.regions), policy.growth) };
@@ -387,9 +409,15 @@ export function planRollout(config: EtapeConfig, service: string): Plan {
       });
     const violations = checkPlan(built.plan, fleet, config.policy, svc.regions);
     if (violations.length > 0)
-      throw new EtapeError('plan.invalid', `the plan of service "${service}" breaks ${violations.length} rule${violations.length === 1 ? '' : 's'}: fix the waves`, {
-        problems: violations.map((v) => ({ message: `wave ${v.wave}${v.region ? `, region ${v.region}` : ''}: ${v.rule}: ${v.message}` })),
-      });
+      throw new EtapeError(
+        'plan.invalid',
+        `the plan of service "${service}" breaks ${violations.length} rule${violations.length === 1 ? '' : 's'}: fix the waves`,
+        {
+          problems: violations.map((v) => ({
+            message: `wave ${v.wave}${v.region ? `, region ${v.region}` : ''}: ${v.rule}: ${v.message}`,
+          })),
+        },
+      );
     return built.plan;
   }
   const out = planFleet(fleet, config.policy, svc);

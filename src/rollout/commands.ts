@@ -6,10 +6,7 @@ import { transition } from './phases.js';
 import { cloneState, currentWave, type RolloutState } from './state.js';
 
 export type Command =
-  | { kind: 'pause'; reason?: string }
-  | { kind: 'resume' }
-  | { kind: 'abort'; reason?: string }
-  | { kind: 'approve'; wave?: number };
+  { kind: 'pause'; reason?: string } | { kind: 'resume' } | { kind: 'abort'; reason?: string } | { kind: 'approve'; wave?: number };
 
 export function applyCommand(
   state: RolloutState,
@@ -24,8 +21,7 @@ export function applyCommand(
     s.phase = r.state.phase;
     events.push(r.event);
   };
-  const refuse = (what: string) =>
-    new EtapeError('conflict', `cannot ${what} rollout ${s.id}: it is ${s.phase}`);
+  const refuse = (what: string) => new EtapeError('conflict', `cannot ${what} rollout ${s.id}: it is ${s.phase}`);
 
   switch (cmd.kind) {
     case 'pause':

@@ -32,7 +32,10 @@ test('a passing judge gate with evidenceFraction 0.5 holds the wave after its ba
   const sim = new Sim({
     plan: twoWaves(),
     gates: [judgeSpec()],
-    probe: (_id, version) => (version === 'v2' ? { source: 'canary-judge', verdict: 'pass', value: 100, evidenceFraction: fraction, detail: 'no regression' } : undefined),
+    probe: (_id, version) =>
+      version === 'v2'
+        ? { source: 'canary-judge', verdict: 'pass', value: 100, evidenceFraction: fraction, detail: 'no regression' }
+        : undefined,
   });
   const t0 = sim.clock.now();
   // Twice the bake time: the time has accrued, the data has not.
@@ -73,7 +76,10 @@ test('a failing judge gate halts the rollout, and the halt names the gate and it
   const sim = new Sim({
     plan: twoWaves(),
     gates: [judgeSpec()],
-    probe: (_id, version) => (version === 'v2' ? { source: 'canary-judge', verdict: 'fail', value: 0, evidenceFraction: 0.4, detail: 'errors rate +900%' } : undefined),
+    probe: (_id, version) =>
+      version === 'v2'
+        ? { source: 'canary-judge', verdict: 'fail', value: 0, evidenceFraction: 0.4, detail: 'errors rate +900%' }
+        : undefined,
   });
   sim.run();
   assert.equal(sim.state.phase, 'rolled_back');
@@ -91,7 +97,10 @@ test('in the last wave, with no target left on the old version, the judge gate i
     ]),
     gates: [judgeSpec()],
     // The runner writes nothing without a baseline: only wave 1's looks exist.
-    probe: (id: string, version: string): { source: string; verdict: 'pass'; evidenceFraction: number } | undefined => (version === 'v2' && id === 'r1/c1' && sim.state.waves[1].status === 'waiting' ? { source: 'canary-judge', verdict: 'pass', evidenceFraction: 1 } : undefined),
+    probe: (id: string, version: string): { source: string; verdict: 'pass'; evidenceFraction: number } | undefined =>
+      version === 'v2' && id === 'r1/c1' && sim.state.waves[1].status === 'waiting'
+        ? { source: 'canary-judge', verdict: 'pass', evidenceFraction: 1 }
+        : undefined,
   });
   sim.run({ maxMs: 2 * 3_600_000 });
   assert.equal(sim.state.phase, 'completed');

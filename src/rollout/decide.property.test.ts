@@ -13,12 +13,23 @@ type Health = { kind: 'good' } | { kind: 'bad'; after: number; verdict: Verdict 
 
 const arbHealth: fc.Arbitrary<Health> = fc.oneof(
   { arbitrary: fc.constant<Health>({ kind: 'good' }), weight: 3 },
-  fc.record({ kind: fc.constant('bad' as const), after: fc.integer({ min: 0, max: 120 * MIN }), verdict: fc.constantFrom<Verdict>('fail', 'error') }),
-  fc.record({ kind: fc.constant('silent' as const), from: fc.integer({ min: 0, max: 60 * MIN }), to: fc.integer({ min: 0, max: 90 * MIN }) }),
+  fc.record({
+    kind: fc.constant('bad' as const),
+    after: fc.integer({ min: 0, max: 120 * MIN }),
+    verdict: fc.constantFrom<Verdict>('fail', 'error'),
+  }),
+  fc.record({
+    kind: fc.constant('silent' as const),
+    from: fc.integer({ min: 0, max: 60 * MIN }),
+    to: fc.integer({ min: 0, max: 90 * MIN }),
+  }),
 );
 
 const arbCase = fc.record({
-  waves: fc.array(fc.record({ cells: fc.integer({ min: 1, max: 3 }), bakeMin: fc.integer({ min: 1, max: 60 }), approval: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+  waves: fc.array(fc.record({ cells: fc.integer({ min: 1, max: 3 }), bakeMin: fc.integer({ min: 1, max: 60 }), approval: fc.boolean() }), {
+    minLength: 1,
+    maxLength: 4,
+  }),
   health: fc.array(arbHealth, { minLength: 12, maxLength: 12 }),
   commands: fc.array(
     fc.record({
@@ -82,7 +93,8 @@ test('for any plan, evidence and commands: waves in order, bake only on fresh pa
       for (const e of sim.events) {
         const d = e.data as { wave?: number };
         if (e.type === 'wave.verified') verified.set(d.wave!, e.at);
-        if (e.type === 'wave.deploying') for (let i = 1; i < d.wave!; i++) assert.ok(verified.has(i), `wave ${d.wave} before ${i} verified`);
+        if (e.type === 'wave.deploying')
+          for (let i = 1; i < d.wave!; i++) assert.ok(verified.has(i), `wave ${d.wave} before ${i} verified`);
       }
       // I3: a verified wave baked its full time, and only while its gate passed and the rollout ran:
       // rebuilt from the event log (gate verdict changes, pause and resume).

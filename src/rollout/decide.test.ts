@@ -19,7 +19,8 @@ function assertWaveOrder(events: NewEvent[]): void {
   for (const e of events) {
     const d = e.data as { wave?: number };
     if (e.type === 'wave.verified') verified.add(d.wave!);
-    if (e.type === 'wave.deploying') for (let i = 1; i < d.wave!; i++) assert.ok(verified.has(i), `wave ${d.wave} started before wave ${i} was verified`);
+    if (e.type === 'wave.deploying')
+      for (let i = 1; i < d.wave!; i++) assert.ok(verified.has(i), `wave ${d.wave} started before wave ${i} was verified`);
   }
 }
 
@@ -56,7 +57,10 @@ test('a gate failure in wave 2 halts and rolls back exactly the targets the roll
   assert.equal(sim.state.phase, 'rolled_back');
   assert.equal(sim.state.stop?.kind, 'halt');
   assert.match(sim.state.stop!.reason, /gate health failed in wave 2/);
-  const rolledBack = sim.calls.filter((c) => c.kind === 'rollback').map((c) => `${c.target.region}/${c.target.cell}`).sort();
+  const rolledBack = sim.calls
+    .filter((c) => c.kind === 'rollback')
+    .map((c) => `${c.target.region}/${c.target.cell}`)
+    .sort();
   assert.deepEqual(rolledBack, ['r1/c1', 'r2/c1', 'r2/c2']);
   assert.ok(!sim.calls.some((c) => c.target.region === 'r3' || c.target.region === 'r4'), 'wave 3 never touched');
   for (const [id, v] of sim.versions) assert.equal(v, 'v1', id);
@@ -161,7 +165,10 @@ test('abort rolls back every touched target and ends rolled_back with the reason
   sim.run();
   assert.equal(sim.state.phase, 'rolled_back');
   assert.deepEqual(sim.state.stop && { kind: sim.state.stop.kind, by: sim.state.stop.by }, { kind: 'abort', by: 'api:ops' });
-  const rolledBack = sim.calls.filter((c) => c.kind === 'rollback').map((c) => `${c.target.region}/${c.target.cell}`).sort();
+  const rolledBack = sim.calls
+    .filter((c) => c.kind === 'rollback')
+    .map((c) => `${c.target.region}/${c.target.cell}`)
+    .sort();
   assert.deepEqual(rolledBack, ['r1/c1', 'r2/c1', 'r2/c2']);
   for (const v of sim.versions.values()) assert.equal(v, 'v1');
 });
@@ -172,11 +179,17 @@ test('a driver that keeps failing is retried up to the limit, then the rollout h
     gates: [probeGateSpec()],
     probe: healthy,
     limits: { deployAttempts: 3 },
-    driver: (a) => (a.kind === 'deploy' && a.target.cell === 'c2' ? { ok: false, detail: 'timeout after 60s', timedOut: true } : { ok: true, detail: 'exit 0' }),
+    driver: (a) =>
+      a.kind === 'deploy' && a.target.cell === 'c2'
+        ? { ok: false, detail: 'timeout after 60s', timedOut: true }
+        : { ok: true, detail: 'exit 0' },
   });
   sim.run();
   const tries = sim.calls.filter((c) => c.kind === 'deploy' && c.target.cell === 'c2');
-  assert.deepEqual(tries.map((c) => c.key.split(':').slice(-2).join(':')), ['deploy:1', 'deploy:2', 'deploy:3']);
+  assert.deepEqual(
+    tries.map((c) => c.key.split(':').slice(-2).join(':')),
+    ['deploy:1', 'deploy:2', 'deploy:3'],
+  );
   assert.match(sim.state.stop!.reason, /could not deploy r2\/c2 after 3/);
   assert.ok(!sim.calls.some((c) => c.target.region === 'r3'));
   assert.equal(sim.state.phase, 'rolled_back');
@@ -187,7 +200,12 @@ test('a rollback that fails is forced; a force that keeps failing leaves the rol
     plan: threeWaves(),
     gates: [probeGateSpec()],
     probe: (id, v) => (v === 'v2' && id === 'r1/c1' ? { verdict: 'fail', detail: 'HTTP 503' } : healthy()),
-    driver: (a) => (a.kind === 'rollback' ? { ok: false, detail: 'exit 1' } : a.kind === 'force' ? { ok: false, detail: 'exit 2' } : { ok: true, detail: 'ok' }),
+    driver: (a) =>
+      a.kind === 'rollback'
+        ? { ok: false, detail: 'exit 1' }
+        : a.kind === 'force'
+          ? { ok: false, detail: 'exit 2' }
+          : { ok: true, detail: 'ok' },
   });
   sim.run();
   assert.deepEqual(
@@ -205,7 +223,10 @@ test('a hung target is forced straight away: rollback does not depend on the bad
     probe: (_id, v) => (v === 'v2' ? { verdict: 'fail', detail: 'timeout after 2s' } : healthy()),
   });
   sim.run();
-  assert.deepEqual(sim.calls.map((c) => c.kind), ['deploy', 'force']);
+  assert.deepEqual(
+    sim.calls.map((c) => c.kind),
+    ['deploy', 'force'],
+  );
   assert.equal(sim.state.phase, 'rolled_back');
   assert.equal(sim.versions.get('r1/c1'), 'v1');
 });

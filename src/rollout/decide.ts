@@ -7,14 +7,7 @@ import type { NewEvent } from '../store/store.js';
 import type { GateKind, GateResult, GateTarget } from '../gates/gate.js';
 import { evaluateGate } from '../gates/index.js';
 import { transition, waveTransition, type Phase } from './phases.js';
-import {
-  bakeLeft,
-  currentWave,
-  type DriverStep,
-  type RolloutState,
-  type TargetState,
-  type WaveState,
-} from './state.js';
+import { bakeLeft, currentWave, type DriverStep, type RolloutState, type TargetState, type WaveState } from './state.js';
 
 /** What came back from a driver call. */
 export interface DriverOutcome {
@@ -271,7 +264,12 @@ function judge(ctx: Ctx, w: WaveState, observations: Observation[]): GateResult[
       // wave's other gates decide. Said once per wave.
       if (!(w.skippedGates ?? []).includes(name)) {
         w.skippedGates = [...(w.skippedGates ?? []), name];
-        emit(ctx, 'gate.skipped', { wave: w.index, gate: name, kind: spec.kind, reason: 'no target is left on the old version to compare with' });
+        emit(ctx, 'gate.skipped', {
+          wave: w.index,
+          gate: name,
+          kind: spec.kind,
+          reason: 'no target is left on the old version to compare with',
+        });
       }
       continue;
     }
@@ -281,12 +279,26 @@ function judge(ctx: Ctx, w: WaveState, observations: Observation[]): GateResult[
   for (const r of results) {
     const prev = w.verdicts.find((v) => v.gate === r.gate);
     if (!prev || prev.verdict !== r.verdict) {
-      emit(ctx, 'gate.verdict', { wave: w.index, gate: r.gate, kind: r.kind, verdict: r.verdict, reason: r.reason, from: prev?.verdict ?? null });
+      emit(ctx, 'gate.verdict', {
+        wave: w.index,
+        gate: r.gate,
+        kind: r.kind,
+        verdict: r.verdict,
+        reason: r.reason,
+        from: prev?.verdict ?? null,
+      });
     }
   }
   w.verdicts = results.map((r) => {
     const fraction = evidenceFractionOf(r);
-    return { gate: r.gate, kind: r.kind, verdict: r.verdict, reason: r.reason, at: now, ...(fraction !== undefined ? { evidenceFraction: fraction } : {}) };
+    return {
+      gate: r.gate,
+      kind: r.kind,
+      verdict: r.verdict,
+      reason: r.reason,
+      at: now,
+      ...(fraction !== undefined ? { evidenceFraction: fraction } : {}),
+    };
   });
   ctx.verdicts = results;
   return results;
@@ -344,7 +356,8 @@ function advance(ctx: Ctx, observations: Observation[]): void {
 
   // The wave has not started: I1/I2 again at runtime — every earlier wave must be verified.
   const earlier = s.waves.filter((x) => x.index < w.index);
-  if (earlier.some((x) => x.status !== 'verified')) throw new Error(`core bug: wave ${w.index} would start before an earlier wave is verified`);
+  if (earlier.some((x) => x.status !== 'verified'))
+    throw new Error(`core bug: wave ${w.index} would start before an earlier wave is verified`);
   if (paused) return;
   const freeze = s.freeze.find((f) => f.start <= now && now < f.end);
   if (freeze) {
@@ -391,7 +404,13 @@ function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: 
     emit(ctx, 'wave.bake_held', {
       wave: w.index,
       accruedMs: w.bakeAccruedMs,
-      reason: s.phase === 'paused' ? 'paused' : results.filter((r) => r.verdict !== 'pass').map((r) => `${r.gate}: ${r.verdict} (${r.reason})`).join('; '),
+      reason:
+        s.phase === 'paused'
+          ? 'paused'
+          : results
+              .filter((r) => r.verdict !== 'pass')
+              .map((r) => `${r.gate}: ${r.verdict} (${r.reason})`)
+              .join('; '),
     });
   }
 
@@ -430,7 +449,11 @@ function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: 
 function beginRollback(ctx: Ctx, observations: Observation[]): void {
   const { s } = ctx;
   const hung = hungTargets(s, observations);
-  go(ctx, 'rolling_back', { targets: Object.values(s.targets).filter((t) => t.status !== 'pending').map((t) => t.id) });
+  go(ctx, 'rolling_back', {
+    targets: Object.values(s.targets)
+      .filter((t) => t.status !== 'pending')
+      .map((t) => t.id),
+  });
   for (const t of Object.values(s.targets)) {
     if (t.status === 'pending' || t.status === 'rolled_back') continue;
     if (t.fromVersion === undefined) {

@@ -121,7 +121,14 @@ export async function startRollout(ctx: OperationsContext, input: StartInput): P
           service: service.name,
           version: input.version,
           fromVersion: fromVersion ?? null,
-          waves: plan.waves.map((w) => ({ wave: w.index, regions: w.regions, targets: w.targets.length, bakeMs: w.bakeMs, gates: w.gates, approval: w.approval })),
+          waves: plan.waves.map((w) => ({
+            wave: w.index,
+            regions: w.regions,
+            targets: w.targets.length,
+            bakeMs: w.bakeMs,
+            gates: w.gates,
+            approval: w.approval,
+          })),
         },
       },
     ],
@@ -140,13 +147,23 @@ export function stateOf(r: RolloutRecord): RolloutState {
 }
 
 /** Applies a person's command with the store's revision check, retrying when the controller saved in between. */
-export async function command(ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, cmd: Command, actor: string): Promise<RolloutRecord> {
+export async function command(
+  ctx: Pick<OperationsContext, 'store' | 'clock'>,
+  id: string,
+  cmd: Command,
+  actor: string,
+): Promise<RolloutRecord> {
   for (let attempt = 0; ; attempt++) {
     const rec = await getRollout(ctx.store, id);
     const { nextState, events } = applyCommand(stateOf(rec), cmd, ctx.clock.now(), actor);
     if (events.length === 0) return rec;
     try {
-      const revision = await ctx.store.saveRollout(id, rec.revision, { phase: nextState.phase, state: nextState, updatedAt: nextState.updatedAt }, events);
+      const revision = await ctx.store.saveRollout(
+        id,
+        rec.revision,
+        { phase: nextState.phase, state: nextState, updatedAt: nextState.updatedAt },
+        events,
+      );
       return { ...rec, phase: nextState.phase, state: nextState, revision, updatedAt: nextState.updatedAt };
     } catch (e) {
       if (e instanceof EtapeError && e.code === 'store.conflict' && attempt < 20) continue;
@@ -169,7 +186,10 @@ export async function approveWave(ctx: Pick<OperationsContext, 'store' | 'clock'
   return command(ctx, id, { kind: 'approve', wave: wave as number | undefined }, actor);
 }
 
-export async function listRollouts(store: Store, filter: { service?: string; active?: boolean; limit?: number } = {}): Promise<RolloutRecord[]> {
+export async function listRollouts(
+  store: Store,
+  filter: { service?: string; active?: boolean; limit?: number } = {},
+): Promise<RolloutRecord[]> {
   const rs = await store.listRollouts({
     service: filter.service,
     phases: filter.active ? [...ACTIVE_PHASES] : undefined,

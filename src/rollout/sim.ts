@@ -61,7 +61,11 @@ export interface SimOptions {
   limits?: Partial<Limits>;
   start?: number;
   /** What a probe of `target` running `version` finds at `now`; undefined records nothing (no evidence). */
-  probe?: (target: string, version: string, now: number) => { verdict: Verdict; detail?: string; source?: string; value?: number; evidenceFraction?: number } | undefined;
+  probe?: (
+    target: string,
+    version: string,
+    now: number,
+  ) => { verdict: Verdict; detail?: string; source?: string; value?: number; evidenceFraction?: number } | undefined;
   /** Outcome of a driver call. */
   driver?: (a: DriverAction, sim: Sim) => DriverOutcome;
   /** How often the simulated prober measures. */

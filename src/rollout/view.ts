@@ -91,7 +91,9 @@ export function renderSummary(x: RolloutSummary): string {
     else if (w.status === 'awaiting_approval') bake = '  waits for approval: etape rollout approve ' + x.id + ' --wave ' + w.index;
     lines.push(`  ${WAVE_MARK[w.status] ?? ' '} wave ${w.index} ${w.status.padEnd(17)} ${w.regions.join(', ')}${bake}`);
     if (w.status !== 'waiting' && w.status !== 'awaiting_approval') {
-      const targets = w.targets.map((t) => `${t.id} ${t.status}${t.attempt > 1 ? ` (attempt ${t.attempt})` : ''}${t.lastError ? ` [${t.lastError}]` : ''}`);
+      const targets = w.targets.map(
+        (t) => `${t.id} ${t.status}${t.attempt > 1 ? ` (attempt ${t.attempt})` : ''}${t.lastError ? ` [${t.lastError}]` : ''}`,
+      );
       lines.push(`      targets: ${targets.join('; ')}`);
     } else if (x.phase === 'rolling_back' || x.phase === 'rolled_back' || x.phase === 'failed') {
       const touched = w.targets.filter((t) => t.status !== 'pending');

@@ -71,8 +71,7 @@ test('minute measure: downtime just outside the month does not count, inside it 
   // the last 10 minutes of October and the first half hour of November.
   const o: Observation[] = [];
   for (let t = utc('2026-09-30T23:00:00Z'); t < utc('2026-11-01T01:00:00Z'); t += MINUTE_MS) {
-    const down =
-      t < fromMs || (t >= utc('2026-10-31T23:50:00Z') && t < toMs) || (t >= toMs && t < utc('2026-11-01T00:30:00Z'));
+    const down = t < fromMs || (t >= utc('2026-10-31T23:50:00Z') && t < toMs) || (t >= toMs && t < utc('2026-11-01T00:30:00Z'));
     o.push(obs(t + 30_000, down ? 'fail' : 'pass'));
   }
   const s = seriesFromObservations(o, fromMs, toMs, { freshForMs: 3 * MINUTE_MS });
@@ -210,8 +209,16 @@ test('request measure: 100% minus the mean of the 5-minute error rates', () => {
 test('30- and 31-day months: the same 44 minutes miss 99.9% in November, not in October', () => {
   const nov = parseMonth('2026-11');
   const oct = parseMonth('2026-10');
-  const n = minuteAvailability(series(nov.fromMs, nov.toMs, { down: [['2026-11-10T08:00:00Z', '2026-11-10T08:44:00Z']] }), nov.fromMs, nov.toMs);
-  const o = minuteAvailability(series(oct.fromMs, oct.toMs, { down: [['2026-10-10T08:00:00Z', '2026-10-10T08:44:00Z']] }), oct.fromMs, oct.toMs);
+  const n = minuteAvailability(
+    series(nov.fromMs, nov.toMs, { down: [['2026-11-10T08:00:00Z', '2026-11-10T08:44:00Z']] }),
+    nov.fromMs,
+    nov.toMs,
+  );
+  const o = minuteAvailability(
+    series(oct.fromMs, oct.toMs, { down: [['2026-10-10T08:00:00Z', '2026-10-10T08:44:00Z']] }),
+    oct.fromMs,
+    oct.toMs,
+  );
   // November: 43,200 minutes → 100 × 43,156 / 43,200 = 99.8981… ; October: 44,640 → 100 × 44,596 / 44,640 = 99.9014…
   assert.equal(n.minutes, 43_200);
   assert.equal(o.minutes, 44_640);
@@ -223,8 +230,16 @@ test('30- and 31-day months: the same 44 minutes miss 99.9% in November, not in 
 
   // Request measure, an 11-hour total outage (no requests served, probes down):
   // October 8,928 intervals: 100 − 100 × 132 / 8,928 = 98.5215… ; November 8,640: 100 − 13,200 / 8,640 = 98.4722…
-  const ro = requestAvailability(series(oct.fromMs, oct.toMs, { requestsPerMinute: 50, down: [['2026-10-19T00:00:00Z', '2026-10-19T11:00:00Z']] }), oct.fromMs, oct.toMs);
-  const rn = requestAvailability(series(nov.fromMs, nov.toMs, { requestsPerMinute: 50, down: [['2026-11-19T00:00:00Z', '2026-11-19T11:00:00Z']] }), nov.fromMs, nov.toMs);
+  const ro = requestAvailability(
+    series(oct.fromMs, oct.toMs, { requestsPerMinute: 50, down: [['2026-10-19T00:00:00Z', '2026-10-19T11:00:00Z']] }),
+    oct.fromMs,
+    oct.toMs,
+  );
+  const rn = requestAvailability(
+    series(nov.fromMs, nov.toMs, { requestsPerMinute: 50, down: [['2026-11-19T00:00:00Z', '2026-11-19T11:00:00Z']] }),
+    nov.fromMs,
+    nov.toMs,
+  );
   assert.equal(ro.intervals, 8_928);
   assert.equal(rn.intervals, 8_640);
   assert.equal(formatPercent(ro.percent), '98.52%');
@@ -260,7 +275,10 @@ test('maintenance announced in advance is excluded; announced too late, or overr
   const other = maintenance('m3', '2026-10-01T00:00:00Z', '2026-10-14T02:00:00Z', '2026-10-14T04:00:00Z', ['blob/us-east']);
 
   const ok = announcedMaintenance([early, other], 'blob/eu-west');
-  assert.deepEqual(ok.map((w) => w.id), ['m1']);
+  assert.deepEqual(
+    ok.map((w) => w.id),
+    ['m1'],
+  );
   const u = minuteAvailability(s, fromMs, toMs, { maintenance: ok });
   // 120 minutes excluded, 30 minutes of overrun count: 100 × 44,490 / 44,520 = 99.93261…
   assert.equal(u.maintenanceMinutes, 120);
@@ -380,7 +398,16 @@ test('properties: days sum to the window, a pair is never worse than its better 
   const days = 3;
   const n = days * 1440;
   // Random runs of states and request counts over three days (crossing the month boundary).
-  const runs = fc.array(fc.record({ at: fc.nat(n - 1), len: fc.integer({ min: 1, max: 600 }), state: fc.constantFrom(0, 1, 2, 3), req: fc.nat(50), fail: fc.nat(60) }), { maxLength: 12 });
+  const runs = fc.array(
+    fc.record({
+      at: fc.nat(n - 1),
+      len: fc.integer({ min: 1, max: 600 }),
+      state: fc.constantFrom(0, 1, 2, 3),
+      req: fc.nat(50),
+      fail: fc.nat(60),
+    }),
+    { maxLength: 12 },
+  );
   const build = (rs: Array<{ at: number; len: number; state: number; req: number; fail: number }>) => {
     const s = emptySeries(from, from + n * MINUTE_MS, { requests: true });
     s.states.fill(MinuteState.UP);

@@ -190,7 +190,7 @@ export function seriesFromObservations(
     }
     return lo;
   };
-  for (let start = fromMs; start < end; ) {
+  for (let start = fromMs; start < end;) {
     const next = Math.min(end, startOfUtcDay(start) + DAY_MS);
     const chunk = sorted.slice(firstAtOrAfter(start - fresh), firstAtOrAfter(Math.min(next, toMs)));
     fillWindow(series, chunk, start, next, Math.min(next, toMs), opts);
@@ -387,7 +387,7 @@ export function combineEither(
   }
   const phase = ((((start / MINUTE_MS) % INTERVAL_MINUTES) + INTERVAL_MINUTES) % INTERVAL_MINUTES) | 0;
   const mask = maintenanceMask(start, n, maintenance);
-  for (let lo = 0; lo < n; ) {
+  for (let lo = 0; lo < n;) {
     const hi = Math.min(n, lo + INTERVAL_MINUTES - (lo === 0 ? phase : 0));
     const rateA = intervalRate(sa, ra, fa, lo, hi, mask);
     const rateB = intervalRate(sb, rb, fb, lo, hi, mask);
@@ -593,20 +593,13 @@ function newUptime(fromMs: number, toMs: number, measure: Measure): Uptime {
  * Counts states over a window and, for the request measure, the 5-minute error rates. Hot loop of the
  * report (a month × thousands of components): plain local counters, integer indices, no per-minute objects.
  */
-function scan(
-  series: MinuteSeries,
-  fromMs: number,
-  toMs: number,
-  opts: UptimeOptions,
-  requestMeasure: boolean,
-): Uptime {
+function scan(series: MinuteSeries, fromMs: number, toMs: number, opts: UptimeOptions, requestMeasure: boolean): Uptime {
   checkWindow(fromMs, toMs);
   const u = newUptime(fromMs, toMs, opts.measure);
   // Whole minutes, kept as small integers so the loops below index typed arrays at full speed.
   const n = ((toMs - fromMs) / MINUTE_MS) | 0;
   // Minutes [0, nPast) of the window are not in the future.
-  const nPast =
-    opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS))) | 0;
+  const nPast = opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS))) | 0;
   const mask = maintenanceMask(fromMs, nPast, opts.maintenance);
   const states = series.states;
   const reqs = series.requests;
@@ -724,22 +717,12 @@ function percentOf(u: Uptime): number {
 }
 
 /** Compute-style availability over [fromMs, toMs): 100 × (up + degraded minutes) / counted minutes. */
-export function minuteAvailability(
-  series: MinuteSeries,
-  fromMs: number,
-  toMs: number,
-  opts: Omit<UptimeOptions, 'measure'> = {},
-): Uptime {
+export function minuteAvailability(series: MinuteSeries, fromMs: number, toMs: number, opts: Omit<UptimeOptions, 'measure'> = {}): Uptime {
   return scan(series, fromMs, toMs, { ...opts, measure: 'minutes' }, false);
 }
 
 /** Storage-style availability over [fromMs, toMs): 100 % − the mean of the 5-minute error rates. */
-export function requestAvailability(
-  series: MinuteSeries,
-  fromMs: number,
-  toMs: number,
-  opts: Omit<UptimeOptions, 'measure'> = {},
-): Uptime {
+export function requestAvailability(series: MinuteSeries, fromMs: number, toMs: number, opts: Omit<UptimeOptions, 'measure'> = {}): Uptime {
   return scan(series, fromMs, toMs, { ...opts, measure: 'requests' }, true);
 }
 
@@ -802,8 +785,7 @@ export function badPeriods(
 ): BadPeriod[] {
   checkWindow(fromMs, toMs);
   const n = ((toMs - fromMs) / MINUTE_MS) | 0;
-  const nPast =
-    opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS))) | 0;
+  const nPast = opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS))) | 0;
   const mask = maintenanceMask(fromMs, nPast, opts.maintenance);
   const states = series.states;
   const off = ((fromMs - series.startMs) / MINUTE_MS) | 0;

@@ -77,7 +77,7 @@ export async function componentSeriesFromStore(o: {
   const end = Math.min(seriesEndMs(out), o.nowMs ?? Infinity);
   // A day of observations at a time (a month of probes every few seconds is millions of them), cut at UTC
   // midnight as seriesFromObservations counts cells per day, so the result is the month built at once.
-  for (let day = o.fromMs; day < end; ) {
+  for (let day = o.fromMs; day < end;) {
     const next = Math.min(seriesEndMs(out), startOfUtcDay(day) + DAY_MS);
     const obs = await o.store.queryObservations({
       service: o.service,
@@ -133,7 +133,15 @@ export async function slaReportFromStore(opts: {
   for (const c of components)
     series.set(
       componentId(c.service, c.region),
-      await componentSeriesFromStore({ config, store, ...c, fromMs: period.fromMs, toMs: period.toMs, nowMs: opts.nowMs, seriesOptions: seriesOpts }),
+      await componentSeriesFromStore({
+        config,
+        store,
+        ...c,
+        fromMs: period.fromMs,
+        toMs: period.toMs,
+        nowMs: opts.nowMs,
+        seriesOptions: seriesOpts,
+      }),
     );
   const incidents = await store.listIncidents({});
   return buildSlaReport({

@@ -23,12 +23,7 @@ function series(down: Array<[string, string]> = [], requestsPerMinute?: number):
 }
 
 const fleet = {
-  regions: [
-    { id: 'eu-north', pair: 'eu-west' },
-    { id: 'eu-west' },
-    { id: 'us-east', pair: 'us-west' },
-    { id: 'us-west' },
-  ],
+  regions: [{ id: 'eu-north', pair: 'eu-west' }, { id: 'eu-west' }, { id: 'us-east', pair: 'us-west' }, { id: 'us-west' }],
 };
 
 const incident = (id: string, components: string[], from: string, to: string | null): IncidentRecord => ({
@@ -51,7 +46,10 @@ const incident = (id: string, components: string[], from: string, to: string | n
 function report(customers: CustomerConfig[], evidence: Record<string, MinuteSeries>, incidents: IncidentRecord[] = [], filter = {}) {
   return buildSlaReport({
     period,
-    slas: [resolveSla({ service: 'blob', preset: 'storage', geoRedundant: false }), resolveSla({ service: 'vm', preset: 'compute', geoRedundant: false })],
+    slas: [
+      resolveSla({ service: 'blob', preset: 'storage', geoRedundant: false }),
+      resolveSla({ service: 'vm', preset: 'compute', geoRedundant: false }),
+    ],
     customers,
     pairs: pairGraph(fleet),
     series: (service, region) => evidence[`${service}/${region}`],
@@ -78,7 +76,10 @@ test('credit is the tier share of the bill, split evenly over the regions used',
       { id: 'vmco', currency: 'EUR', uses: [{ service: 'vm', regions: ['eu-west'], monthlyBill: 200 }] },
     ],
     evidence2014,
-    [incident('inc-1', ['blob/eu-west', 'blob/eu-north'], '2026-10-19T00:05:00Z', '2026-10-19T11:10:00Z'), incident('inc-2', ['blob/us-east'], '2026-10-02T00:00:00Z', '2026-10-02T01:00:00Z')],
+    [
+      incident('inc-1', ['blob/eu-west', 'blob/eu-north'], '2026-10-19T00:05:00Z', '2026-10-19T11:10:00Z'),
+      incident('inc-2', ['blob/us-east'], '2026-10-02T00:00:00Z', '2026-10-02T01:00:00Z'),
+    ],
   );
   const acme = r.customers.find((c) => c.id === 'acme')!;
   // eu-west: 100 − 100 × 132 / 8,928 = 98.52% → below 99 → 25% of 500 = 125; us-east met → 0.
@@ -101,7 +102,10 @@ test('credit is the tier share of the bill, split evenly over the regions used',
   assert.deepEqual(r.totals, { EUR: 145 });
   assert.equal(r.customersOwed, 3);
   // The incident behind eu-west's downtime is listed with its overlap; the unrelated one is not.
-  assert.deepEqual(r.incidents.map((i) => i.id), ['inc-1']);
+  assert.deepEqual(
+    r.incidents.map((i) => i.id),
+    ['inc-1'],
+  );
   // 00:05–11:00 overlaps both European regions: 655 minutes each.
   assert.equal(r.incidents[0].badMinutes, 655 * 2);
   assert.deepEqual(r.units.find((u) => u.id === 'blob/eu-west')!.incidents, ['inc-1']);
@@ -142,7 +146,15 @@ test('a geo-redundant pair loses only when both regions are down at once', () =>
 
 test('a component with no evidence at all is down the whole month, and filters narrow the report', () => {
   const r = report(
-    [{ id: 'acme', uses: [{ service: 'blob', regions: ['eu-west'], monthlyBill: 100 }, { service: 'vm', regions: ['us-west'], monthlyBill: 100 }] }],
+    [
+      {
+        id: 'acme',
+        uses: [
+          { service: 'blob', regions: ['eu-west'], monthlyBill: 100 },
+          { service: 'vm', regions: ['us-west'], monthlyBill: 100 },
+        ],
+      },
+    ],
     evidence2014,
   );
   const vm = r.units.find((u) => u.id === 'vm/us-west')!;
@@ -150,8 +162,16 @@ test('a component with no evidence at all is down the whole month, and filters n
   assert.equal(vm.uptime.unknownMinutes, 44_640);
   assert.equal(vm.tier?.credit, 100);
   assert.equal(r.customers[0].total, 25 + 100);
-  const onlyVm = report(r.customers.length ? [{ id: 'acme', uses: [{ service: 'vm', regions: ['us-west'], monthlyBill: 100 }] }] : [], evidence2014, [], { service: 'vm' });
-  assert.deepEqual(onlyVm.units.map((u) => u.id), ['vm/us-west']);
+  const onlyVm = report(
+    r.customers.length ? [{ id: 'acme', uses: [{ service: 'vm', regions: ['us-west'], monthlyBill: 100 }] }] : [],
+    evidence2014,
+    [],
+    { service: 'vm' },
+  );
+  assert.deepEqual(
+    onlyVm.units.map((u) => u.id),
+    ['vm/us-west'],
+  );
   assert.throws(() => report([], evidence2014, [], { service: 'nope' }), /no SLA for service "nope"/);
   assert.throws(() => report([], evidence2014, [], { customer: 'nope' }), /no customer "nope"/);
 });
@@ -179,10 +199,24 @@ test('a month not over yet counts only the minutes up to now', () => {
 test('presets, usage units and config checks', () => {
   const storage = resolveSla({ service: 'blob', preset: 'storage', geoRedundant: false });
   assert.equal(storage.measure, 'requests');
-  assert.deepEqual(storage.tiers.map((t) => t.below), [99.9, 99, 95]);
-  const custom = resolveSla({ service: 'x', preset: 'compute', tiers: [{ below: 95, credit: 50 }, { below: 99.5, credit: 5 }], geoRedundant: true });
+  assert.deepEqual(
+    storage.tiers.map((t) => t.below),
+    [99.9, 99, 95],
+  );
+  const custom = resolveSla({
+    service: 'x',
+    preset: 'compute',
+    tiers: [
+      { below: 95, credit: 50 },
+      { below: 99.5, credit: 5 },
+    ],
+    geoRedundant: true,
+  });
   assert.equal(custom.measure, 'minutes');
-  assert.deepEqual(custom.tiers, [{ below: 99.5, credit: 5 }, { below: 95, credit: 50 }]);
+  assert.deepEqual(custom.tiers, [
+    { below: 99.5, credit: 5 },
+    { below: 95, credit: 50 },
+  ]);
   assert.deepEqual(usageUnits(['eu-west', 'us-east', 'eu-north'], true, pairGraph(fleet)), [['eu-west', 'eu-north'], ['us-east']]);
   const problems = checkSlaConfig({
     fleet,

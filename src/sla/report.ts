@@ -156,10 +156,16 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
   const slaBy = new Map(input.slas.map((s) => [s.service, s]));
   const f = input.filter ?? {};
   if (f.service !== undefined && !slaBy.has(f.service))
-    throw new EtapeError('usage', `no SLA for service "${f.service}": the services with one are ${[...slaBy.keys()].join(', ') || '(none)'}`);
+    throw new EtapeError(
+      'usage',
+      `no SLA for service "${f.service}": the services with one are ${[...slaBy.keys()].join(', ') || '(none)'}`,
+    );
   const customers = input.customers.filter((c) => f.customer === undefined || c.id === f.customer);
   if (f.customer !== undefined && customers.length === 0)
-    throw new EtapeError('usage', `no customer "${f.customer}" in the config: the customers are ${input.customers.map((c) => c.id).join(', ') || '(none)'}`);
+    throw new EtapeError(
+      'usage',
+      `no customer "${f.customer}" in the config: the customers are ${input.customers.map((c) => c.id).join(', ') || '(none)'}`,
+    );
 
   const seriesCache = new Map<string, MinuteSeries>();
   const seriesOf = (service: string, region: string): MinuteSeries => {
@@ -319,7 +325,9 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
     }
   }
 
-  const unitList = [...units.values()].sort((a, b) => (a.service === b.service ? a.id.localeCompare(b.id) : a.service.localeCompare(b.service)));
+  const unitList = [...units.values()].sort((a, b) =>
+    a.service === b.service ? a.id.localeCompare(b.id) : a.service.localeCompare(b.service),
+  );
   return {
     period,
     complete,
@@ -353,7 +361,14 @@ function tierText(t: CreditTier | undefined): string {
 function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The report as text for a terminal. */
@@ -386,7 +401,9 @@ export function formatSlaTable(r: SlaReport): string {
       `No evidence at all for ${silent.length === r.units.filter((u) => u.regions.length === 1).length ? 'any component' : silent.map((u) => u.id).join(', ')}: ` +
         'this time counts as down. If that is wrong, check the store (--store) and that probes were running.',
     );
-  const notExcluded = r.units.flatMap((u) => u.maintenanceNotExcluded.map((m) => `${u.id}: maintenance ${m.id} not excluded (${m.reason})`));
+  const notExcluded = r.units.flatMap((u) =>
+    u.maintenanceNotExcluded.map((m) => `${u.id}: maintenance ${m.id} not excluded (${m.reason})`),
+  );
   if (notExcluded.length) out.push('', ...[...new Set(notExcluded)]);
   out.push('');
   out.push('Credits');
@@ -421,8 +438,22 @@ function csvCell(v: string | number | null | undefined): string {
 /** One row per customer line, then one per unit no customer uses (customer empty). */
 export function formatSlaCsv(r: SlaReport): string {
   const head = [
-    'month', 'customer', 'service', 'regions', 'measure', 'availability', 'availability_exact', 'tier_below',
-    'credit_percent', 'bill_share', 'credit', 'currency', 'down_minutes', 'unknown_minutes', 'maintenance_minutes', 'incidents',
+    'month',
+    'customer',
+    'service',
+    'regions',
+    'measure',
+    'availability',
+    'availability_exact',
+    'tier_below',
+    'credit_percent',
+    'bill_share',
+    'credit',
+    'currency',
+    'down_minutes',
+    'unknown_minutes',
+    'maintenance_minutes',
+    'incidents',
   ];
   const lines = [head.join(',')];
   const unitById = new Map(r.units.map((u) => [u.id, u]));
@@ -432,8 +463,24 @@ export function formatSlaCsv(r: SlaReport): string {
       const u = unitById.get(l.unit)!;
       used.add(u.id);
       lines.push(
-        [r.period.label, c.id, l.service, l.regions.join('+'), u.measure, l.shown, l.percent, l.tier?.below, l.creditPercent,
-          l.billShare, l.credit, c.currency, u.uptime.downMinutes, u.uptime.unknownMinutes, u.uptime.maintenanceMinutes, u.incidents.join(' ')]
+        [
+          r.period.label,
+          c.id,
+          l.service,
+          l.regions.join('+'),
+          u.measure,
+          l.shown,
+          l.percent,
+          l.tier?.below,
+          l.creditPercent,
+          l.billShare,
+          l.credit,
+          c.currency,
+          u.uptime.downMinutes,
+          u.uptime.unknownMinutes,
+          u.uptime.maintenanceMinutes,
+          u.incidents.join(' '),
+        ]
           .map(csvCell)
           .join(','),
       );
@@ -441,8 +488,24 @@ export function formatSlaCsv(r: SlaReport): string {
   for (const u of r.units)
     if (!used.has(u.id))
       lines.push(
-        [r.period.label, '', u.service, u.regions.join('+'), u.measure, u.shown, u.percent, u.tier?.below, u.tier?.credit ?? 0,
-          '', '', '', u.uptime.downMinutes, u.uptime.unknownMinutes, u.uptime.maintenanceMinutes, u.incidents.join(' ')]
+        [
+          r.period.label,
+          '',
+          u.service,
+          u.regions.join('+'),
+          u.measure,
+          u.shown,
+          u.percent,
+          u.tier?.below,
+          u.tier?.credit ?? 0,
+          '',
+          '',
+          '',
+          u.uptime.downMinutes,
+          u.uptime.unknownMinutes,
+          u.uptime.maintenanceMinutes,
+          u.incidents.join(' '),
+        ]
           .map(csvCell)
           .join(','),
       );
@@ -476,7 +539,11 @@ export function slaReportJson(r: SlaReport): unknown {
         future: u.uptime.futureMinutes,
       },
       requests: { counted: u.uptime.requests, failed: u.uptime.failures, intervals: u.uptime.intervals },
-      maintenanceExcluded: u.maintenance.map((m) => ({ id: m.id ?? null, from: new Date(m.fromMs).toISOString(), to: new Date(m.toMs).toISOString() })),
+      maintenanceExcluded: u.maintenance.map((m) => ({
+        id: m.id ?? null,
+        from: new Date(m.fromMs).toISOString(),
+        to: new Date(m.toMs).toISOString(),
+      })),
       maintenanceNotExcluded: u.maintenanceNotExcluded,
       badPeriods: u.badPeriods.map((p) => ({
         from: new Date(p.fromMs).toISOString(),

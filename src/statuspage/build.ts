@@ -164,7 +164,13 @@ export function fillGeneratedAt(content: string, at: number): string {
  * Writes the files that changed. `refreshAfterMs`: a file whose content did not change is still rewritten
  * (with the new generated_at) once its last write is older than this.
  */
-export async function writeSite(outDir: string, files: SiteFile[], now: number, state: BuildState, refreshAfterMs: number): Promise<WriteResult> {
+export async function writeSite(
+  outDir: string,
+  files: SiteFile[],
+  now: number,
+  state: BuildState,
+  refreshAfterMs: number,
+): Promise<WriteResult> {
   await mkdir(outDir, { recursive: true });
   if (!state.manifestLoaded) {
     state.manifestLoaded = true;

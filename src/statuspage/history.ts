@@ -57,7 +57,10 @@ export function measureFromSlaConfig(sla: SlaConfig[]): (service: string) => Mea
  * Maintenance windows per component from incident records, by the SLA's rule (announced in advance, with the
  * service's SLA notice).
  */
-export function maintenanceFromIncidents(incidents: readonly IncidentRecord[], sla: SlaConfig[] = []): (componentId: string) => MaintenanceWindow[] {
+export function maintenanceFromIncidents(
+  incidents: readonly IncidentRecord[],
+  sla: SlaConfig[] = [],
+): (componentId: string) => MaintenanceWindow[] {
   const maint = incidents.filter((i) => i.kind === 'maintenance');
   const notice = new Map(sla.map((s) => [s.service, resolveSla(s).maintenanceNoticeMs]));
   return (id) => (maint.length === 0 ? [] : announcedMaintenance(maint, id, { minNoticeMs: notice.get(id.split('/')[0]) ?? 0 }));

@@ -134,7 +134,9 @@ function latestUpdate(i: IncidentRecord) {
 
 function regionsText(i: IncidentRecord): string {
   const rs = regionsOf(i);
-  return rs.length === 0 ? 'no region named' : `${rs.length} region${rs.length === 1 ? '' : 's'}: ${rs.slice(0, 8).join(', ')}${rs.length > 8 ? ` and ${rs.length - 8} more` : ''}`;
+  return rs.length === 0
+    ? 'no region named'
+    : `${rs.length} region${rs.length === 1 ? '' : 's'}: ${rs.slice(0, 8).join(', ')}${rs.length > 8 ? ` and ${rs.length - 8} more` : ''}`;
 }
 
 const IMPACT_CLASS: Record<string, string> = { none: 'o', minor: 'd', major: 'p', critical: 'm', maintenance: 'x' };
@@ -181,7 +183,9 @@ ${generatedLine(m)}</header>
 <section class="now ${hc}" aria-labelledby="h-now"><h2 id="h-now"><span class="i" aria-hidden="true"></span>${esc(h.description)}</h2>
 `);
   if (h.noEvidence) {
-    parts.push(`<p>No probe or metric has reported anything we can show, so the status of every component is unknown. This page never reports a component operational without fresh evidence.</p>\n`);
+    parts.push(
+      `<p>No probe or metric has reported anything we can show, so the status of every component is unknown. This page never reports a component operational without fresh evidence.</p>\n`,
+    );
   } else {
     const c = h.counts;
     const bits = (Object.keys(c) as ComponentStatus[]).filter((s) => c[s] > 0).map((s) => `${c[s]} ${STATUS_LABEL[s].toLowerCase()}`);
@@ -211,11 +215,15 @@ ${generatedLine(m)}</header>
   for (const [geo, comps] of byGeography(m.components)) {
     const worst = comps.reduce<ComponentStatus>((w, c) => worseStatus(w, c.status), 'operational');
     const perService = byService(comps);
-    parts.push(`<h3>${esc(geo)} ${statusText(worst)}</h3><details${worst === 'operational' ? '' : ' open'}><summary>${count(new Set(comps.map((c) => c.region)).size, 'region')}, ${count(perService.size, 'service')}</summary>\n<ul class="cl">`);
+    parts.push(
+      `<h3>${esc(geo)} ${statusText(worst)}</h3><details${worst === 'operational' ? '' : ' open'}><summary>${count(new Set(comps.map((c) => c.region)).size, 'region')}, ${count(perService.size, 'service')}</summary>\n<ul class="cl">`,
+    );
     for (const [service, cs] of perService) {
       const w = cs.reduce<ComponentStatus>((a, c) => worseStatus(a, c.status), 'operational');
       const bad = cs.filter((c) => c.status !== 'operational').map((c) => c.region);
-      parts.push(`<li class="${STATUS_CLASS[w]}">${esc(service)}<b>${STATUS_LABEL[w]}</b>${bad.length ? `<small>${esc(bad.slice(0, 6).join(', '))}${bad.length > 6 ? ` and ${bad.length - 6} more` : ''}</small>` : ''}</li>`);
+      parts.push(
+        `<li class="${STATUS_CLASS[w]}">${esc(service)}<b>${STATUS_LABEL[w]}</b>${bad.length ? `<small>${esc(bad.slice(0, 6).join(', '))}${bad.length > 6 ? ` and ${bad.length - 6} more` : ''}</small>` : ''}</li>`,
+      );
     }
     parts.push('</ul></details>\n');
   }
@@ -223,7 +231,14 @@ ${generatedLine(m)}</header>
   parts.push(`<p><a href="history/index.html">Uptime history (${m.historyDays} days)</a> · <a href="incidents/index.html">Past incidents</a> · <a href="feed.atom">Atom feed</a> · <a href="api/v2/summary.json">JSON</a></p>
 </main>
 <footer><p>Status from fresh probe and metric evidence; a component without it shows Unknown. Generated <time datetime="${GENERATED_AT_ISO}">${GENERATED_AT_TEXT}</time>.</p></footer>`);
-  return page({ title: `${m.title}: ${h.description}`, root: '', staleAfterMs: m.staleAfterMs, refreshS: 60, banner: bannerHtml(m, ''), body: parts.join('') });
+  return page({
+    title: `${m.title}: ${h.description}`,
+    root: '',
+    staleAfterMs: m.staleAfterMs,
+    refreshS: 60,
+    banner: bannerHtml(m, ''),
+    body: parts.join(''),
+  });
 }
 
 function componentItem(c: ComponentState): string {
@@ -242,19 +257,28 @@ export function renderIncidentPage(m: SiteModel, i: IncidentRecord): string {
 ${generatedLine(m)}</header>
 <main id="main">
 <p><strong>${esc(st.replace('_', ' '))}</strong> · impact ${i.impact} · ${i.kind === 'maintenance' ? 'scheduled maintenance' : `started <time datetime="${isoTime(i.createdAt)}">${humanTime(i.createdAt)}</time>`}${
-    i.resolvedAt !== null ? ` · ${i.kind === 'maintenance' ? 'completed' : 'resolved'} <time datetime="${isoTime(i.resolvedAt)}">${humanTime(i.resolvedAt)}</time> (after ${formatDuration(i.resolvedAt - i.createdAt)})` : open && i.kind === 'incident' ? ` · open for ${formatDuration(Math.max(0, m.generatedAt - i.createdAt))}` : ''
+    i.resolvedAt !== null
+      ? ` · ${i.kind === 'maintenance' ? 'completed' : 'resolved'} <time datetime="${isoTime(i.resolvedAt)}">${humanTime(i.resolvedAt)}</time> (after ${formatDuration(i.resolvedAt - i.createdAt)})`
+      : open && i.kind === 'incident'
+        ? ` · open for ${formatDuration(Math.max(0, m.generatedAt - i.createdAt))}`
+        : ''
   }</p>
 ${window}<section aria-labelledby="h-aff"><h2 id="h-aff">Affected components</h2>
 <ul class="cl">${i.components
     .map((id) => {
       const c = comps.get(id);
-      return c ? `<li class="${STATUS_CLASS[c.status]}">${esc(`${c.service} in ${c.regionName}`)}<b>${STATUS_LABEL[c.status]}</b></li>` : `<li class="u">${esc(id)}<b>Unknown</b></li>`;
+      return c
+        ? `<li class="${STATUS_CLASS[c.status]}">${esc(`${c.service} in ${c.regionName}`)}<b>${STATUS_LABEL[c.status]}</b></li>`
+        : `<li class="u">${esc(id)}<b>Unknown</b></li>`;
     })
     .join('')}</ul></section>
 <section aria-labelledby="h-tl"><h2 id="h-tl">Updates</h2>
 <ol class="tl" reversed>${[...i.updates]
     .reverse()
-    .map((u) => `<li><strong>${esc(u.status.replace('_', ' '))}</strong> · <time datetime="${isoTime(u.at)}">${humanTime(u.at)}</time><p>${esc(u.body)}</p></li>`)
+    .map(
+      (u) =>
+        `<li><strong>${esc(u.status.replace('_', ' '))}</strong> · <time datetime="${isoTime(u.at)}">${humanTime(u.at)}</time><p>${esc(u.body)}</p></li>`,
+    )
     .join('\n')}</ol></section>
 </main>
 <footer><p>Generated <time datetime="${GENERATED_AT_ISO}">${GENERATED_AT_TEXT}</time>. <a href="../feed.atom">Atom feed</a></p></footer>`;

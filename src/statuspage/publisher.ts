@@ -74,7 +74,8 @@ export class StatusBuilder {
     this.log = o.log ?? silentLogger;
     this.defs = componentsFromConfig(o.config);
     // Evidence is read with exactly the options the SLA report uses.
-    this.history = o.history ?? new StoreHistorySource(o.store, seriesOptionsFromConfig(o.config), { measure: measureFromSlaConfig(o.config.sla) });
+    this.history =
+      o.history ?? new StoreHistorySource(o.store, seriesOptionsFromConfig(o.config), { measure: measureFromSlaConfig(o.config.sla) });
     this.notifier = o.notifier ?? createWebhookNotifier(o.config.notifications.webhooks, { clock: o.clock, log: this.log });
   }
 
@@ -127,12 +128,25 @@ export class StatusBuilder {
       const regions = d.regions ?? (d.region ? [d.region] : (st.waves?.find((w) => w.index === d.wave)?.regions ?? []));
       const service = d.service ?? r?.service;
       if (!service) continue;
-      out.push({ key: `rollout:${e.rolloutId}`, rolloutId: e.rolloutId, service, version: r?.version, regions, gate: d.gate, detail: d.reason, at: e.at });
+      out.push({
+        key: `rollout:${e.rolloutId}`,
+        rolloutId: e.rolloutId,
+        service,
+        version: r?.version,
+        regions,
+        gate: d.gate,
+        detail: d.reason,
+        at: e.at,
+      });
     }
     return out;
   }
 
-  private async applyRules(now: number, components: ComponentState[], incidents: IncidentRecord[]): Promise<{ incidents: IncidentRecord[]; actions: StatusBuildReport['actions'] }> {
+  private async applyRules(
+    now: number,
+    components: ComponentState[],
+    incidents: IncidentRecord[],
+  ): Promise<{ incidents: IncidentRecord[]; actions: StatusBuildReport['actions'] }> {
     const { config, store } = this.o;
     const interval = ms(config.statuspage.buildEvery);
     const got = await store.acquireLease('statuspage.incidents', this.holder, now, now + Math.max(60_000, 4 * interval));
@@ -146,7 +160,13 @@ export class StatusBuilder {
       this.gateCursor = firstRecent ? firstRecent.seq - 1 : (evs[evs.length - 1]?.seq ?? 0);
     }
     const gates = await this.gateFailures(now);
-    const decision = decideIncidents({ incidents, components: this.tracks }, components, gates, now, incidentRulesFromConfig(config.incidents));
+    const decision = decideIncidents(
+      { incidents, components: this.tracks },
+      components,
+      gates,
+      now,
+      incidentRulesFromConfig(config.incidents),
+    );
     this.tracks = decision.components;
     const by = new Map(incidents.map((i) => [i.id, i]));
     const actions: StatusBuildReport['actions'] = [];
@@ -159,7 +179,14 @@ export class StatusBuilder {
           at: now,
           actor: 'etape',
           type,
-          data: { id: a.incident.id, kind: a.incident.kind, status: a.incident.status, impact: a.incident.impact, components: a.incident.components, why: a.why },
+          data: {
+            id: a.incident.id,
+            kind: a.incident.kind,
+            status: a.incident.status,
+            impact: a.incident.impact,
+            components: a.incident.components,
+            why: a.why,
+          },
         },
       ]);
       this.log.info({ incident: a.incident.id, why: a.why, status: a.incident.status }, `automatic ${type}`);
@@ -227,15 +254,19 @@ export class StatusBuilder {
     };
     if (sp.publish && this.o.publish !== false) {
       report.publish = await runPublish(sp.publish, this.outDir);
-      if (!report.publish.ok) this.log.error({ code: report.publish.code, output: report.publish.output }, 'statuspage.publish command failed');
+      if (!report.publish.ok)
+        this.log.error({ code: report.publish.code, output: report.publish.output }, 'statuspage.publish command failed');
     }
     return report;
   }
-
 }
 
 /** Runs the publish command with ETAPE_STATUS_DIR set; output is kept short for the log. */
-export function runPublish(command: string, dir: string, timeoutMs = 5 * 60_000): Promise<{ ok: boolean; code: number | null; output: string }> {
+export function runPublish(
+  command: string,
+  dir: string,
+  timeoutMs = 5 * 60_000,
+): Promise<{ ok: boolean; code: number | null; output: string }> {
   return new Promise((done) => {
     const child = spawn(command, { shell: true, env: { ...process.env, ETAPE_STATUS_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -35,7 +35,11 @@ test('fresh passing evidence for every cell is operational; nothing else is', ()
   assert.equal(none.evidence, 'none');
   assert.equal(none.reason, 'no evidence');
   // Stale evidence (older than freshFor).
-  const stale = componentStatuses(d, all.map((o) => ({ ...o, at: NOW - 10 * 60_000 })), NOW)[0];
+  const stale = componentStatuses(
+    d,
+    all.map((o) => ({ ...o, at: NOW - 10 * 60_000 })),
+    NOW,
+  )[0];
   assert.equal(stale.status, 'unknown');
   assert.equal(stale.evidence, 'stale');
   // error verdicts are not evidence of health (I3); inconclusive ones are measured but not good: degraded.
@@ -52,9 +56,16 @@ test('share of failing cells picks partial or major outage; slow passing probes 
   assert.match(st([obs('weu', 'c1', 'fail'), pass('c2'), pass('c3'), pass('c4')]).reason, /1 of 4 cells failing/);
   assert.equal(st([obs('weu', 'c1', 'pass', 1000, 2500), pass('c2'), pass('c3'), pass('c4')]).status, 'degraded_performance');
   // The newest observation per source counts: a failure followed by a pass is a pass.
-  assert.equal(st([obs('weu', 'c1', 'fail', 20_000), obs('weu', 'c1', 'pass', 5_000), pass('c2'), pass('c3'), pass('c4')]).status, 'operational');
+  assert.equal(
+    st([obs('weu', 'c1', 'fail', 20_000), obs('weu', 'c1', 'pass', 5_000), pass('c2'), pass('c3'), pass('c4')]).status,
+    'operational',
+  );
   // Below the partial share, a failing cell still is not operational.
-  const many = def('blob', 'weu', Array.from({ length: 200 }, (_, i) => `c${i}`));
+  const many = def(
+    'blob',
+    'weu',
+    Array.from({ length: 200 }, (_, i) => `c${i}`),
+  );
   const o = many.cells.map((c, i) => obs('weu', c, i === 0 ? 'fail' : 'pass'));
   assert.equal(componentStatuses([many], o, NOW)[0].status, 'degraded_performance');
 });
@@ -100,8 +111,18 @@ test('property: failing, stale or missing evidence is never operational (I6)', (
   });
   fc.assert(
     fc.property(fc.array(observation, { maxLength: 60 }), fc.subarray(['r1/c3', 'r2/c1']), (raw, missingCells) => {
-      const defs = regions.map((r) => def('blob', r, cells.filter((c) => !missingCells.includes(`${r}/${c}`)).concat(missingCells.includes(`${r}/c3`) ? ['c3'] : [])));
-      const o: Observation[] = raw.map((x) => ({ service: 'blob', region: x.region, cell: x.cell, source: x.source, at: NOW - x.ageMs, verdict: x.verdict, latencyMs: x.latencyMs }));
+      const defs = regions.map((r) =>
+        def('blob', r, cells.filter((c) => !missingCells.includes(`${r}/${c}`)).concat(missingCells.includes(`${r}/c3`) ? ['c3'] : [])),
+      );
+      const o: Observation[] = raw.map((x) => ({
+        service: 'blob',
+        region: x.region,
+        cell: x.cell,
+        source: x.source,
+        at: NOW - x.ageMs,
+        verdict: x.verdict,
+        latencyMs: x.latencyMs,
+      }));
       const states = componentStatuses(defs, o, NOW);
       let anyBad = false;
       for (const s of states) {

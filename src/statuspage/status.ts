@@ -336,7 +336,8 @@ export function headline(components: ComponentState[], openIncidents: OpenIncide
   if (status === 'major_outage') description = majorRegions.size >= 2 ? 'Major outage in several regions' : 'Major service outage';
   else if (status === 'partial_outage') description = 'Partial system outage';
   else if (status === 'unknown') description = 'Status unknown for some components: no fresh evidence';
-  else if (status === 'degraded_performance') description = impact >= 1 && worst === 'operational' ? 'Incident in progress' : 'Degraded performance';
+  else if (status === 'degraded_performance')
+    description = impact >= 1 && worst === 'operational' ? 'Incident in progress' : 'Degraded performance';
   else if (status === 'under_maintenance') description = 'Service under maintenance';
   else description = 'All Systems Operational';
   return { indicator, status, description, noEvidence: false, counts };

@@ -15,7 +15,13 @@ import {
   type SiteModel,
 } from './model.js';
 
-export const V2_COMPONENT_STATUSES = ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance'] as const;
+export const V2_COMPONENT_STATUSES = [
+  'operational',
+  'degraded_performance',
+  'partial_outage',
+  'major_outage',
+  'under_maintenance',
+] as const;
 export const V2_INDICATORS = ['none', 'minor', 'major', 'critical', 'maintenance'] as const;
 export const V2_INCIDENT_STATUSES = ['investigating', 'identified', 'monitoring', 'resolved', 'postmortem'] as const;
 export const V2_MAINTENANCE_STATUSES = ['scheduled', 'in_progress', 'verifying', 'completed'] as const;
@@ -128,7 +134,15 @@ export function v2Incident(m: SiteModel, i: IncidentRecord): Record<string, unkn
       const c = comps.get(id);
       return c
         ? v2Component(m, c, k + 1)
-        : { id, name: id, status: 'degraded_performance', group_id: id.split('/')[0], page_id: m.pageId, group: false, etape_status: 'unknown' };
+        : {
+            id,
+            name: id,
+            status: 'degraded_performance',
+            group_id: id.split('/')[0],
+            page_id: m.pageId,
+            group: false,
+            etape_status: 'unknown',
+          };
     }),
     reminder_intervals: null,
     postmortem_body: typeof i.data.postmortem === 'string' ? i.data.postmortem : null,
@@ -175,7 +189,16 @@ export function v2Files(m: SiteModel): Map<string, string> {
   const files = new Map<string, string>();
   files.set(
     'api/v2/summary.json',
-    doc(m, { incidents: unresolved, scheduled_maintenances: [...active, ...upcoming], status, etape: { no_evidence: m.headline.noEvidence, headline_status: m.headline.status } }, { components }),
+    doc(
+      m,
+      {
+        incidents: unresolved,
+        scheduled_maintenances: [...active, ...upcoming],
+        status,
+        etape: { no_evidence: m.headline.noEvidence, headline_status: m.headline.status },
+      },
+      { components },
+    ),
   );
   files.set('api/v2/status.json', doc(m, { status }));
   files.set('api/v2/components.json', doc(m, {}, { components }));

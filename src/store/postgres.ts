@@ -18,16 +18,16 @@ import type { Observation } from '../core/types.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import type { Migration } from './migrations/sqlite.js';
 import { redactStoreUrl } from './open.js';
-import { clampLimit, observationSelect, isOpenIncident, observationFromRow, OBSERVATION_COLUMNS, toJson, type ObservationRow } from './shared.js';
-import type {
-  ActionRecord,
-  EventRecord,
-  IncidentRecord,
-  NewEvent,
-  ObservationQuery,
-  RolloutRecord,
-  Store,
-} from './store.js';
+import {
+  clampLimit,
+  observationSelect,
+  isOpenIncident,
+  observationFromRow,
+  OBSERVATION_COLUMNS,
+  toJson,
+  type ObservationRow,
+} from './shared.js';
+import type { ActionRecord, EventRecord, IncidentRecord, NewEvent, ObservationQuery, RolloutRecord, Store } from './store.js';
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -148,7 +148,10 @@ export class PostgresStore implements Store {
 
   private unavailable(e: unknown): unknown {
     const code = (e as { code?: string })?.code;
-    if (e instanceof Error && (CONNECTION_CODES.has(code ?? '') || /timeout exceeded when trying to connect|Connection terminated/i.test(e.message))) {
+    if (
+      e instanceof Error &&
+      (CONNECTION_CODES.has(code ?? '') || /timeout exceeded when trying to connect|Connection terminated/i.test(e.message))
+    ) {
       return new EtapeError(
         'store.unavailable',
         `cannot use the PostgreSQL store at ${this.where}: ${e.message}${code ? ` (${code})` : ''}. Check that PostgreSQL is running and the URL, user and database are right`,
@@ -225,7 +228,9 @@ export class PostgresStore implements Store {
         await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
         await c.query(`SET LOCAL search_path TO ${this.schema}`);
       }
-      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
+      await c.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+      );
       const done = new Set((await c.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
       for (const m of [...this.migrations].sort((a, b) => a.id - b.id)) {
         if (done.has(m.id)) continue;
@@ -473,8 +478,7 @@ export class PostgresStore implements Store {
       args.push(filter.since);
       where.push(`(created_at >= $${args.length} OR updated_at >= $${args.length})`);
     }
-    let sql =
-      'SELECT record FROM incidents' + (where.length ? ' WHERE ' + where.join(' AND ') : '') + ' ORDER BY created_at DESC, id DESC';
+    let sql = 'SELECT record FROM incidents' + (where.length ? ' WHERE ' + where.join(' AND ') : '') + ' ORDER BY created_at DESC, id DESC';
     const limit = clampLimit(filter.limit);
     if (limit !== undefined) {
       args.push(limit);

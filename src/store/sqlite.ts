@@ -18,15 +18,7 @@ import {
   toJson,
   type ObservationRow,
 } from './shared.js';
-import type {
-  ActionRecord,
-  EventRecord,
-  IncidentRecord,
-  NewEvent,
-  ObservationQuery,
-  RolloutRecord,
-  Store,
-} from './store.js';
+import type { ActionRecord, EventRecord, IncidentRecord, NewEvent, ObservationQuery, RolloutRecord, Store } from './store.js';
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for another process's write lock before failing (ms). Default 10 s. */
@@ -107,7 +99,9 @@ export class SqliteStore implements Store {
       try {
         mkdirSync(dirname(this.path), { recursive: true });
       } catch (e) {
-        throw new EtapeError('store.unavailable', `cannot create the folder for the SQLite store ${this.path}: ${(e as Error).message}`, { cause: e });
+        throw new EtapeError('store.unavailable', `cannot create the folder for the SQLite store ${this.path}: ${(e as Error).message}`, {
+          cause: e,
+        });
       }
     }
     try {
@@ -150,10 +144,10 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     this.write(() => {
-      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-      const done = new Set(
-        (this.db.prepare('SELECT id FROM schema_migrations').all() as { id: number }[]).map((r) => r.id),
+      this.db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
       );
+      const done = new Set((this.db.prepare('SELECT id FROM schema_migrations').all() as { id: number }[]).map((r) => r.id));
       for (const m of [...this.migrations].sort((a, b) => a.id - b.id)) {
         if (done.has(m.id)) continue;
         this.db.exec(m.sql);
@@ -367,8 +361,7 @@ export class SqliteStore implements Store {
       where.push('(created_at >= ? OR updated_at >= ?)');
       args.push(filter.since, filter.since);
     }
-    let sql =
-      'SELECT record FROM incidents' + (where.length ? ' WHERE ' + where.join(' AND ') : '') + ' ORDER BY created_at DESC, id DESC';
+    let sql = 'SELECT record FROM incidents' + (where.length ? ' WHERE ' + where.join(' AND ') : '') + ' ORDER BY created_at DESC, id DESC';
     const limit = clampLimit(filter.limit);
     if (limit !== undefined) {
       sql += ' LIMIT ?';

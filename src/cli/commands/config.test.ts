@@ -51,7 +51,10 @@ test('init writes the example, refuses to overwrite without --force; validate sa
     writeFileSync(join(dir, 'etape.yaml'), '# mine\n');
     const again = etape(['init', 'etape.yaml'], dir);
     assert.equal(again.code, 2);
-    assert.match(again.stderr, /etape\.yaml already exists: keep it, write elsewhere with `etape init OTHER\.yaml`, or overwrite it with --force/);
+    assert.match(
+      again.stderr,
+      /etape\.yaml already exists: keep it, write elsewhere with `etape init OTHER\.yaml`, or overwrite it with --force/,
+    );
     assert.equal(readFileSync(join(dir, 'etape.yaml'), 'utf8'), '# mine\n');
     assert.equal(etape(['init', '--force'], dir).code, 0);
 
@@ -65,7 +68,10 @@ test('init writes the example, refuses to overwrite without --force; validate sa
     assert.equal(json.service, 'web');
     assert.equal(json.waves[0].kind, 'canary');
     assert.equal(json.waves.at(-1).cumulativeShare, 1);
-    assert.equal(json.minDurationMs, json.waves.reduce((s: number, w: { bakeMs: number }) => s + w.bakeMs, 0));
+    assert.equal(
+      json.minDurationMs,
+      json.waves.reduce((s: number, w: { bakeMs: number }) => s + w.bakeMs, 0),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -16,7 +16,10 @@ export function registerConfigCommands(program: Command): void {
     .action(async (file: string | undefined, opts: { force?: boolean }, cmd: Command) => {
       const target = file ?? configFileFromProgram(cmd);
       if (!opts.force && (await exists(target)))
-        throw new EtapeError('usage', `${target} already exists: keep it, write elsewhere with \`etape init OTHER.yaml\`, or overwrite it with --force`);
+        throw new EtapeError(
+          'usage',
+          `${target} already exists: keep it, write elsewhere with \`etape init OTHER.yaml\`, or overwrite it with --force`,
+        );
       parseConfig(EXAMPLE_CONFIG, '(built-in example)'); // the example must always be valid
       await writeFile(target, EXAMPLE_CONFIG, 'utf8');
       process.stdout.write(`wrote ${target}: edit the fleet and the service, then run \`etape validate -c ${target}\`\n`);

@@ -7,7 +7,7 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('replay the 2014 storage outage on a local fleet: all at once, then staged through etape, side by side')
-    .option('--fault <kind>', 'the bad version\'s bug: hang, errors, latency or crash-loop', 'hang')
+    .option('--fault <kind>', "the bad version's bug: hang, errors, latency or crash-loop", 'hang')
     .option('--regions <n>', 'regions besides the canary (default 8: four pairs over three geographies)')
     .option('--cells <n>', 'cells per region (default 2 or 3, by region weight)')
     .option('--out <dir>', 'output folder (default demo-out/<timestamp>)')
@@ -25,7 +25,8 @@ export function registerDemoCommand(program: Command): void {
       const int = (name: string, v: string | undefined, lo: number, hi: number) => {
         if (v === undefined) return undefined;
         const n = Number(v);
-        if (!Number.isInteger(n) || n < lo || n > hi) throw new EtapeError('usage', `--${name} ${v}: give a whole number from ${lo} to ${hi}`);
+        if (!Number.isInteger(n) || n < lo || n > hi)
+          throw new EtapeError('usage', `--${name} ${v}: give a whole number from ${lo} to ${hi}`);
         return n;
       };
       const regions = int('regions', o.regions, 1, 64);

@@ -75,7 +75,13 @@ export function parseWhen(s: string, now: number, what: string): number {
 }
 
 function collect(v: string, prev: string[] = []): string[] {
-  return [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+  return [
+    ...prev,
+    ...v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ];
 }
 
 function line(i: IncidentView, now: number): string {
@@ -106,30 +112,52 @@ export function registerIncidentCommands(program: Command): void {
     .description('open an incident (shown on the status page at once)')
     .requiredOption('-t, --title <text>', 'what people see, e.g. "Uploads fail in westeurope"')
     .option('-i, --impact <impact>', 'none, minor, major or critical', 'minor')
-    .option('--component <service/region>', 'affected component (repeat or comma-separate; a bare service means all its regions)', collect, [])
+    .option(
+      '--component <service/region>',
+      'affected component (repeat or comma-separate; a bare service means all its regions)',
+      collect,
+      [],
+    )
     .option('-m, --message <text>', 'the first public update')
     .option('-s, --status <status>', 'investigating (default), identified or monitoring')
     .option('--json', 'print the incident as JSON')
-    .action(async (o: { title: string; impact: string; component: string[]; message?: string; status?: string; json?: boolean }, cmd: Command) => {
-      const v = await withDeps(cmd, (deps) =>
-        openIncidentOp(deps, { title: o.title, impact: o.impact, components: o.component, body: o.message, status: o.status, actor: actor() }),
-      );
-      print(v, o.json);
-    });
+    .action(
+      async (
+        o: { title: string; impact: string; component: string[]; message?: string; status?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const v = await withDeps(cmd, (deps) =>
+          openIncidentOp(deps, {
+            title: o.title,
+            impact: o.impact,
+            components: o.component,
+            body: o.message,
+            status: o.status,
+            actor: actor(),
+          }),
+        );
+        print(v, o.json);
+      },
+    );
   inc
     .command('update <id>')
     .description('add a public update; optionally move the status, impact or components')
     .option('-m, --message <text>', 'the update people read', '')
-    .option('-s, --status <status>', 'investigating, identified, monitoring, resolved, postmortem (maintenance: scheduled, in_progress, verifying, completed)')
+    .option(
+      '-s, --status <status>',
+      'investigating, identified, monitoring, resolved, postmortem (maintenance: scheduled, in_progress, verifying, completed)',
+    )
     .option('-i, --impact <impact>', 'none, minor, major or critical')
     .option('--component <service/region>', 'replace the affected components (repeat or comma-separate)', collect)
     .option('--json', 'print the incident as JSON')
-    .action(async (id: string, o: { message: string; status?: string; impact?: string; component?: string[]; json?: boolean }, cmd: Command) => {
-      const v = await withDeps(cmd, (deps) =>
-        updateIncidentOp(deps, id, { body: o.message, status: o.status, impact: o.impact, components: o.component, actor: actor() }),
-      );
-      print(v, o.json);
-    });
+    .action(
+      async (id: string, o: { message: string; status?: string; impact?: string; component?: string[]; json?: boolean }, cmd: Command) => {
+        const v = await withDeps(cmd, (deps) =>
+          updateIncidentOp(deps, id, { body: o.message, status: o.status, impact: o.impact, components: o.component, actor: actor() }),
+        );
+        print(v, o.json);
+      },
+    );
   inc
     .command('resolve <id>')
     .description('resolve an incident (or complete a maintenance) with a closing update')
@@ -160,7 +188,12 @@ export function registerIncidentCommands(program: Command): void {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit <= 0) throw new EtapeError('usage', `--limit ${o.limit}: give a positive whole number`);
       const list = await withDeps(cmd, (deps) =>
-        listIncidentsOp(deps, { open: o.open || o.overdue, overdue: o.overdue, kind: o.kind as 'incident' | 'maintenance' | undefined, limit }),
+        listIncidentsOp(deps, {
+          open: o.open || o.overdue,
+          overdue: o.overdue,
+          kind: o.kind as 'incident' | 'maintenance' | undefined,
+          limit,
+        }),
       );
       if (o.json) {
         process.stdout.write(JSON.stringify(list, null, 2) + '\n');
@@ -169,7 +202,8 @@ export function registerIncidentCommands(program: Command): void {
       const now = systemClock.now();
       process.stdout.write(list.length ? list.map((i) => line(i, now)).join('\n') + '\n' : 'No incidents.\n');
       const overdue = list.filter((i) => i.overdue);
-      if (overdue.length) process.stderr.write(`${overdue.length} open incident(s) overdue for a public update: etape incident update ID --message "…"\n`);
+      if (overdue.length)
+        process.stderr.write(`${overdue.length} open incident(s) overdue for a public update: etape incident update ID --message "…"\n`);
     });
   inc
     .command('maintenance')
@@ -177,16 +211,23 @@ export function registerIncidentCommands(program: Command): void {
     .requiredOption('-t, --title <text>', 'e.g. "Database upgrade in westeurope"')
     .requiredOption('--start <time>', 'ISO time (2026-11-25T02:00Z) or +2h')
     .requiredOption('--end <time>', 'ISO time or +4h')
-    .option('--component <service/region>', 'affected component (repeat or comma-separate; a bare service means all its regions)', collect, [])
+    .option(
+      '--component <service/region>',
+      'affected component (repeat or comma-separate; a bare service means all its regions)',
+      collect,
+      [],
+    )
     .option('-m, --message <text>', 'what will happen and what people will notice')
     .option('--json', 'print the maintenance as JSON')
-    .action(async (o: { title: string; start: string; end: string; component: string[]; message?: string; json?: boolean }, cmd: Command) => {
-      const now = systemClock.now();
-      const start = parseWhen(o.start, now, '--start');
-      const end = parseWhen(o.end, now, '--end');
-      const v = await withDeps(cmd, (deps) =>
-        scheduleMaintenanceOp(deps, { title: o.title, components: o.component, body: o.message, start, end, actor: actor() }),
-      );
-      print(v, o.json);
-    });
+    .action(
+      async (o: { title: string; start: string; end: string; component: string[]; message?: string; json?: boolean }, cmd: Command) => {
+        const now = systemClock.now();
+        const start = parseWhen(o.start, now, '--start');
+        const end = parseWhen(o.end, now, '--end');
+        const v = await withDeps(cmd, (deps) =>
+          scheduleMaintenanceOp(deps, { title: o.title, components: o.component, body: o.message, start, end, actor: actor() }),
+        );
+        print(v, o.json);
+      },
+    );
 }

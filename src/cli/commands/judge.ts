@@ -27,7 +27,11 @@ function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new EtapeError('usage', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; give a CSV or JSON series file`, { cause: e });
+    throw new EtapeError(
+      'usage',
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; give a CSV or JSON series file`,
+      { cause: e },
+    );
   }
 }
 
@@ -41,7 +45,10 @@ function num(flag: string, v: string, lo: number, hi: number): number {
 function pairs(flag: string, v: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!v) return out;
-  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const i = part.lastIndexOf('=');
     if (i <= 0) throw new EtapeError('usage', `${flag} "${part}": write metric=value, for example ${flag} "p99 latency=either"`);
     out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
@@ -84,15 +91,27 @@ export function registerJudgeCommand(program: Command): void {
       const canary = parseSeries(readText(opts.canary), opts.canary);
       const direction: Record<string, Direction> = {};
       for (const [k, v] of Object.entries(pairs('--direction', opts.direction))) {
-        if (v !== 'increase' && v !== 'decrease' && v !== 'either') throw new EtapeError('usage', `--direction ${k}=${v}: use increase, decrease or either`);
+        if (v !== 'increase' && v !== 'decrease' && v !== 'either')
+          throw new EtapeError('usage', `--direction ${k}=${v}: use increase, decrease or either`);
         direction[k] = v;
       }
       let defaultEffectFloor: number | undefined;
       const effectFloor: Record<string, number> = {};
-      if (opts.effectFloor !== undefined && /^[\d.]+$/.test(opts.effectFloor.trim())) defaultEffectFloor = num('--effect-floor', opts.effectFloor, 0, 100);
-      else for (const [k, v] of Object.entries(pairs('--effect-floor', opts.effectFloor))) effectFloor[k] = num(`--effect-floor ${k}=`, v, 0, 100);
-      const critical = new Set((opts.critical ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-      const input = buildJudgeInput(baseline, canary, { direction, critical, effectFloor, defaultEffectFloor }).map((m) => ({ ...m, alignInTime: opts.alignInTime === true }));
+      if (opts.effectFloor !== undefined && /^[\d.]+$/.test(opts.effectFloor.trim()))
+        defaultEffectFloor = num('--effect-floor', opts.effectFloor, 0, 100);
+      else
+        for (const [k, v] of Object.entries(pairs('--effect-floor', opts.effectFloor)))
+          effectFloor[k] = num(`--effect-floor ${k}=`, v, 0, 100);
+      const critical = new Set(
+        (opts.critical ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
+      const input = buildJudgeInput(baseline, canary, { direction, critical, effectFloor, defaultEffectFloor }).map((m) => ({
+        ...m,
+        alignInTime: opts.alignInTime === true,
+      }));
       // Offline data is the whole window at once: a file of one aggregated bucket may still fail.
       const buckets = new Set([...baseline, ...canary].filter((r) => r.total !== undefined).map((r) => r.t)).size;
       const result = judge(input, {
@@ -104,7 +123,11 @@ export function registerJudgeCommand(program: Command): void {
         perCell: opts.perCell,
         minBuckets: Math.max(1, Math.min(DEFAULT_JUDGE_CONFIG.minBuckets, buckets)),
       });
-      process.stdout.write(opts.json ? JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n' : formatJudgment(result));
+      process.stdout.write(
+        opts.json
+          ? JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n'
+          : formatJudgment(result),
+      );
       process.exitCode = result.verdict === 'pass' ? 0 : result.verdict === 'fail' ? 1 : 3;
     });
 }

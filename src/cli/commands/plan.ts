@@ -10,7 +10,9 @@ import { loadConfigFromProgram } from '../context.js';
 export function registerPlanCommand(program: Command): void {
   program
     .command('plan')
-    .description('show the waves a rollout of <service> goes through: regions and cells, weight, share of the fleet, bake, gates, approvals')
+    .description(
+      'show the waves a rollout of <service> goes through: regions and cells, weight, share of the fleet, bake, gates, approvals',
+    )
     .argument('<service>', 'service name (see services: in the config)')
     .option('--json', 'print the plan as JSON')
     .action(async (service: string, opts: { json?: boolean }, cmd: Command) => {

@@ -105,14 +105,21 @@ export function registerRolloutCommands(program: Command): void {
           process.stdout.write(opts.json ? JSON.stringify(s, null, 2) + '\n' : renderSummary(s) + '\n');
           return;
         }
-        const list = (await ops.listRollouts(store, { service: opts.service, active: !opts.all, limit: opts.all ? 20 : undefined })).map(summarize);
+        const list = (await ops.listRollouts(store, { service: opts.service, active: !opts.all, limit: opts.all ? 20 : undefined })).map(
+          summarize,
+        );
         if (opts.json) process.stdout.write(JSON.stringify({ rollouts: list }, null, 2) + '\n');
-        else if (list.length === 0) process.stdout.write(opts.all ? 'no rollouts yet\n' : 'no active rollouts (see recent ones with --all)\n');
+        else if (list.length === 0)
+          process.stdout.write(opts.all ? 'no rollouts yet\n' : 'no active rollouts (see recent ones with --all)\n');
         else process.stdout.write(list.map(renderSummary).join('\n\n') + '\n');
       });
     });
 
-  const steer = (name: string, description: string, run: (store: Store, id: string, opts: Record<string, string | undefined>) => Promise<unknown>) =>
+  const steer = (
+    name: string,
+    description: string,
+    run: (store: Store, id: string, opts: Record<string, string | undefined>) => Promise<unknown>,
+  ) =>
     rollout
       .command(name)
       .description(description)
@@ -127,9 +134,13 @@ export function registerRolloutCommands(program: Command): void {
         });
       });
   const ctx = (store: Store) => ({ store, clock: systemClock });
-  steer('pause', 'pause: no new wave starts and bake does not accrue (gates still watch)', (store, id, o) => ops.pauseRollout(ctx(store), id, cliActor(), o.reason));
+  steer('pause', 'pause: no new wave starts and bake does not accrue (gates still watch)', (store, id, o) =>
+    ops.pauseRollout(ctx(store), id, cliActor(), o.reason),
+  );
   steer('resume', 'resume a paused rollout', (store, id) => ops.resumeRollout(ctx(store), id, cliActor()));
-  steer('abort', 'abort: every touched target goes back to its last verified version', (store, id, o) => ops.abortRollout(ctx(store), id, cliActor(), o.reason));
+  steer('abort', 'abort: every touched target goes back to its last verified version', (store, id, o) =>
+    ops.abortRollout(ctx(store), id, cliActor(), o.reason),
+  );
   steer('approve', 'approve a wave that waits for approval (default: the current wave)', (store, id, o) =>
     ops.approveWave(ctx(store), id, cliActor(), o.wave === undefined ? undefined : parseWave(o.wave)),
   ).option('--wave <n>', 'the wave to approve');
@@ -143,7 +154,8 @@ export function registerRolloutCommands(program: Command): void {
       const config = await configOptional(cmd);
       await withStore(cmd, config, async (store) => {
         const events = await ops.rolloutHistory(store, id);
-        for (const e of events) process.stdout.write((opts.json ? JSON.stringify(e) : `${String(e.seq).padStart(6)}  ${renderEvent(e)}`) + '\n');
+        for (const e of events)
+          process.stdout.write((opts.json ? JSON.stringify(e) : `${String(e.seq).padStart(6)}  ${renderEvent(e)}`) + '\n');
       });
     });
 }
@@ -226,7 +238,9 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
         return rec.phase === 'completed' ? 0 : 1;
       }
       if (stopping) {
-        process.stdout.write(`stopped following ${id}; it is ${rec.phase} and goes on when a controller runs (\`etape serve\` or \`etape rollout follow ${id}\`)\n`);
+        process.stdout.write(
+          `stopped following ${id}; it is ${rec.phase} and goes on when a controller runs (\`etape serve\` or \`etape rollout follow ${id}\`)\n`,
+        );
         return 1;
       }
       await systemClock.sleep(250);

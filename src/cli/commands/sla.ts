@@ -13,7 +13,9 @@ export function registerSlaCommands(program: Command): void {
   const sla = program.command('sla').description('SLA credits from measured downtime');
   sla
     .command('report')
-    .description('availability per service × region for a month (UTC), the tier reached, credits per customer, and the incidents behind the downtime')
+    .description(
+      'availability per service × region for a month (UTC), the tier reached, credits per customer, and the incidents behind the downtime',
+    )
     .option('--month <YYYY-MM>', 'billing month, in UTC (default: the current month, counted up to now)')
     .option('--service <id>', 'only this service')
     .option('--customer <id>', 'only this customer')

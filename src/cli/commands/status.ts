@@ -23,7 +23,15 @@ export function registerStatusCommands(program: Command): void {
       const store = await storeFromProgram(cmd, config);
       const log = createLogger({ name: 'etape' });
       try {
-        const builder = new StatusBuilder({ store, config, clock: systemClock, log, outDir: opts.out, applyRules: opts.incidents, publish: opts.publish });
+        const builder = new StatusBuilder({
+          store,
+          config,
+          clock: systemClock,
+          log,
+          outDir: opts.out,
+          applyRules: opts.incidents,
+          publish: opts.publish,
+        });
         const r = await builder.build();
         await builder.close();
         if (opts.json) {
@@ -54,7 +62,10 @@ export function registerStatusCommands(program: Command): void {
           ];
           for (const a of r.actions) lines.push(`  automatic: ${a.kind} ${a.id} (${a.why})`);
           for (const id of r.overdue) lines.push(`  OVERDUE: ${id} needs a public update: etape incident update ${id} --message "…"`);
-          if (r.publish) lines.push(`  publish: ${r.publish.ok ? 'ok' : `FAILED (exit ${r.publish.code}): ${r.publish.output.split('\n').slice(-3).join(' / ')}`}`);
+          if (r.publish)
+            lines.push(
+              `  publish: ${r.publish.ok ? 'ok' : `FAILED (exit ${r.publish.code}): ${r.publish.output.split('\n').slice(-3).join(' / ')}`}`,
+            );
           process.stdout.write(lines.join('\n') + '\n');
         }
         if (r.publish && !r.publish.ok) process.exitCode = 1;
