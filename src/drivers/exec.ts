@@ -4,7 +4,6 @@
 // deploy script that hangs, and whatever it started in the foreground, is stopped). Failures and timeouts are
 // retried with backoff up to `retries` more times; the result is always a value, never an exception.
 import { spawn } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
@@ -13,7 +12,7 @@ import type { Target } from '../core/types.js';
 import { ms } from '../config/common.js';
 import type { execDriverSchema } from '../config/service.js';
 import type { Driver, DriverCall, DriverResult, Observed } from './driver.js';
-import { backoffDelay, finalResult, OutputCollector, OUTPUT_LIMIT } from './retry.js';
+import { attemptWithRetries, OutputCollector, OUTPUT_LIMIT } from './retry.js';
 
 export type ExecDriverConfig = z.output<typeof execDriverSchema>;
 export type DriverAction = 'deploy' | 'rollback' | 'force' | 'observe';
@@ -216,7 +215,6 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
   };
 
   async function act(action: Exclude<DriverAction, 'observe'>, call: DriverCall, signal?: AbortSignal): Promise<DriverResult> {
-    const started = performance.now();
     let extra: Record<string, string | number> = {};
     try {
       extra = opts.vars?.(call.target) ?? {};
@@ -230,30 +228,27 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
     }
     const { vars, env } = callVariables(action, call, extra);
     const command = expandCommand(commands[action], vars);
-    let last: RunOutcome | undefined;
-    let attempts = 0;
-    for (let i = 0; i <= retries; i++) {
-      if (i > 0) {
-        const wait = backoffDelay(i, { baseMs: opts.backoffMs ?? 500, maxMs: opts.maxBackoffMs ?? 30_000, random: opts.random });
-        log.warn({ key: call.key, action, attempt: attempts, detail: last?.detail, retryInMs: wait }, 'exec driver: retrying');
-        await clock.sleep(wait, signal);
-        if (signal?.aborted) break;
-      }
-      attempts++;
-      last = await runCommand(command, {
-        env: { ...(opts.env ?? process.env), ...env, ETAPE_TRY: String(attempts) },
-        timeoutMs,
-        signal,
-        killGraceMs: opts.killGraceMs,
-        outputLimit: opts.outputLimit,
-        cwd: opts.cwd,
-      });
-      if (last.ok || last.aborted) break;
-    }
-    const durationMs = Math.round(performance.now() - started);
-    const result = finalResult(last, attempts, durationMs, last?.output);
-    log.info({ key: call.key, action, ok: result.ok, detail: result.detail, attempts, durationMs }, 'exec driver call');
-    return result;
+    return attemptWithRetries<RunOutcome>({
+      retries,
+      backoff: { baseMs: opts.backoffMs ?? 500, maxMs: opts.maxBackoffMs ?? 30_000, random: opts.random },
+      clock,
+      log,
+      name: 'exec driver',
+      key: call.key,
+      action,
+      signal,
+      attempt: (n) =>
+        runCommand(command, {
+          env: { ...(opts.env ?? process.env), ...env, ETAPE_TRY: String(n) },
+          timeoutMs,
+          signal,
+          killGraceMs: opts.killGraceMs,
+          outputLimit: opts.outputLimit,
+          cwd: opts.cwd,
+        }),
+      retryable: (r) => !r.aborted,
+      output: (r) => r.output,
+    });
   }
 
   return {

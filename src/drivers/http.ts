@@ -5,7 +5,6 @@
 // Network errors, timeouts, 5xx, 408 and 429 are retried with exponential backoff and jitter; any other 4xx
 // means the request itself is wrong and is not retried. Results are values, never exceptions.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
@@ -15,7 +14,7 @@ import type { Target } from '../core/types.js';
 import { ms, resolveSecret } from '../config/common.js';
 import type { httpDriverSchema } from '../config/service.js';
 import type { Driver, DriverCall, DriverResult, Observed } from './driver.js';
-import { backoffDelay, finalResult, trimOutput } from './retry.js';
+import { attemptWithRetries, trimOutput } from './retry.js';
 
 export type HttpDriverConfig = z.output<typeof httpDriverSchema>;
 
@@ -145,7 +144,6 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
   }
 
   async function act(action: 'deploy' | 'rollback' | 'force', call: DriverCall, signal?: AbortSignal): Promise<DriverResult> {
-    const started = performance.now();
     const body: Omit<WebhookBody, 'timestamp'> = {
       action,
       key: call.key,
@@ -154,23 +152,19 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
       version: call.version,
       ...(call.fromVersion !== undefined ? { fromVersion: call.fromVersion } : {}),
     };
-    let last: Attempt | undefined;
-    let attempts = 0;
-    for (let i = 0; i <= cfg.retries; i++) {
-      if (i > 0) {
-        const wait = backoffDelay(i, { baseMs: opts.backoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 10_000, random: opts.random });
-        log.warn({ key: call.key, action, attempt: attempts, detail: last?.detail, retryInMs: wait }, 'http driver: retrying');
-        await clock.sleep(wait, signal);
-        if (signal?.aborted) break;
-      }
-      attempts++;
-      last = await post(body, signal);
-      if (last.ok || !last.retry) break;
-    }
-    const durationMs = Math.round(performance.now() - started);
-    const result = finalResult(last, attempts, durationMs, last?.body ? trimOutput(last.body) : undefined);
-    log.info({ key: call.key, action, ok: result.ok, detail: result.detail, attempts, durationMs }, 'http driver call');
-    return result;
+    return attemptWithRetries<Attempt>({
+      retries: cfg.retries,
+      backoff: { baseMs: opts.backoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 10_000, random: opts.random },
+      clock,
+      log,
+      name: 'http driver',
+      key: call.key,
+      action,
+      signal,
+      attempt: () => post(body, signal),
+      retryable: (r) => r.retry,
+      output: (r) => (r.body ? trimOutput(r.body) : undefined),
+    });
   }
 
   return {

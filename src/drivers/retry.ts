@@ -1,5 +1,8 @@
-// Shared by the exec and http drivers: exponential backoff with jitter, trimming captured output, and the
-// result of a call after its attempts.
+// Shared by the exec and http drivers: exponential backoff with jitter, trimming captured output, the
+// attempt loop of a call, and the result of a call after its attempts.
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
 import type { DriverResult } from './driver.js';
 
 export interface BackoffOptions {
@@ -88,5 +91,57 @@ export function finalResult(
   const result: DriverResult = { ok: last.ok, detail, durationMs, attempts };
   if (last.timedOut) result.timedOut = true;
   if (output) result.output = output;
+  return result;
+}
+
+/** What one attempt of a driver call reports back to the attempt loop. */
+export interface AttemptOutcome {
+  ok: boolean;
+  detail: string;
+  timedOut?: boolean;
+}
+
+export interface AttemptLoop<A extends AttemptOutcome> {
+  /** Retries after the first attempt. */
+  retries: number;
+  backoff: BackoffOptions;
+  /** Backoff waits on this clock. */
+  clock: Clock;
+  log: Logger;
+  /** Names the driver in log lines ("exec driver", "http driver"). */
+  name: string;
+  key: string;
+  action: string;
+  signal?: AbortSignal;
+  /** Makes attempt number `n` (1 = the first). Resolves, never rejects. */
+  attempt: (n: number) => Promise<A>;
+  /** Whether a failed attempt is worth another try. */
+  retryable: (a: A) => boolean;
+  /** The output kept in the result for the last attempt. */
+  output: (a: A) => string | undefined;
+}
+
+/**
+ * Runs a driver call: attempts it, waits with backoff between failed attempts that are worth retrying,
+ * stops early when the signal aborts, and gives the result of the last attempt (logged).
+ */
+export async function attemptWithRetries<A extends AttemptOutcome>(o: AttemptLoop<A>): Promise<DriverResult> {
+  const started = performance.now();
+  let last: A | undefined;
+  let attempts = 0;
+  for (let i = 0; i <= o.retries; i++) {
+    if (i > 0) {
+      const wait = backoffDelay(i, o.backoff);
+      o.log.warn({ key: o.key, action: o.action, attempt: attempts, detail: last?.detail, retryInMs: wait }, `${o.name}: retrying`);
+      await o.clock.sleep(wait, o.signal);
+      if (o.signal?.aborted) break;
+    }
+    attempts++;
+    last = await o.attempt(attempts);
+    if (last.ok || !o.retryable(last)) break;
+  }
+  const durationMs = Math.round(performance.now() - started);
+  const result = finalResult(last, attempts, durationMs, last ? o.output(last) : undefined);
+  o.log.info({ key: o.key, action: o.action, ok: result.ok, detail: result.detail, attempts, durationMs }, `${o.name} call`);
   return result;
 }
