@@ -13,6 +13,8 @@ import { idempotencyKey, type Driver, type DriverCall } from '../src/drivers/dri
 import { createExecDriver, expandCommand } from '../src/drivers/exec.js';
 import { createHttpDriver, verifySignature, type WebhookBody } from '../src/drivers/http.js';
 import { createDriver, fleetVars } from '../src/drivers/index.js';
+import { knownSecrets } from '../src/config/secrets.js';
+import { parseConfig } from '../src/config/load.js';
 
 const call = (over: Partial<DriverCall> = {}): DriverCall => ({
   key: idempotencyKey('r1', { region: 'eu-west', cell: 'c1' }, 'w1.deploy', 1),
@@ -81,6 +83,45 @@ describe('exec driver', () => {
       'deploy',
       '1.9.0',
     ]);
+  });
+
+  it("gives commands only the ETAPE_* variables, the basics and passEnv: never etape's secrets", async () => {
+    const env = {
+      PATH: process.env.PATH,
+      HOME: '/home/op',
+      LC_ALL: 'C',
+      ETAPE_OPERATOR_TOKEN: 'op-secret-123',
+      AWS_PROFILE: 'deploy',
+      PGPASSWORD: 'pw-9876',
+    };
+    const d = createExecDriver(execDriverSchema.parse({ kind: 'exec', deploy: 'env | sort', passEnv: ['AWS_PROFILE'] }), { env });
+    const r = await d.deploy(call());
+    assert.equal(r.ok, true, r.detail);
+    const names = new Set((r.output ?? '').split('\n').map((l) => l.split('=')[0]));
+    for (const n of ['PATH', 'HOME', 'LC_ALL', 'AWS_PROFILE', 'ETAPE_REGION', 'ETAPE_VERSION', 'ETAPE_TRY'])
+      assert.ok(names.has(n), `${n} passed`);
+    for (const n of ['ETAPE_OPERATOR_TOKEN', 'PGPASSWORD']) assert.ok(!names.has(n), `${n} kept out`);
+    assert.doesNotMatch(r.output ?? '', /op-secret-123|pw-9876/);
+  });
+
+  it('redacts known secrets from what a command prints, before it is stored', async () => {
+    const config = parseConfig(
+      `fleet: { regions: [{ id: a, geography: g, canary: true }, { id: b, geography: g }] }
+server: { tokens: [{ name: ops, role: operator, token: { env: OPS_TOKEN } }] }
+store: postgres://etape:store-pass-42@127.0.0.1:5432/etape
+services:
+  - name: blob
+    driver: { kind: exec, deploy: 'echo "token=$OPS_TOKEN store=$STORE_URL"; echo leaked >&2', passEnv: [OPS_TOKEN, STORE_URL] }
+`,
+      'etape.yaml',
+    );
+    const env = { PATH: process.env.PATH, OPS_TOKEN: 'tok-abcdef-777', STORE_URL: 'postgres://etape:store-pass-42@127.0.0.1:5432/etape' };
+    const secrets = knownSecrets(config, env);
+    const d = createDriver(config.services[0], { env, secrets });
+    const r = await d.deploy(call());
+    assert.equal(r.ok, true, r.detail);
+    assert.match(r.output ?? '', /token=\[redacted\] store=postgres:\/\/etape:\[redacted\]@127/);
+    assert.doesNotMatch(r.output ?? '', /tok-abcdef-777|store-pass-42/);
   });
 
   it('quotes values so a hostile version cannot inject shell commands', async () => {

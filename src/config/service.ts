@@ -12,6 +12,11 @@ export const execDriverSchema = z.strictObject({
   observe: z.string().min(1).optional(),
   timeout: duration().default('60s'),
   retries: z.number().int().min(0).default(2),
+  /**
+   * Names of this process's environment variables the commands also get. By default they get only the
+   * ETAPE_* call variables and the basics (PATH, HOME, USER, LANG, TZ, …): never etape's own secrets.
+   */
+  passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name, like AWS_PROFILE' })).default([]),
 });
 
 export const httpDriverSchema = z.strictObject({

@@ -24,6 +24,7 @@ import {
 } from '../rollout/decide.js';
 import { ACTIVE_PHASES, isTerminal } from '../rollout/phases.js';
 import type { RolloutState } from '../rollout/state.js';
+import { knownSecrets } from '../config/secrets.js';
 
 /**
  * Something that keeps evidence coming while the controller runs: `etape serve` passes a Prober over every
@@ -346,9 +347,11 @@ export class Controller {
       d = (async () => {
         if (!cfg)
           throw new EtapeError('config.invalid', `service ${service} is no longer in the config; put it back to let its rollout finish`);
-        if (this.opts.driverFor) return this.opts.driverFor(service, cfg);
-        const { createDriver } = await import('../drivers/index.js');
-        return createDriver(cfg, { clock: this.clock, log: this.log, fleet: this.config.fleet });
+        const { createDriver, redactingDriver } = await import('../drivers/index.js');
+        // What a driver reports goes to the event log that every viewer reads: never with a secret in it.
+        const secrets = knownSecrets(this.config);
+        if (this.opts.driverFor) return redactingDriver(await this.opts.driverFor(service, cfg), secrets);
+        return createDriver(cfg, { clock: this.clock, log: this.log, fleet: this.config.fleet, secrets });
       })();
       this.drivers.set(service, d);
       d.catch(() => this.drivers.delete(service));

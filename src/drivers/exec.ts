@@ -33,8 +33,27 @@ export interface ExecDriverOptions {
   /** Characters of output kept. Default 4096. */
   outputLimit?: number;
   cwd?: string;
-  /** Base environment for the command. Default: this process's environment. */
+  /** The environment the command's variables are picked from (see commandEnv). Default: this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Strings never to store or show (tokens, passwords): replaced in the output kept for the event log. */
+  secrets?: readonly string[];
+}
+
+/** What every command gets from etape's environment, so that a shell works as usual. */
+export const BASIC_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM'] as const;
+
+/**
+ * The environment of a driver command: the basics (BASIC_ENV and LC_*), the names the config passes
+ * (`passEnv`), then the call's ETAPE_* variables. Everything else in etape's environment (API tokens, store
+ * passwords, webhook secrets) stays out.
+ */
+export function commandEnv(base: NodeJS.ProcessEnv, passEnv: readonly string[], call: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (v === undefined) continue;
+    if ((BASIC_ENV as readonly string[]).includes(k) || k.startsWith('LC_') || passEnv.includes(k)) env[k] = v;
+  }
+  return { ...env, ...call };
 }
 
 const SAFE = /^[A-Za-z0-9_.,:/@%+=-]+$/;
@@ -239,7 +258,7 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
       signal,
       attempt: (n) =>
         runCommand(command, {
-          env: { ...(opts.env ?? process.env), ...env, ETAPE_TRY: String(n) },
+          env: commandEnv(opts.env ?? process.env, cfg.passEnv ?? [], { ...env, ETAPE_TRY: String(n) }),
           timeoutMs,
           signal,
           killGraceMs: opts.killGraceMs,
@@ -266,7 +285,7 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
       const call: DriverCall = { key: `observe:${target.service}:${target.region}/${target.cell}`, rolloutId: '', target, version: '' };
       const { vars, env } = callVariables('observe', call, extra);
       const r = await runCommand(expandCommand(cfg.observe, vars), {
-        env: { ...(opts.env ?? process.env), ...env, ETAPE_TRY: '1' },
+        env: commandEnv(opts.env ?? process.env, cfg.passEnv ?? [], { ...env, ETAPE_TRY: '1' }),
         timeoutMs,
         signal,
         killGraceMs: opts.killGraceMs,

@@ -6,7 +6,8 @@ import type { Logger } from '../core/log.js';
 import type { Target } from '../core/types.js';
 import type { DriverConfig, ServiceConfig } from '../config/service.js';
 import type { FleetConfig } from '../config/fleet.js';
-import type { Driver } from './driver.js';
+import { redactSecrets } from '../config/secrets.js';
+import type { Driver, DriverResult } from './driver.js';
 import { createExecDriver } from './exec.js';
 import { createHttpDriver } from './http.js';
 
@@ -24,6 +25,8 @@ export interface DriverFactoryOptions {
    * An entry here also overrides a built-in kind.
    */
   extra?: Partial<Record<DriverConfig['kind'] | string, DriverMaker>>;
+  /** Known secret values (see knownSecrets): replaced by [redacted] in what a call reports, before it is stored. */
+  secrets?: readonly string[];
 }
 
 export type DriverMaker = (cfg: DriverConfig, service: ServiceConfig, opts: DriverFactoryOptions) => Driver;
@@ -40,8 +43,39 @@ export function fleetVars(fleet: FleetConfig | undefined, target: { region: stri
   return { ...region.vars, ...(cell?.vars ?? {}) };
 }
 
+/**
+ * `driver` whose results never repeat a secret: a deploy script that prints its environment or a webhook that
+ * echoes its request must not put a token into the event log that every viewer reads.
+ */
+export function redactingDriver(driver: Driver, secrets: readonly string[]): Driver {
+  if (secrets.length === 0) return driver;
+  const clean = (r: DriverResult): DriverResult => ({
+    ...r,
+    detail: redactSecrets(r.detail, secrets),
+    ...(r.output !== undefined ? { output: redactSecrets(r.output, secrets) } : {}),
+  });
+  return {
+    deploy: async (call, signal) => clean(await driver.deploy(call, signal)),
+    rollback: async (call, signal) => clean(await driver.rollback(call, signal)),
+    force: async (call, signal) => clean(await driver.force(call, signal)),
+    async observe(target, signal) {
+      const o = await driver.observe(target, signal);
+      return {
+        ...o,
+        detail: redactSecrets(o.detail, secrets),
+        ...(o.version !== undefined ? { version: redactSecrets(o.version, secrets) } : {}),
+      };
+    },
+    ...(driver.close ? { close: () => driver.close!() } : {}),
+  };
+}
+
 /** The driver for `service`. Throws EtapeError('config.invalid') when the service cannot have one. */
 export function createDriver(service: ServiceConfig, opts: DriverFactoryOptions = {}): Driver {
+  return redactingDriver(createBareDriver(service, opts), opts.secrets ?? []);
+}
+
+function createBareDriver(service: ServiceConfig, opts: DriverFactoryOptions): Driver {
   const cfg = service.driver;
   if (!cfg) {
     throw new EtapeError(
