@@ -13,6 +13,20 @@ export const duration = () =>
     message: 'not a duration: write a number and a unit, like 90s, 30m, 2h or 1h30m',
   });
 
+/** A point in time as written in etape.yaml: an ISO date (`2026-12-01`, midnight UTC) or date-time with a zone. */
+export const instant = () =>
+  z.string().refine((s) => parseInstant(s) !== undefined, {
+    message: 'not a date: write an ISO date like 2026-12-01 (midnight UTC) or a date-time with its zone, like 2026-12-01T09:30:00Z',
+  });
+
+/** Milliseconds since the epoch of an `instant()`; undefined when it is not one. */
+export function parseInstant(s: string): number | undefined {
+  const t = s.trim();
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(t)) return undefined;
+  const v = Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t);
+  return Number.isFinite(v) ? v : undefined;
+}
+
 /** Milliseconds of a duration that the schema has already checked. */
 export function ms(d: string): number {
   const v = parseDuration(d);

@@ -1,6 +1,6 @@
 // services: what is deployed, where, by which driver, watched by which probes and gates.
 import { z } from 'zod';
-import { duration, id, secretRef } from './common.js';
+import { duration, id, instant, secretRef } from './common.js';
 import { planWaveSchema } from './policy.js';
 
 export const execDriverSchema = z.strictObject({
@@ -159,6 +159,12 @@ export const serviceSchema = z.strictObject({
   gates: z.array(gateSchema).default([]),
   /** Version running everywhere before any rollout (the last verified version). */
   initialVersion: z.string().optional(),
+  /**
+   * When measurement of this service began in every region. Before it, the history shows "not monitored" and
+   * the SLA counts nothing; after it, time without evidence counts as down (I8). Default: each component's
+   * first stored evidence.
+   */
+  measuredSince: instant().optional(),
   /** Waves written by hand instead of planned from the policy; checked against I1 and I2 (see docs/planning.md). */
   plan: z.array(planWaveSchema).min(1).optional(),
 });

@@ -1,6 +1,6 @@
 // sla and customers: what is promised, to whom, and what is owed when it is missed.
 import { z } from 'zod';
-import { didYouMean, duration, id, ms } from './common.js';
+import { didYouMean, duration, id, instant, ms } from './common.js';
 
 export const creditTierSchema = z.strictObject({
   /** Monthly availability strictly below this percentage earns the credit. */
@@ -30,6 +30,8 @@ export const customerSchema = z.strictObject({
   name: z.string().optional(),
   /** Shown next to credit amounts, e.g. EUR. */
   currency: z.string().optional(),
+  /** Start of the contract: time before it counts for nobody in this customer's credits (I8). */
+  since: instant().optional(),
   uses: z
     .array(
       z.strictObject({

@@ -23,9 +23,9 @@
 //   rejectedMaintenance(incidents, component)          maintenance that is NOT excluded, and why
 // Figures:
 //   type Measure = 'minutes' | 'requests'
-//   interface UptimeOptions { measure; maintenance?; nowMs? }
+//   interface UptimeOptions { measure; maintenance?; nowMs?; sinceMs? }   sinceMs: measurement start (I8)
 //   interface Uptime { percent, minutes, upMinutes, degradedMinutes, downMinutes, unknownMinutes,
-//                      maintenanceMinutes, futureMinutes, intervals, errorRateSum, requests, failures, … }
+//                      maintenanceMinutes, futureMinutes, unmonitoredMinutes, intervals, errorRateSum, requests, failures, … }
 //   minuteAvailability(series, fromMs, toMs, opts?) -> Uptime     compute-style: share of good minutes
 //   requestAvailability(series, fromMs, toMs, opts?) -> Uptime    storage-style: 100% − mean 5-minute error rate
 //   windowUptime(series, fromMs, toMs, opts) -> Uptime            dispatches on opts.measure
@@ -33,6 +33,7 @@
 //   sumUptime(parts) -> Uptime                                    adds days (or any disjoint windows) exactly
 //   badPeriods(series, fromMs, toMs, { maintenance?, nowMs? }) -> BadPeriod[] { fromMs, toMs, state }
 //                                                                 runs of DOWN / UNKNOWN minutes
+//   measuredFrom(fromMs, toMs, sinceMs) -> first measured minute of a window
 //   formatPercent(p, digits = 2) -> "99.95%"                      rounds DOWN: never shows 100% after downtime
 //   utcDay(ms) -> "YYYY-MM-DD", startOfUtcDay(ms)
 //
@@ -47,6 +48,8 @@
 //   day: `opts.cells` plus those with evidence that day (so a month built at once equals it built day by day).
 // - A geo-redundant pair (combineEither) takes the better region wholesale: per minute by state for the minute
 //   measure, per 5-minute interval by error rate for the request measure; never worse than either region.
+// - Time before measurement began (UptimeOptions.sinceMs: a component's first evidence or configured start, or
+//   a customer's contract) is neither up nor down: those minutes are `unmonitored` and not counted (I8).
 // - Minute measure: percent = 100 × good / counted, good = UP or DEGRADED; DOWN and UNKNOWN count against the
 //   provider. Minutes inside an announced maintenance window (entirely inside) are not counted; minutes at or
 //   after `nowMs` are not counted (future). Nothing counted -> 100.

@@ -18,6 +18,7 @@ import {
   type SeriesOptions,
 } from './availability.js';
 import { buildSlaReport, formatSlaTable, type BillingPeriod, type SlaReport } from './report.js';
+import { measurementStartsFromStore, type MeasurementStarts } from './measurement.js';
 
 /**
  * Which observations speak of a component's availability. A judge gate compares a rollout's new version with
@@ -106,6 +107,8 @@ export async function slaReportFromStore(opts: {
   period: BillingPeriod;
   nowMs?: number;
   filter?: { service?: string; customer?: string };
+  /** When measurement of each component began; read from config and store when not given. */
+  starts?: MeasurementStarts;
 }): Promise<SlaReport> {
   const { config, store, period } = opts;
   const seriesOpts = seriesOptionsFromConfig(config);
@@ -144,7 +147,9 @@ export async function slaReportFromStore(opts: {
       }),
     );
   const incidents = await store.listIncidents({});
+  const starts = opts.starts ?? (await measurementStartsFromStore(store, config, seriesOpts.counts ?? (() => true), components));
   return buildSlaReport({
+    measurement: (service, region) => starts.get(componentId(service, region)),
     period,
     nowMs: opts.nowMs,
     slas,

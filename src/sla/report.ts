@@ -6,6 +6,7 @@ import {
   announcedMaintenance,
   badPeriods,
   combineEither,
+  measuredFrom,
   componentId,
   emptySeries,
   formatPercent,
@@ -18,6 +19,8 @@ import {
   type Uptime,
 } from './availability.js';
 import { tierFor, usageUnits, type CreditTier, type CustomerConfig, type ResolvedSla } from '../config/sla.js';
+import { parseInstant } from '../config/common.js';
+import { describeStart, type MeasurementStart } from './measurement.js';
 
 export interface BillingPeriod {
   /** `2026-10` for a month, or any label for another window. */
@@ -62,6 +65,11 @@ export interface SlaReportInput {
   /** More components to report on besides those customers use (e.g. every region a service runs in). */
   components?: ReadonlyArray<{ service: string; region: string }>;
   filter?: { service?: string; customer?: string };
+  /**
+   * When measurement of a component began (I8): minutes before it count for nobody. Undefined from the
+   * function: never measured, nothing counted. Without the function, every minute is measured time.
+   */
+  measurement?: (service: string, region: string) => MeasurementStart | undefined;
 }
 
 /** One measured unit: a region, or a geo-redundant pair of regions, of one service. */
@@ -87,6 +95,13 @@ export interface UnitReport {
   badPeriods: BadPeriod[];
   /** Incidents overlapping those runs. */
   incidents: string[];
+  /**
+   * When measurement began (for a pair: the earlier region's start); null: never measured; undefined: the
+   * report was given no starts, and every minute of the period counts.
+   */
+  measuredSince: MeasurementStart | null | undefined;
+  /** First minute counted: the later of the period's start and measuredSince (period end when never measured). */
+  countedFromMs: number;
 }
 
 export interface CreditLine {
@@ -100,6 +115,12 @@ export interface CreditLine {
   billShare: number | null;
   creditPercent: number;
   credit: number | null;
+  /** First minute counted for this customer: the later of the period's start, measurement and contract start. */
+  countedFromMs: number;
+  /** What set countedFromMs. */
+  countedFrom: 'period' | 'measurement' | 'contract';
+  /** The minutes behind this line (the unit's, or counted from the contract's start). */
+  uptime: Uptime;
 }
 
 export interface CustomerCredit {
@@ -202,10 +223,26 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
     return w;
   };
 
+  const startOf = (service: string, regions: string[]): MeasurementStart | null | undefined => {
+    if (!input.measurement) return undefined;
+    let best: MeasurementStart | null = null;
+    for (const r of regions) {
+      const s = input.measurement(service, r);
+      if (s && (best === null || s.atMs < best.atMs)) best = s;
+    }
+    return best;
+  };
   const units = new Map<string, UnitReport>();
-  const unitFor = (sla: ResolvedSla, regions: string[]): UnitReport => {
+  // Units counted from a customer's contract start (not listed among the units).
+  const contractUnits = new Map<string, UnitReport>();
+  const unitFor = (sla: ResolvedSla, regions: string[], contractFromMs?: number): UnitReport => {
     const id = `${sla.service}/${regions.join('+')}`;
-    const known = units.get(id);
+    const start = startOf(sla.service, regions);
+    const measuredFromMs = start === null ? period.toMs : Math.max(period.fromMs, start?.atMs ?? period.fromMs);
+    const sinceMs = contractFromMs !== undefined && contractFromMs > measuredFromMs ? contractFromMs : measuredFromMs;
+    const cache = sinceMs === measuredFromMs ? units : contractUnits;
+    const cacheKey = cache === units ? id : `${id}@${sinceMs}`;
+    const known = cache.get(cacheKey);
     if (known) return known;
     let series: MinuteSeries;
     let maintenance: MaintenanceWindow[];
@@ -223,7 +260,7 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
       series = combineEither(seriesOf(sla.service, regions[0]), seriesOf(sla.service, regions[1]), sla.measure, maintenance);
       rejected = [...a.rejected, ...b.rejected];
     }
-    const uptime = windowUptime(series, period.fromMs, period.toMs, { measure: sla.measure, maintenance, nowMs });
+    const uptime = windowUptime(series, period.fromMs, period.toMs, { measure: sla.measure, maintenance, nowMs, sinceMs });
     const tier = tierFor(uptime.percent, sla.tiers);
     const u: UnitReport = {
       service: sla.service,
@@ -233,16 +270,20 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
       objective: sla.objective,
       uptime,
       percent: uptime.percent,
-      shown: formatPercent(uptime.percent),
+      shown: uptime.minutes === 0 && uptime.unmonitoredMinutes > 0 ? 'not monitored' : formatPercent(uptime.percent),
       met: uptime.percent >= sla.objective,
       tier,
       maintenance,
       maintenanceNotExcluded: rejected,
       badPeriods:
-        uptime.downMinutes + uptime.unknownMinutes === 0 ? [] : badPeriods(series, period.fromMs, period.toMs, { maintenance, nowMs }),
+        uptime.downMinutes + uptime.unknownMinutes === 0
+          ? []
+          : badPeriods(series, period.fromMs, period.toMs, { maintenance, nowMs, sinceMs }),
       incidents: [],
+      measuredSince: start,
+      countedFromMs: measuredFrom(period.fromMs, period.toMs, sinceMs),
     };
-    units.set(id, u);
+    cache.set(cacheKey, u);
     return u;
   };
 
@@ -257,6 +298,7 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
   let owedCount = 0;
   for (const c of customers) {
     const lines: CreditLine[] = [];
+    const contractFromMs = c.since === undefined ? undefined : parseInstant(c.since);
     for (const use of c.uses) {
       const sla = slaBy.get(use.service);
       if (!sla || (f.service !== undefined && use.service !== f.service)) continue;
@@ -265,7 +307,10 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
       for (const regions of parts) {
         // A geo-redundant customer is still shown each region alone, so the report lists every component.
         if (regions.length > 1) for (const r of regions) unitFor(sla, [r]);
-        const u = unitFor(sla, regions);
+        const shared = unitFor(sla, regions);
+        const u = unitFor(sla, regions, contractFromMs);
+        const countedFrom: CreditLine['countedFrom'] =
+          u !== shared ? 'contract' : u.countedFromMs > period.fromMs ? 'measurement' : 'period';
         const billShare = use.monthlyBill === undefined ? null : use.monthlyBill / parts.length;
         const creditPercent = u.tier?.credit ?? 0;
         lines.push({
@@ -273,11 +318,14 @@ export function buildSlaReport(input: SlaReportInput): SlaReport {
           regions,
           unit: u.id,
           percent: u.percent,
-          shown: u.shown,
+          shown: u !== shared && u.uptime.minutes === 0 ? 'before contract' : u.shown,
           tier: u.tier,
           billShare,
           creditPercent,
           credit: billShare === null ? null : roundMoney((billShare * creditPercent) / 100),
+          countedFromMs: u.countedFromMs,
+          countedFrom,
+          uptime: u.uptime,
         });
       }
     }
@@ -380,25 +428,47 @@ export function formatSlaTable(r: SlaReport): string {
   );
   out.push('');
   out.push('Availability');
-  const rows = [['unit', 'measure', 'availability', 'objective', 'tier', 'down min', 'no-evidence min', 'maint. min', 'incidents']];
+  const counted = (fromMs: number) => (fromMs <= r.period.fromMs ? 'month start' : fromMs >= r.period.toMs ? 'never' : iso(fromMs));
+  const rows = [
+    ['unit', 'measure', 'availability', 'objective', 'tier', 'counted from', 'down min', 'no-evidence min', 'maint. min', 'incidents'],
+  ];
   for (const u of r.units)
     rows.push([
       u.id,
       u.measure,
       u.shown,
       `${u.objective}%`,
-      tierText(u.tier),
+      u.uptime.minutes === 0 ? '-' : tierText(u.tier),
+      counted(u.countedFromMs),
       String(u.uptime.downMinutes),
       String(u.uptime.unknownMinutes),
       String(u.uptime.maintenanceMinutes),
       u.incidents.join(',') || '-',
     ]);
   out.push(table(rows));
-  const silent = r.units.filter((u) => u.regions.length === 1 && u.uptime.minutes > 0 && u.uptime.unknownMinutes === u.uptime.minutes);
+  const singles = r.units.filter((u) => u.regions.length === 1);
+  const late = singles.filter((u) => u.measuredSince && u.countedFromMs > r.period.fromMs && u.countedFromMs < r.period.toMs);
+  const never = singles.filter((u) => u.measuredSince === null);
+  if (singles.some((u) => u.measuredSince !== undefined)) {
+    out.push(
+      '',
+      "Counting starts at the later of the month's start, the customer's contract (customers[].since) and the start of " +
+        'measurement (services[].measuredSince, or the first evidence); time before it counts for nobody. After it, time ' +
+        'without evidence counts as down unless it falls in maintenance announced in advance.',
+    );
+    for (const u of late) out.push(`  ${u.id}: measured since ${describeStart(u.measuredSince ?? undefined)}`);
+    if (never.length)
+      out.push(
+        `  Not monitored at all: ${never.length === singles.length ? 'every component' : never.map((u) => u.id).join(', ')}: no evidence ` +
+          'stored and no services[].measuredSince, so nothing is counted. If it was meant to be measured, check the store (--store) and ' +
+          'that probes are running, or set services[].measuredSince to count the silent time as down.',
+      );
+  }
+  const silent = singles.filter((u) => u.uptime.minutes > 0 && u.uptime.unknownMinutes === u.uptime.minutes);
   if (silent.length)
     out.push(
       '',
-      `No evidence at all for ${silent.length === r.units.filter((u) => u.regions.length === 1).length ? 'any component' : silent.map((u) => u.id).join(', ')}: ` +
+      `No evidence at all for ${silent.length === singles.length ? 'any component' : silent.map((u) => u.id).join(', ')} over the counted time: ` +
         'this time counts as down. If that is wrong, check the store (--store) and that probes were running.',
     );
   const notExcluded = r.units.flatMap((u) =>
@@ -407,11 +477,19 @@ export function formatSlaTable(r: SlaReport): string {
   if (notExcluded.length) out.push('', ...[...new Set(notExcluded)]);
   out.push('');
   out.push('Credits');
-  const crow = [['customer', 'unit', 'availability', 'tier', 'bill share', 'credit']];
+  const crow = [['customer', 'unit', 'availability', 'tier', 'counted from', 'bill share', 'credit']];
   for (const c of r.customers) {
     for (const l of c.lines)
-      crow.push([c.id, l.unit, l.shown, tierText(l.tier), money(l.billShare, c.currency), money(l.credit, c.currency)]);
-    crow.push([c.id, 'total', '', '', '', c.total === null ? (c.owed ? 'owed (no bill known)' : '-') : money(c.total, c.currency)]);
+      crow.push([
+        c.id,
+        l.unit,
+        l.shown,
+        l.uptime.minutes === 0 ? '-' : tierText(l.tier),
+        l.countedFrom === 'contract' ? `${counted(l.countedFromMs)} (contract)` : counted(l.countedFromMs),
+        money(l.billShare, c.currency),
+        money(l.credit, c.currency),
+      ]);
+    crow.push([c.id, 'total', '', '', '', '', c.total === null ? (c.owed ? 'owed (no bill known)' : '-') : money(c.total, c.currency)]);
   }
   out.push(table(crow));
   out.push('');
@@ -454,6 +532,7 @@ export function formatSlaCsv(r: SlaReport): string {
     'unknown_minutes',
     'maintenance_minutes',
     'incidents',
+    'counted_from',
   ];
   const lines = [head.join(',')];
   const unitById = new Map(r.units.map((u) => [u.id, u]));
@@ -476,10 +555,11 @@ export function formatSlaCsv(r: SlaReport): string {
           l.billShare,
           l.credit,
           c.currency,
-          u.uptime.downMinutes,
-          u.uptime.unknownMinutes,
-          u.uptime.maintenanceMinutes,
+          l.uptime.downMinutes,
+          l.uptime.unknownMinutes,
+          l.uptime.maintenanceMinutes,
           u.incidents.join(' '),
+          new Date(l.countedFromMs).toISOString(),
         ]
           .map(csvCell)
           .join(','),
@@ -505,6 +585,7 @@ export function formatSlaCsv(r: SlaReport): string {
           u.uptime.unknownMinutes,
           u.uptime.maintenanceMinutes,
           u.incidents.join(' '),
+          new Date(u.countedFromMs).toISOString(),
         ]
           .map(csvCell)
           .join(','),
@@ -529,6 +610,10 @@ export function slaReportJson(r: SlaReport): unknown {
       availabilityExact: u.percent,
       met: u.met,
       tier: u.tier ?? null,
+      measuredSince: u.measuredSince
+        ? { at: new Date(u.measuredSince.atMs).toISOString(), source: u.measuredSince.source }
+        : (u.measuredSince ?? null),
+      countedFrom: new Date(u.countedFromMs).toISOString(),
       minutes: {
         counted: u.uptime.minutes,
         up: u.uptime.upMinutes,
@@ -537,6 +622,7 @@ export function slaReportJson(r: SlaReport): unknown {
         unknown: u.uptime.unknownMinutes,
         maintenance: u.uptime.maintenanceMinutes,
         future: u.uptime.futureMinutes,
+        unmonitored: u.uptime.unmonitoredMinutes,
       },
       requests: { counted: u.uptime.requests, failed: u.uptime.failures, intervals: u.uptime.intervals },
       maintenanceExcluded: u.maintenance.map((m) => ({
@@ -567,6 +653,14 @@ export function slaReportJson(r: SlaReport): unknown {
         creditPercent: l.creditPercent,
         billShare: l.billShare,
         credit: l.credit,
+        countedFrom: new Date(l.countedFromMs).toISOString(),
+        countedFromReason: l.countedFrom,
+        minutes: {
+          counted: l.uptime.minutes,
+          down: l.uptime.downMinutes,
+          unknown: l.uptime.unknownMinutes,
+          unmonitored: l.uptime.unmonitoredMinutes,
+        },
       })),
     })),
     totals: r.totals,

@@ -11,6 +11,11 @@ export interface UptimeOptions {
   maintenance?: readonly MaintenanceWindow[];
   /** Minutes starting at or after this are in the future and not counted (a month or day not over yet). */
   nowMs?: number;
+  /**
+   * Minutes that end at or before this are not counted: measurement (or the customer's contract) had not
+   * begun (I8). The minute it falls in counts. Unset: every minute of the window is measured time.
+   */
+  sinceMs?: number;
 }
 
 export interface Uptime {
@@ -27,6 +32,8 @@ export interface Uptime {
   unknownMinutes: number;
   maintenanceMinutes: number;
   futureMinutes: number;
+  /** Minutes before measurement began (UptimeOptions.sinceMs): neither up nor down, not counted. */
+  unmonitoredMinutes: number;
   /** Request measure: 5-minute intervals counted and the sum of their error rates (0 for minutes). */
   intervals: number;
   errorRateSum: number;
@@ -54,6 +61,7 @@ function newUptime(fromMs: number, toMs: number, measure: Measure): Uptime {
     unknownMinutes: 0,
     maintenanceMinutes: 0,
     futureMinutes: 0,
+    unmonitoredMinutes: 0,
     intervals: 0,
     errorRateSum: 0,
     requests: 0,
@@ -206,18 +214,35 @@ function percentOf(u: Uptime): number {
   return u.minutes === 0 ? 100 : (100 * (u.upMinutes + u.degradedMinutes)) / u.minutes;
 }
 
+/** The first minute of [fromMs, toMs) that is measured time under `sinceMs` (the minute sinceMs falls in). */
+export function measuredFrom(fromMs: number, toMs: number, sinceMs: number | undefined): number {
+  if (sinceMs === undefined || sinceMs <= fromMs) return fromMs;
+  return Math.min(toMs, Math.floor(sinceMs / MINUTE_MS) * MINUTE_MS);
+}
+
+/** scan() over the measured part of the window; the minutes before it are reported as unmonitored. */
+function measuredScan(series: MinuteSeries, fromMs: number, toMs: number, opts: UptimeOptions, requestMeasure: boolean): Uptime {
+  checkWindow(fromMs, toMs);
+  const from = measuredFrom(fromMs, toMs, opts.sinceMs);
+  if (from === fromMs) return scan(series, fromMs, toMs, opts, requestMeasure);
+  const u = scan(series, from, toMs, opts, requestMeasure);
+  u.fromMs = fromMs;
+  u.unmonitoredMinutes = (from - fromMs) / MINUTE_MS;
+  return u;
+}
+
 /** Compute-style availability over [fromMs, toMs): 100 × (up + degraded minutes) / counted minutes. */
 export function minuteAvailability(series: MinuteSeries, fromMs: number, toMs: number, opts: Omit<UptimeOptions, 'measure'> = {}): Uptime {
-  return scan(series, fromMs, toMs, { ...opts, measure: 'minutes' }, false);
+  return measuredScan(series, fromMs, toMs, { ...opts, measure: 'minutes' }, false);
 }
 
 /** Storage-style availability over [fromMs, toMs): 100 % − the mean of the 5-minute error rates. */
 export function requestAvailability(series: MinuteSeries, fromMs: number, toMs: number, opts: Omit<UptimeOptions, 'measure'> = {}): Uptime {
-  return scan(series, fromMs, toMs, { ...opts, measure: 'requests' }, true);
+  return measuredScan(series, fromMs, toMs, { ...opts, measure: 'requests' }, true);
 }
 
 export function windowUptime(series: MinuteSeries, fromMs: number, toMs: number, opts: UptimeOptions): Uptime {
-  return scan(series, fromMs, toMs, opts, opts.measure === 'requests');
+  return measuredScan(series, fromMs, toMs, opts, opts.measure === 'requests');
 }
 
 export interface DayUptime extends Uptime {
@@ -250,6 +275,7 @@ export function sumUptime(parts: readonly Uptime[]): Uptime {
     u.unknownMinutes += p.unknownMinutes;
     u.maintenanceMinutes += p.maintenanceMinutes;
     u.futureMinutes += p.futureMinutes;
+    u.unmonitoredMinutes += p.unmonitoredMinutes;
     u.intervals += p.intervals;
     u.errorRateSum += p.errorRateSum;
     u.requests += p.requests;
@@ -266,14 +292,16 @@ export interface BadPeriod {
   state: MinuteStateCode;
 }
 
-/** Runs of DOWN or UNKNOWN minutes over [fromMs, toMs), outside maintenance and before `nowMs`. */
+/** Runs of DOWN or UNKNOWN minutes over [fromMs, toMs), outside maintenance, before `nowMs` and from `sinceMs`. */
 export function badPeriods(
   series: MinuteSeries,
   fromMs: number,
   toMs: number,
-  opts: { maintenance?: readonly MaintenanceWindow[]; nowMs?: number } = {},
+  opts: { maintenance?: readonly MaintenanceWindow[]; nowMs?: number; sinceMs?: number } = {},
 ): BadPeriod[] {
   checkWindow(fromMs, toMs);
+  const measured = measuredFrom(fromMs, toMs, opts.sinceMs);
+  if (measured !== fromMs) return badPeriods(series, measured, toMs, { ...opts, sinceMs: undefined });
   const n = ((toMs - fromMs) / MINUTE_MS) | 0;
   const nPast = opts.nowMs === undefined ? n : Math.max(0, Math.min(n, Math.ceil((opts.nowMs - fromMs) / MINUTE_MS))) | 0;
   const mask = maintenanceMask(fromMs, nPast, opts.maintenance);

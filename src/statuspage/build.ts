@@ -36,6 +36,8 @@ export interface SiteModelInput {
   incidents: IncidentRecord[];
   history?: Map<string, ComponentHistory>;
   now: number;
+  /** When measurement of each component began (src/sla/measurement.ts). */
+  measuredSince?: Map<string, number>;
 }
 
 /** Everything one build shows, from evidence, incidents and history. Pure. */
@@ -63,6 +65,7 @@ export function createSiteModel(i: SiteModelInput): SiteModel {
     incidents: [...i.incidents].sort((a, b) => b.createdAt - a.createdAt),
     history: i.history,
     historyDays: sp.historyDays,
+    ...(i.measuredSince ? { measuredSince: i.measuredSince } : {}),
   };
 }
 

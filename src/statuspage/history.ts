@@ -33,6 +33,8 @@ export interface ComponentHistory {
   key: string;
   /** Changes when a finished day's figure changes (not with today's, which moves every minute). */
   pastKey: string;
+  /** When measurement began, when it did (HistoryOptions.measuredSince). */
+  measuredSinceMs?: number;
 }
 
 export interface HistorySource {
@@ -44,6 +46,17 @@ export interface HistoryOptions {
   measure?: (service: string) => Measure;
   /** Announced maintenance windows excluded from a component's figures. */
   maintenance?: (componentId: string) => MaintenanceWindow[];
+  /**
+   * When measurement of a component began (src/sla/measurement.ts): days before it are "not monitored",
+   * neither up nor down (I8). Undefined from the function: not monitored yet. Without it: always measured.
+   */
+  measuredSince?: (componentId: string) => number | undefined;
+}
+
+/** sinceMs for a component under these options: Infinity when it has never been measured. */
+function sinceOf(opts: HistoryOptions, id: string): number | undefined {
+  if (!opts.measuredSince) return undefined;
+  return opts.measuredSince(id) ?? Infinity;
 }
 
 /** The SLA measure of each service, resolved as the SLA report resolves it (presets included). */
@@ -72,7 +85,7 @@ function windowKey(ws: MaintenanceWindow[]): string {
 
 /** What the page shows for a day (or a window): the key changes exactly when the shown figure does. */
 export function displayKey(d: Uptime): string {
-  return d.minutes === 0 ? 'n' : d.unknownMinutes === d.minutes ? 'u' : formatPercent(d.percent);
+  return d.minutes === 0 ? (d.unmonitoredMinutes > 0 ? 'm' : 'n') : d.unknownMinutes === d.minutes ? 'u' : formatPercent(d.percent);
 }
 
 /**
@@ -105,19 +118,28 @@ export class SeriesHistorySource implements HistorySource {
       const series = got?.series ?? empty;
       const measure = this.opts.measure?.(d.service) ?? 'minutes';
       const maintenance = this.opts.maintenance?.(d.id) ?? [];
-      const key = `${got?.version ?? 'none'}|${first}|${measure}|${windowKey(maintenance)}`;
+      const sinceMs = sinceOf(this.opts, d.id);
+      const key = `${got?.version ?? 'none'}|${first}|${measure}|${windowKey(maintenance)}|${sinceMs ?? ''}`;
       let c = this.cache.get(d.id);
       if (!c || c.key !== key) {
-        const past = dailyUptime(series, first, days - 1, { measure, maintenance });
+        const past = dailyUptime(series, first, days - 1, { measure, maintenance, sinceMs });
         c = { key, past, pastTotal: past.length ? sumUptime(past) : undefined };
         this.cache.set(d.id, c);
         this.recomputed++;
       }
-      const t = dailyUptime(series, today, 1, { measure, maintenance, nowMs: now })[0];
+      const t = dailyUptime(series, today, 1, { measure, maintenance, nowMs: now, sinceMs })[0];
       const all = [...c.past, t];
       // Days are disjoint windows: the past's sum plus today is the sum of all days, exactly.
       const total = sumUptime(c.pastTotal ? [c.pastTotal, t] : [t]);
-      out.set(d.id, { id: d.id, days: all, total, key: `${key}|${displayKey(t)}|${displayKey(total)}`, pastKey: key });
+      const since = sinceOf(this.opts, d.id);
+      out.set(d.id, {
+        id: d.id,
+        days: all,
+        total,
+        key: `${key}|${displayKey(t)}|${displayKey(total)}`,
+        pastKey: key,
+        ...(since !== undefined && Number.isFinite(since) ? { measuredSinceMs: since } : {}),
+      });
     }
     return out;
   }
@@ -134,6 +156,10 @@ export class StoreHistorySource implements HistorySource {
   /** Maintenance windows change between builds; figures computed with other windows are recomputed. */
   setMaintenance(fn: (componentId: string) => MaintenanceWindow[]): void {
     this.opts = { ...this.opts, maintenance: fn };
+  }
+  /** Measurement starts move (a component's first evidence arrives); days computed before are recomputed. */
+  setMeasuredSince(fn: (componentId: string) => number | undefined): void {
+    this.opts = { ...this.opts, measuredSince: fn };
   }
 
   private today: { day: number; series: Map<string, MinuteSeries>; cells: Map<string, Set<string>>; builtTo: number } | undefined;
@@ -170,7 +196,7 @@ export class StoreHistorySource implements HistorySource {
 
     // Finished days: compute the ones missing, one day of observations at a time.
     for (const d of defs) {
-      const mk = windowKey(this.opts.maintenance?.(d.id) ?? []) + '|' + measureOf(d);
+      const mk = windowKey(this.opts.maintenance?.(d.id) ?? []) + '|' + measureOf(d) + '|' + (sinceOf(this.opts, d.id) ?? '');
       if (this.pastKey.get(d.id) !== mk) {
         this.past.delete(d.id);
         this.pastKey.set(d.id, mk);
@@ -183,7 +209,11 @@ export class StoreHistorySource implements HistorySource {
       const by = await this.observations(day - fresh, day + DAY_MS);
       for (const d of missing) {
         const s = seriesFromObservations(by.get(d.id) ?? [], day, day + DAY_MS, this.optsFor(d));
-        const u = dailyUptime(s, day, 1, { measure: measureOf(d), maintenance: this.opts.maintenance?.(d.id) ?? [] })[0];
+        const u = dailyUptime(s, day, 1, {
+          measure: measureOf(d),
+          maintenance: this.opts.maintenance?.(d.id) ?? [],
+          sinceMs: sinceOf(this.opts, d.id),
+        })[0];
         let m = this.past.get(d.id);
         if (!m) this.past.set(d.id, (m = new Map()));
         m.set(name, u);
@@ -227,11 +257,20 @@ export class StoreHistorySource implements HistorySource {
         measure: measureOf(d),
         maintenance: this.opts.maintenance?.(d.id) ?? [],
         nowMs: now,
+        sinceMs: sinceOf(this.opts, d.id),
       })[0];
       const all = [...pastDays, td];
       const total = sumUptime(all);
       const pastKey = `${first}|${pastDays.map(displayKey).join(';')}`;
-      out.set(d.id, { id: d.id, days: all, total, key: `${pastKey}|${displayKey(td)}|${displayKey(total)}`, pastKey });
+      const since = sinceOf(this.opts, d.id);
+      out.set(d.id, {
+        id: d.id,
+        days: all,
+        total,
+        key: `${pastKey}|${displayKey(td)}|${displayKey(total)}|${since ?? ''}`,
+        pastKey: `${pastKey}|${since ?? ''}`,
+        ...(since !== undefined && Number.isFinite(since) ? { measuredSinceMs: since } : {}),
+      });
     }
     return out;
   }

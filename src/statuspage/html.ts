@@ -307,15 +307,24 @@ function dayClass(d: DayUptime): string {
 }
 
 function dayText(d: DayUptime): string {
-  if (d.minutes === 0) return `${d.day}: not counted`;
+  if (d.minutes === 0) return `${d.day}: ${d.unmonitoredMinutes > 0 ? 'not monitored' : 'not counted'}`;
   return `${d.day}: ${formatPercent(d.percent)}${d.unknownMinutes === d.minutes ? ' (no evidence)' : ''}`;
+}
+
+/** The figure over the window, and since when it is measured when that is inside the window. */
+export function totalText(h: ComponentHistory): string {
+  const t = h.total;
+  if (t.minutes === 0 && t.unmonitoredMinutes > 0) return 'not monitored yet';
+  if (t.unmonitoredMinutes === 0) return `${formatPercent(t.percent)} over ${h.days.length} days`;
+  const since = h.measuredSinceMs !== undefined ? humanTime(h.measuredSinceMs) : 'measurement began';
+  return `${formatPercent(t.percent)} since ${since}, when monitoring began`;
 }
 
 /** One component's bars; cached by the build while its history key is the same. */
 export function renderHistoryFragment(c: ComponentState, h: ComponentHistory | undefined): string {
   if (!h) return `<section><h2>${esc(c.regionName)}</h2><p>No history.</p></section>\n`;
   const bars = h.days.map((d) => `<li class="${dayClass(d)}"><span>${dayText(d)}</span></li>`).join('');
-  return `<section aria-labelledby="h-${esc(c.region)}"><h2 id="h-${esc(c.region)}">${esc(c.regionName)} <span class="sum">${formatPercent(h.total.percent)} over ${h.days.length} days</span></h2>
+  return `<section aria-labelledby="h-${esc(c.region)}"><h2 id="h-${esc(c.region)}">${esc(c.regionName)} <span class="sum">${totalText(h)}</span></h2>
 <ol class="bars" aria-label="Daily uptime, oldest first">${bars}</ol></section>
 `;
 }
@@ -325,7 +334,7 @@ export function renderHistoryPage(m: SiteModel, service: string, fragments: stri
 ${generatedLine(m)}</header>
 <main id="main">
 <p>Daily availability per region, computed from the same evidence and by the same rules as the SLA report. Time without evidence counts as down; announced maintenance is not counted. Hover a day, or read it with a screen reader, for its figure.</p>
-<p class="key"><span>Bar height: full = 100%, 90% = at least 99.9%, 70% = at least 99%, 50% = at least 95%, 30% = below 95%; hatched = no evidence all day.</span></p>
+<p class="key"><span>Bar height: full = 100%, 90% = at least 99.9%, 70% = at least 99%, 50% = at least 95%, 30% = below 95%; hatched = no evidence all day; low grey = not monitored (before measurement began: neither up nor down).</span></p>
 ${fragments.join('')}</main>`;
   return page({ title: `${service} history · ${m.title}`, root: '../', staleAfterMs: m.staleAfterMs, body });
 }
@@ -334,8 +343,9 @@ export function renderHistoryIndex(m: SiteModel): string {
   const items = [...byService(m.components).entries()]
     .map(([service, comps]) => {
       const hs = comps.map((c) => m.history?.get(c.id)).filter((h): h is ComponentHistory => !!h);
-      const worst = hs.length ? Math.min(...hs.map((h) => h.total.percent)) : NaN;
-      return `<li><a href="${encodeURIComponent(service)}.html">${esc(service)}</a> · ${count(comps.length, 'region')} · lowest region over ${m.historyDays} days: ${hs.length ? formatPercent(worst) : 'no data'}</li>`;
+      const measured = hs.filter((h) => h.total.minutes > 0);
+      const worstM = measured.length ? Math.min(...measured.map((h) => h.total.percent)) : NaN;
+      return `<li><a href="${encodeURIComponent(service)}.html">${esc(service)}</a> · ${count(comps.length, 'region')} · lowest region over ${m.historyDays} days: ${measured.length ? formatPercent(worstM) + (measured.some((h) => h.total.unmonitoredMinutes > 0) ? ' (counted since monitoring began)' : '') : hs.length ? 'not monitored yet' : 'no data'}</li>`;
     })
     .join('\n');
   const body = `<header><p><a href="../index.html">${esc(m.title)}</a></p><h1>Uptime history</h1>

@@ -21,6 +21,8 @@ export interface SiteModel {
   incidents: IncidentRecord[];
   history?: Map<string, ComponentHistory>;
   historyDays: number;
+  /** When measurement of each component began (ms); a component not in it has not been measured yet. */
+  measuredSince?: Map<string, number>;
 }
 
 export function pageIdFor(title: string): string {

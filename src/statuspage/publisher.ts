@@ -12,6 +12,7 @@ import type { EtapeConfig } from '../config/schema.js';
 import type { IncidentRecord, Store } from '../store/store.js';
 import { DAY_MS } from '../sla/availability.js';
 import { availabilityEvidence, seriesOptionsFromConfig } from '../sla/from-store.js';
+import { MeasurementTracker, type MeasurementStarts } from '../sla/measurement.js';
 import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
 import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
 import { componentNotification, createWebhookNotifier, incidentNotification, type Notifier } from '../incidents/notify.js';
@@ -68,9 +69,11 @@ export class StatusBuilder {
   private readonly log: Logger;
   /** Availability evidence only: the same filter the history and the SLA report apply. */
   private readonly counts: (o: Observation) => boolean;
+  private readonly measurement: MeasurementTracker;
 
   constructor(private readonly o: StatusBuildOptions) {
     this.counts = availabilityEvidence(o.config);
+    this.measurement = new MeasurementTracker(o.store, o.config, this.counts, { record: o.applyRules !== false });
     this.log = o.log ?? silentLogger;
     this.defs = componentsFromConfig(o.config);
     // Evidence is read with exactly the options the SLA report uses.
@@ -234,11 +237,16 @@ export class StatusBuilder {
     }
 
     const maintFn = maintenanceFromIncidents(incidents, config.sla);
-    if (this.history instanceof StoreHistorySource) this.history.setMaintenance(maintFn);
+    const starts: MeasurementStarts = await this.measurement.starts(this.defs, now);
+    const measuredSince = new Map([...starts].map(([id, s]) => [id, s.atMs]));
+    if (this.history instanceof StoreHistorySource) {
+      this.history.setMaintenance(maintFn);
+      this.history.setMeasuredSince((id) => measuredSince.get(id));
+    }
     const history = await this.history.history(this.defs, now, sp.historyDays);
 
     // The model again, with the incidents the rules just changed and the history.
-    const model = createSiteModel({ statuspage: sp, defs: this.defs, observations: latest, incidents, history, now });
+    const model = createSiteModel({ statuspage: sp, defs: this.defs, observations: latest, incidents, history, now, measuredSince });
     const files = renderSite(model, this.state);
     const write = await writeSite(this.outDir, files, now, this.state, ms(sp.staleAfter) / 2);
     const report: StatusBuildReport = {

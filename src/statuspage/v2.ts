@@ -45,21 +45,40 @@ export function v2Page(m: SiteModel) {
   return { id: m.pageId, name: m.title, url: m.url ?? '', time_zone: 'Etc/UTC', updated_at: GENERATED_AT_ISO };
 }
 
+/**
+ * created_at and start_date of a component: when measurement of it began (its first evidence, or the
+ * configured services[].measuredSince). One not measured yet is created now and has no start date.
+ */
+function startFields(m: SiteModel, ids: string[]): { created_at: string; start_date: string | null } {
+  let first: number | undefined;
+  for (const id of ids) {
+    const t = m.measuredSince?.get(id);
+    if (t !== undefined && (first === undefined || t < first)) first = t;
+  }
+  return first === undefined
+    ? { created_at: GENERATED_AT_ISO, start_date: null }
+    : { created_at: isoTime(first), start_date: isoTime(first).slice(0, 10) };
+}
+
 export function v2Components(m: SiteModel): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   let position = 1;
   for (const [service, comps] of byService(m.components)) {
     const worst = comps.reduce<ComponentStatus>((w, c) => worseStatus(w, c.status), 'operational');
+    const start = startFields(
+      m,
+      comps.map((c) => c.id),
+    );
     out.push({
       id: service,
       name: service,
       status: v2Status(worst),
-      created_at: isoTime(0),
+      created_at: start.created_at,
       updated_at: GENERATED_AT_ISO,
       position: position++,
       description: comps[0]?.description ?? null,
       showcase: false,
-      start_date: null,
+      start_date: start.start_date,
       group_id: null,
       page_id: m.pageId,
       group: true,
@@ -73,16 +92,17 @@ export function v2Components(m: SiteModel): Record<string, unknown>[] {
 }
 
 function v2Component(m: SiteModel, c: ComponentState, position: number): Record<string, unknown> {
+  const start = startFields(m, [c.id]);
   return {
     id: c.id,
     name: c.regionName,
     status: v2Status(c.status),
-    created_at: isoTime(0),
+    created_at: start.created_at,
     updated_at: GENERATED_AT_ISO,
     position,
     description: `${STATUS_LABEL[c.status]}: ${c.reason}`,
     showcase: false,
-    start_date: null,
+    start_date: start.start_date,
     group_id: c.service,
     page_id: m.pageId,
     group: false,
