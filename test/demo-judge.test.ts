@@ -3,13 +3,13 @@
 // the canary, and nothing the run started (cells, Prometheus) may outlive it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRunning } from '../src/demo/fleet.js';
 import type { DemoVerdict } from '../src/demo/run.js';
 import { openStore } from '../src/store/open.js';
-import { runCli } from './cli-runner.js';
+import { runCli, skipWithout } from './helpers.js';
 
 const PROMETHEUS = process.env.ETAPE_PROMETHEUS ?? '/usr/bin/prometheus';
 
@@ -29,7 +29,7 @@ function processesWith(needle: string): number[] {
 
 test(
   'etape demo --fault errors: the canary judge halts the rollout at the canary; no process is left behind',
-  { timeout: 150_000, skip: existsSync(PROMETHEUS) ? false : `${PROMETHEUS} missing` },
+  { timeout: 150_000, skip: skipWithout(PROMETHEUS, 'run scripts/setup-test-deps.sh') },
   async () => {
     const out = mkdtempSync(join(tmpdir(), 'etape-demo-judge-'));
     try {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRunning } from '../src/demo/fleet.js';
 import type { DemoVerdict } from '../src/demo/run.js';
-import { runCli } from './cli-runner.js';
+import { runCli } from './helpers.js';
 
 test(
   'etape demo --json: all at once takes every region down; etape stops the hang at the canary and forces it back',

@@ -1,6 +1,7 @@
 // The exec and http drivers against real child processes and real loopback webhook servers.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from './helpers.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -42,14 +43,6 @@ function processGone(pid: number): boolean {
     return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
   } catch {
     return true;
-  }
-}
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -157,7 +150,7 @@ services:
     assert.match(r.output ?? '', /started/);
     assert.ok(Date.now() - t0 < 10_000);
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
-    await waitFor(() => processGone(grandchild));
+    await waitFor('the grandchild to be gone', () => processGone(grandchild), 10_000);
   });
 
   it('a command that ignores SIGTERM is killed with SIGKILL after the grace period', async () => {
@@ -169,7 +162,7 @@ services:
     const r = await d.deploy(call());
     assert.equal(r.timedOut, true);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    await waitFor(() => processGone(pid));
+    await waitFor('the process to be gone', () => processGone(pid), 10_000);
   });
 
   it('retries a failing command up to `retries` and counts attempts', async () => {

@@ -1,36 +1,23 @@
 // The demo's blob front-end as a real process: the healthy version and each fault of the bad one.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { killChildren, startChild, waitFor } from './helpers.js';
+import type { ChildProcess } from 'node:child_process';
 import { blobServerCommand, getJson, isRunning, postJson } from '../src/demo/fleet.js';
 
-const started: ChildProcess[] = [];
-after(() => {
-  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+after(killChildren);
 
 const alive = isRunning;
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 async function startCell(extra: string[]): Promise<{ child: ChildProcess; base: string; exited: Promise<number | null> }> {
   const { command, args } = blobServerCommand();
-  const child = spawn(command, [...args, '--region', 'test', '--cell', 'cell-1', ...extra], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  started.push(child);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const { child, exited } = startChild(command, [...args, '--region', 'test', '--cell', 'cell-1', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.on('message', (m: { type?: string; port?: number }) => m.type === 'ready' && resolve(m.port!));
     child.once('exit', (code) => reject(new Error(`exited early: ${code}`)));
   });
-  child.stdout!.resume();
-  child.stderr!.resume();
   return { child, base: `http://127.0.0.1:${port}`, exited };
 }
 
@@ -135,8 +122,7 @@ test('a hung cell exits when its parent dies', async () => {
       console.log(JSON.stringify({ cell: c.pid }));
     });
   `;
-  const middle = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  started.push(middle);
+  const middle = startChild(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }).child;
   const cellPid = await new Promise<number>((resolve) => {
     let buf = '';
     middle.stdout!.on('data', (d: Buffer) => {

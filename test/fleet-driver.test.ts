@@ -2,6 +2,7 @@
 // force, idempotency per key, crash restarts, and no process left behind.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from './helpers.js';
 import { Fleet, isRunning, getJson, type FleetSpec } from '../src/demo/fleet.js';
 import { createFleetDriver } from '../src/drivers/fleet.js';
 import type { DriverCall } from '../src/drivers/driver.js';
@@ -12,15 +13,6 @@ after(async () => {
 });
 
 const spec: FleetSpec = { regions: [{ id: 'r1', geography: 'g', weight: 1, canary: false, cells: ['cell-1', 'cell-2'] }] };
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 function call(step: string, cell: string, version: string, attempt = 1): DriverCall {
   return { key: `ro-1:r1/${cell}:${step}:${attempt}`, rolloutId: 'ro-1', target: { service: 'blob', region: 'r1', cell }, version };

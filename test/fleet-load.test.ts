@@ -2,6 +2,7 @@
 // stays within its bounds, and stops by itself.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from './helpers.js';
 import { Fleet, getJson, type FleetSpec } from '../src/demo/fleet.js';
 import { LoadGenerator, failed } from '../src/demo/load.js';
 
@@ -11,15 +12,6 @@ after(async () => {
 });
 
 const spec: FleetSpec = { regions: [{ id: 'r1', geography: 'g', weight: 1, canary: false, cells: ['cell-1', 'cell-2'] }] };
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 test('traffic to a region with one hung cell: the hung cell times out, the other keeps serving', async () => {
   const fleet = await Fleet.start({ spec, initialVersion: 'v2', versions: { v2: { fault: 'hang' } } });

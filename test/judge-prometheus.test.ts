@@ -4,6 +4,7 @@
 // inconclusive. Every wait is on a condition; everything started here is stopped here.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { freePort, waitFor } from './helpers.js';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -53,29 +54,6 @@ function blobServer(labels: { version: string; region: string; cell: string }, e
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 const servers = [
@@ -135,6 +113,7 @@ async function lookUntilDecided(canary: QueryTarget) {
       return v === 'pass' || v === 'fail' ? m : undefined;
     },
     45_000,
+    200,
   );
 }
 

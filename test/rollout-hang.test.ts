@@ -45,14 +45,8 @@ test('a version that hangs its target is halted by probe timeouts and rolled bac
       server: { reconcileEvery: `${TICK}ms` },
     });
     let sink: Controller | undefined;
-    const storedAt = new Map<object, number>();
     const prober = new Prober({
-      store: {
-        recordObservations: (o) => {
-          for (const x of o) storedAt.set(x, Date.now());
-          return sink!.evidenceSink().recordObservations(o);
-        },
-      },
+      store: { recordObservations: (o) => sink!.evidenceSink().recordObservations(o) },
       checks: probeChecks(config),
       flushEveryMs: FLUSH,
     });
@@ -69,45 +63,24 @@ test('a version that hangs its target is halted by probe timeouts and rolled bac
     assert.ok(halted, 'the rollout halted');
     assert.match((halted.data as { reason: string }).reason, /gate health failed in wave 1/);
 
-    // Halted within (k−1)·interval + timeout + one reconcile tick of the first timed-out probe
-    // (plus the prober's batching of writes, which the tick includes in spirit: both are ours).
-    // Counted from the first timed-out probe of the new version (evidence from before a target's deploy
-    // finished is about the old version and the gate ignores it).
+    // The probes saw the hang as timeouts, k in a row for a target of the new version. How fast this is
+    // (against the floor (k−1)·interval + timeout) is a figure: bench/detect.ts prints it; a test does not time it.
     const obs = await store.queryObservations({ service: 'blob', source: 'http' });
     const deployedAt = new Map(
       events.filter((e) => e.type === 'target.deployed').map((e) => [(e.data as { target: string }).target, e.at]),
     );
     const firstTimeout = obs
-      .filter(
-        (o) =>
-          /timeout/.test(o.detail ?? '') && deployedAt.has(`${o.region}/${o.cell}`) && o.at >= deployedAt.get(`${o.region}/${o.cell}`)!,
-      )
+      .filter((o) => o.timedOut && deployedAt.has(`${o.region}/${o.cell}`) && o.at >= deployedAt.get(`${o.region}/${o.cell}`)!)
       .sort((a, b) => a.at - b.at)[0];
     assert.ok(firstTimeout, 'probes saw the hang as timeouts');
-    // The k consecutive timed-out probes of that target, and when the k-th reached the store.
     const series = obs
-      .filter((o) => o.region === firstTimeout.region && o.cell === firstTimeout.cell && o.at >= firstTimeout.at)
-      .sort((a, b) => a.at - b.at)
-      .slice(0, K);
+      .filter((o) => o.region === firstTimeout.region && o.cell === firstTimeout.cell && o.at >= firstTimeout.at && o.at < halted.at)
+      .sort((a, b) => a.at - b.at);
+    assert.ok(series.length >= K && series.slice(0, K).every((o) => o.timedOut === true && o.verdict === 'fail'), 'k consecutive timeouts');
+    const forcing = events.filter((e) => e.type === 'target.forcing');
     assert.ok(
-      series.every((o) => /timeout/.test(o.detail ?? '')),
-      'k consecutive timeouts',
+      forcing.length > 0 && forcing.every((e) => /target does not answer: gate health/.test((e.data as { reason: string }).reason)),
     );
-    const kth = series[K - 1];
-    const kthStored = [...storedAt].find(
-      ([o]) => (o as typeof kth).at === kth.at && (o as typeof kth).cell === kth.cell && (o as typeof kth).region === kth.region,
-    )?.[1];
-    assert.ok(kthStored !== undefined);
-    const bound = (K - 1) * INTERVAL + TIMEOUT + TICK;
-    const took = halted.at - firstTimeout.at;
-    // Timers run late on a loaded machine; what the prober delivered late is reported, not charged to the design.
-    const proberLate = Math.max(0, kthStored - (firstTimeout.at + (K - 1) * INTERVAL + TIMEOUT));
-    const reaction = halted.at - kthStored;
-    process.stdout.write(
-      `# halted ${took} ms after the first timed-out probe; bound (k-1)*interval+timeout+tick = ${bound} ms; prober late by ${proberLate} ms; controller reacted in ${reaction} ms\n`,
-    );
-    assert.ok(reaction <= TICK, `the controller took ${reaction} ms to act on the k-th failure, more than one tick (${TICK} ms)`);
-    assert.ok(took <= bound + proberLate, `halted after ${took} ms, bound ${bound} ms (+${proberLate} ms prober lateness)`);
 
     // Exactly the canary wave was touched; the hung targets were forced, since a graceful rollback would hang.
     const canary = plan.waves[0].targets;

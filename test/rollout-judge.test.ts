@@ -4,7 +4,7 @@
 // well as time); the last wave, with no cell left on the old version, skips the judge.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultFleetSpec, Fleet } from '../src/demo/fleet.js';
@@ -13,12 +13,13 @@ import { demoConfig } from '../src/demo/run.js';
 import { startStagedRollout, type StagedHandle } from '../src/demo/staged.js';
 import { createDriver } from '../src/drivers/index.js';
 import { fleetDriverMaker } from '../src/drivers/fleet.js';
+import { skipWithout } from './helpers.js';
 
 const PROMETHEUS = process.env.ETAPE_PROMETHEUS ?? '/usr/bin/prometheus';
 
 test(
   "a good version passes the canary judge wave by wave; the canary wave waits for the judge's data, not only its bake time",
-  { timeout: 240_000, skip: existsSync(PROMETHEUS) ? false : `${PROMETHEUS} missing` },
+  { timeout: 240_000, skip: skipWithout(PROMETHEUS, 'run scripts/setup-test-deps.sh') },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'etape-rollout-judge-'));
     const spec = defaultFleetSpec({ regions: 2, cells: 1 });

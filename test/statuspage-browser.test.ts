@@ -3,13 +3,13 @@
 // Screenshots of the main states go to test-artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { renderSite, writeSite, newBuildState } from '../src/statuspage/build.js';
 import { fleetConfig, healthyEvidence, failing, wideIncident, maintenanceFixture, modelFor } from './statuspage-fixtures.js';
+import { skipWithout } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -23,7 +23,7 @@ const ARGS = [
   '--disable-sync',
 ];
 const ARTIFACTS = resolve('test-artifacts');
-const skip = existsSync(CHROMIUM) ? false : 'chromium is not installed: run scripts/setup-test-deps.sh';
+const skip = skipWithout(CHROMIUM, 'chromium is not installed: run scripts/setup-test-deps.sh');
 
 const cleanup: string[] = [];
 let jsOn: BrowserContext;

@@ -323,7 +323,7 @@ function contract(backend: Backend): void {
     it('records and queries observations', async () => {
       const rows: Observation[] = [
         obs({ at: T0 + 1000 }),
-        obs({ at: T0 + 2000, verdict: 'fail', latencyMs: 2000, detail: 'timeout after 2s', version: '2.0.0' }),
+        obs({ at: T0 + 2000, verdict: 'fail', latencyMs: 2000, timedOut: true, detail: 'timeout after 2s', version: '2.0.0' }),
         obs({ at: T0 + 3000, cell: 'c2' }),
         {
           service: 'blob',
@@ -350,6 +350,7 @@ function contract(backend: Backend): void {
       assert.deepEqual(blob[1], rows[1]);
       assert.deepEqual(blob[3], rows[3], 'optional fields round-trip; absent ones stay absent');
       assert.equal('latencyMs' in blob[3], false);
+      assert.equal('timedOut' in blob[0], false);
       assert.deepEqual(
         (await store.queryObservations({ service: 'blob', cell: 'c1', region: 'eu-west' })).map((o) => o.at),
         [T0 + 1000, T0 + 2000],

@@ -46,6 +46,11 @@ export interface Observation {
   failures?: number;
   /** Canary judge: share (0..1) of the minimum data volume behind this measurement; bake accrues with it. */
   evidenceFraction?: number;
+  /**
+   * The target gave no complete answer in time (a probe or connect timeout): what a hang looks like. Set by
+   * whatever measured it, never read from `detail`; a rollback of a target whose gate says hung is forced (I4).
+   */
+  timedOut?: boolean;
   /** Short human explanation: "timeout after 2s", "HTTP 503", "p99 +38% …". */
   detail?: string;
 }

@@ -435,7 +435,7 @@ export class Fleet extends EventEmitter {
       return done(true, `running ${version} (pid ${c.child?.pid}, port ${c.port})`);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      return done(false, msg, /did not become healthy|timed out/.test(msg));
+      return done(false, msg, e instanceof StartTimeout);
     }
   }
 
@@ -548,7 +548,7 @@ export class Fleet extends EventEmitter {
     const port = await raceTimeout(ready, timeoutMs, signal);
     if (port === undefined) {
       child.kill('SIGKILL');
-      throw new Error(`${c.region}/${c.id} ${version} timed out: not ready within ${timeoutMs}ms`);
+      throw new StartTimeout(`${c.region}/${c.id} ${version} timed out: not ready within ${timeoutMs}ms`);
     }
     c.port = port;
     inc.port = port;
@@ -558,7 +558,7 @@ export class Fleet extends EventEmitter {
         throw new Error(`${c.region}/${c.id} ${version} exited before it was healthy (${inc.exit})`);
       const left = deadline - this.now();
       if (left <= 0 || signal?.aborted) {
-        throw new Error(`${c.region}/${c.id} ${version} did not become healthy within ${timeoutMs}ms`);
+        throw new StartTimeout(`${c.region}/${c.id} ${version} did not become healthy within ${timeoutMs}ms`);
       }
       const h = await getJson(`http://127.0.0.1:${port}/health`, Math.min(1000, left));
       if (h.ok) break;
@@ -626,6 +626,9 @@ function waitExit(child: ChildProcess): Promise<void> {
 }
 
 /** Resolves with the value, or undefined after `ms` or on abort. */
+/** A start that did not get ready or healthy in time: the call fails with `timedOut`. */
+class StartTimeout extends Error {}
+
 function raceTimeout<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {

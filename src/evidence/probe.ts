@@ -105,6 +105,9 @@ const TARGET_FAILURES = new Set([
   'EPROTO',
 ]);
 
+// Of those, the ones where the target did not answer in time: a hang, not a refusal.
+const CONNECT_TIMEOUTS = new Set(['ETIMEDOUT', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+
 interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -212,11 +215,18 @@ export async function runProbe(
   } catch (e) {
     const latencyMs = round(performance.now() - t0);
     if (opts.signal?.aborted) return { ...error('probe aborted'), latencyMs };
-    if (timeout.aborted) return { ...base, verdict: 'fail', latencyMs: timeoutMs, detail: `timeout after ${formatDuration(timeoutMs)}` };
+    if (timeout.aborted)
+      return { ...base, verdict: 'fail', latencyMs: timeoutMs, timedOut: true, detail: `timeout after ${formatDuration(timeoutMs)}` };
     const code = (e as { code?: string }).code ?? '';
     const msg = (e as Error).message;
     if (TARGET_FAILURES.has(code) || code.startsWith('HPE_'))
-      return { ...base, verdict: 'fail', latencyMs, detail: describeNetError(code, msg) };
+      return {
+        ...base,
+        verdict: 'fail',
+        latencyMs,
+        ...(CONNECT_TIMEOUTS.has(code) ? { timedOut: true } : {}),
+        detail: describeNetError(code, msg),
+      };
     return { ...base, verdict: 'error', latencyMs, detail: `could not probe: ${code ? `${code} ` : ''}${msg}` };
   }
   const latencyMs = round(performance.now() - t0);

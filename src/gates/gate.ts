@@ -48,7 +48,7 @@ export interface TargetVerdict {
   reason: string;
   /** Errors went over the limit: the rollout halts (I3). */
   halt?: boolean;
-  /** The latest evidence looks like a hang (timeout): rollback goes straight to force (I4). */
+  /** The latest evidence is a failure that timed out (`Observation.timedOut`): a hang, so rollback goes straight to force (I4). */
   hung?: boolean;
 }
 
@@ -101,8 +101,6 @@ export function measuredGateSpec(
   };
 }
 
-const TIMEOUT_RE = /time(d)?[ -]?out/i;
-
 /**
  * The verdict of one target from its own series of measurements, with the spec's limits. Shared by the
  * gate kinds: measurements are already verdicts (`pass`/`fail`/`inconclusive`/`error`).
@@ -116,7 +114,7 @@ export function judgeSeries(spec: GateSpec, target: string, series: Observation[
     for (let i = sorted.length - 1; i >= 0 && sorted[i].verdict === v; i--) n++;
     return n;
   };
-  const hung = (latest.verdict === 'fail' || latest.verdict === 'error') && TIMEOUT_RE.test(latest.detail ?? '');
+  const hung = (latest.verdict === 'fail' || latest.verdict === 'error') && latest.timedOut === true;
   const detail = latest.detail ? ` (${latest.detail})` : '';
   const errors = trailing('error');
   if (errors > spec.consecutiveErrorLimit) {

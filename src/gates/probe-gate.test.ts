@@ -41,9 +41,13 @@ test('errors are kept apart: within the limit they hold, over it they halt', () 
   assert.equal(over.halt, true);
 });
 
-test('a timeout marks the target as hung', () => {
-  const r = judge(obs(['fail', 'fail', 'fail'], 10_000, 'timeout after 2s'));
-  assert.equal(r.targets[0].hung, true);
+test('a timed-out measurement marks the target as hung; the words of a detail do not', () => {
+  const timedOut = obs(['fail', 'fail', 'fail'], 10_000, 'timeout after 2s').map((o) => ({ ...o, timedOut: true }));
+  assert.equal(judge(timedOut).targets[0].hung, true);
+  assert.equal(judge(obs(['fail', 'fail', 'fail'], 10_000, 'HTTP 500: upstream timeout')).targets[0].hung, false);
+  // hung describes the newest measurement: a refusal after timeouts is not a hang
+  const refused = [...timedOut, { ...timedOut[0], at: 50_000, timedOut: undefined, detail: 'connection refused' }];
+  assert.equal(judge(refused).targets[0].hung, false);
 });
 
 test('one failing target fails the gate for all', () => {

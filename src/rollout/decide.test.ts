@@ -220,7 +220,7 @@ test('a hung target is forced straight away: rollback does not depend on the bad
   const sim = new Sim({
     plan: threeWaves(),
     gates: [probeGateSpec()],
-    probe: (_id, v) => (v === 'v2' ? { verdict: 'fail', detail: 'timeout after 2s' } : healthy()),
+    probe: (_id, v) => (v === 'v2' ? { verdict: 'fail', detail: 'timeout after 2s', timedOut: true } : healthy()),
   });
   sim.run();
   assert.deepEqual(
@@ -229,6 +229,51 @@ test('a hung target is forced straight away: rollback does not depend on the bad
   );
   assert.equal(sim.state.phase, 'rolled_back');
   assert.equal(sim.versions.get('r1/c1'), 'v1');
+  const forcing = sim.eventsOf('target.forcing')[0];
+  assert.match(
+    (forcing.data as { reason: string }).reason,
+    /target does not answer: gate health: 3 consecutive failures \(timeout after 2s\)/,
+  );
+});
+
+test('an errors-only fault is rolled back gracefully, whatever the words of its evidence', () => {
+  // The answers come back (HTTP 500) and their text even mentions timeouts, but nothing timed out: the
+  // process listens, so the graceful rollback is the one to use.
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: (_id, v) => (v === 'v2' ? { verdict: 'fail', detail: 'HTTP 500: upstream timeouts 0, timed-out 0' } : healthy()),
+  });
+  sim.run();
+  assert.deepEqual(
+    sim.calls.map((c) => c.kind),
+    ['deploy', 'rollback'],
+  );
+  assert.equal(sim.state.phase, 'rolled_back');
+  assert.equal(sim.versions.get('r1/c1'), 'v1');
+});
+
+test('only the targets their own gate verdict calls hung are forced; the others roll back gracefully', () => {
+  const sim = new Sim({
+    plan: handPlan('blob', [
+      { targets: ['r1/c1', 'r1/c2'], bakeMs: HOUR, gates: ['health'] },
+      { targets: ['r2/c1'], bakeMs: HOUR, gates: ['health'] },
+    ]),
+    gates: [probeGateSpec()],
+    probe: (id, v) =>
+      v !== 'v2'
+        ? healthy()
+        : id === 'r1/c1'
+          ? { verdict: 'fail', detail: 'timeout after 2s', timedOut: true }
+          : { verdict: 'fail', detail: 'HTTP 503' },
+  });
+  sim.run();
+  assert.equal(sim.state.phase, 'rolled_back');
+  const back = (id: string) =>
+    sim.calls.filter((c) => c.target.region + '/' + c.target.cell === id && c.kind !== 'deploy').map((c) => c.kind);
+  assert.deepEqual(back('r1/c1'), ['force']);
+  assert.deepEqual(back('r1/c2'), ['rollback']);
+  assert.deepEqual(back('r2/c1'), [], 'wave 2 was never touched');
 });
 
 test('a driver call without an outcome is asked again with the same key (resume after a crash)', () => {

@@ -244,14 +244,18 @@ function step(ctx: Ctx, observations: Observation[]): void {
   }
 }
 
-/** Judges the gates of the wave in progress over every target deployed so far. */
-function judge(ctx: Ctx, w: WaveState, observations: Observation[]): GateResult[] {
+/**
+ * The verdicts of the wave's evidence gates over every target deployed so far, and the gates that cannot
+ * judge now (a canary judge with no target left on the old version). Emits nothing.
+ */
+function evaluateGates(ctx: Ctx, w: WaveState, observations: Observation[]): { results: GateResult[]; cannotJudge: string[] } {
   const { s, now } = ctx;
   const targets: GateTarget[] = Object.values(s.targets)
     .filter((t) => t.status === 'deployed' && t.wave <= w.index)
     .map((t) => ({ id: t.id, region: t.region, cell: t.cell, since: t.deployedAt ?? 0 }));
-  if (targets.length === 0) return [];
   const results: GateResult[] = [];
+  const cannotJudge: string[] = [];
+  if (targets.length === 0) return { results, cannotJudge };
   for (const name of w.gates) {
     const spec = s.gates[name];
     if (!spec) {
@@ -260,21 +264,31 @@ function judge(ctx: Ctx, w: WaveState, observations: Observation[]): GateResult[
     }
     if (spec.kind === 'approval') continue;
     if (COMPARES_WITH_BASELINE.has(spec.kind) && !Object.values(s.targets).some((t) => t.status === 'pending')) {
-      // No cell is left on the old version to compare with (the last wave): the judge cannot judge, so the
-      // wave's other gates decide. Said once per wave.
-      if (!(w.skippedGates ?? []).includes(name)) {
-        w.skippedGates = [...(w.skippedGates ?? []), name];
-        emit(ctx, 'gate.skipped', {
-          wave: w.index,
-          gate: name,
-          kind: spec.kind,
-          reason: 'no target is left on the old version to compare with',
-        });
-      }
+      cannotJudge.push(name);
       continue;
     }
     results.push(evaluateGate({ spec, targets, observations, now }, ctx.limits.gateKinds));
   }
+  return { results, cannotJudge };
+}
+
+/** Judges the gates of the wave in progress over every target deployed so far, and records what changed. */
+function judge(ctx: Ctx, w: WaveState, observations: Observation[]): GateResult[] {
+  const { results, cannotJudge } = evaluateGates(ctx, w, observations);
+  for (const name of cannotJudge) {
+    // No cell is left on the old version to compare with (the last wave): the judge cannot judge, so the
+    // wave's other gates decide. Said once per wave.
+    if ((w.skippedGates ?? []).includes(name)) continue;
+    w.skippedGates = [...(w.skippedGates ?? []), name];
+    emit(ctx, 'gate.skipped', {
+      wave: w.index,
+      gate: name,
+      kind: ctx.s.gates[name].kind,
+      reason: 'no target is left on the old version to compare with',
+    });
+  }
+  if (results.length === 0 && cannotJudge.length === 0) return [];
+  const { now } = ctx;
   // Record changes of verdict only, so a long bake does not flood the log.
   for (const r of results) {
     const prev = w.verdicts.find((v) => v.gate === r.gate);
@@ -448,7 +462,7 @@ function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: 
 
 function beginRollback(ctx: Ctx, observations: Observation[]): void {
   const { s } = ctx;
-  const hung = hungTargets(s, observations);
+  const hung = hungTargets(ctx, observations);
   go(ctx, 'rolling_back', {
     targets: Object.values(s.targets)
       .filter((t) => t.status !== 'pending')
@@ -463,7 +477,8 @@ function beginRollback(ctx: Ctx, observations: Observation[]): void {
       emit(ctx, 'target.failed', { target: t.id, wave: t.wave, detail: t.lastError });
       continue;
     }
-    if (hung.has(t.id)) startStep(ctx, t, 'force', 1, 'target does not answer (probe timeouts)');
+    const hangs = hung.get(t.id);
+    if (hangs) startStep(ctx, t, 'force', 1, `target does not answer: gate ${hangs.gate}: ${hangs.reason}`);
     else startStep(ctx, t, 'rollback', 1);
   }
   continueRollback(ctx);
@@ -479,18 +494,16 @@ function continueRollback(ctx: Ctx): void {
   else go(ctx, 'rolled_back', { targets: touched.map((t) => t.id) });
 }
 
-/** Targets whose newest evidence after their deploy is a timeout: a graceful rollback would hang too (I4). */
-function hungTargets(s: RolloutState, observations: Observation[]): Set<string> {
-  const newest = new Map<string, Observation>();
-  for (const o of observations) {
-    if (o.cell === null) continue;
-    const id = `${o.region}/${o.cell}`;
-    const t = s.targets[id];
-    if (!t || t.deployedAt === undefined || o.at < t.deployedAt) continue;
-    const cur = newest.get(id);
-    if (!cur || o.at > cur.at) newest.set(id, o);
-  }
-  const out = new Set<string>();
-  for (const [id, o] of newest) if (o.verdict !== 'pass' && /time(d)?[ -]?out/i.test(o.detail ?? '')) out.add(id);
+/**
+ * Targets that one of the wave's gates judges hung (its newest evidence of the target timed out,
+ * `TargetVerdict.hung`): a graceful rollback would hang too, so they are forced (I4). Any other failure,
+ * whatever its text says, is rolled back gracefully.
+ */
+function hungTargets(ctx: Ctx, observations: Observation[]): Map<string, { gate: string; reason: string }> {
+  const out = new Map<string, { gate: string; reason: string }>();
+  const w = currentWave(ctx.s);
+  if (!w) return out;
+  for (const r of evaluateGates(ctx, w, observations).results)
+    for (const t of r.targets) if (t.hung && !out.has(t.target)) out.set(t.target, { gate: r.gate, reason: t.reason });
   return out;
 }

@@ -65,7 +65,7 @@ export interface SimOptions {
     target: string,
     version: string,
     now: number,
-  ) => { verdict: Verdict; detail?: string; source?: string; value?: number; evidenceFraction?: number } | undefined;
+  ) => { verdict: Verdict; detail?: string; source?: string; value?: number; evidenceFraction?: number; timedOut?: boolean } | undefined;
   /** Outcome of a driver call. */
   driver?: (a: DriverAction, sim: Sim) => DriverOutcome;
   /** How often the simulated prober measures. */
@@ -159,6 +159,7 @@ export class Sim {
         version,
         ...(r.value !== undefined ? { value: r.value } : {}),
         ...(r.evidenceFraction !== undefined ? { evidenceFraction: r.evidenceFraction } : {}),
+        ...(r.timedOut ? { timedOut: true } : {}),
       });
     }
     // Keep what gates can still use.

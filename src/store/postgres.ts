@@ -393,10 +393,10 @@ export class PostgresStore implements Store {
     const col = <T>(f: (o: Observation) => T) => obs.map(f);
     await this.query(
       `INSERT INTO observations (${OBSERVATION_COLUMNS.join(', ')})
-       SELECT s, r, c, src, a, v, l, val, ver, req, f, d, ef FROM unnest(
+       SELECT s, r, c, src, a, v, l, val, ver, req, f, d, ef, tout FROM unnest(
          $1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::float8[], $8::float8[],
-         $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::float8[]
-       ) WITH ORDINALITY AS x(s, r, c, src, a, v, l, val, ver, req, f, d, ef, n) ORDER BY n`,
+         $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::float8[], $14::boolean[]
+       ) WITH ORDINALITY AS x(s, r, c, src, a, v, l, val, ver, req, f, d, ef, tout, n) ORDER BY n`,
       [
         col((o) => o.service),
         col((o) => o.region),
@@ -411,6 +411,7 @@ export class PostgresStore implements Store {
         col((o) => o.failures ?? null),
         col((o) => (o.detail === undefined ? null : o.detail.replaceAll('\u0000', '\uFFFD'))),
         col((o) => o.evidenceFraction ?? null),
+        col((o) => (o.timedOut ? true : null)),
       ],
     );
   }

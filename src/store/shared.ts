@@ -31,6 +31,7 @@ export interface ObservationRow {
   failures: number | string | null;
   detail: string | null;
   evidence_fraction?: number | string | null;
+  timed_out?: number | boolean | null;
 }
 
 export function observationFromRow(r: ObservationRow): Observation {
@@ -49,6 +50,7 @@ export function observationFromRow(r: ObservationRow): Observation {
   if (r.failures !== null && r.failures !== undefined) o.failures = Number(r.failures);
   if (r.detail !== null && r.detail !== undefined) o.detail = r.detail;
   if (r.evidence_fraction !== null && r.evidence_fraction !== undefined) o.evidenceFraction = Number(r.evidence_fraction);
+  if (r.timed_out === true || r.timed_out === 1) o.timedOut = true;
   return o;
 }
 
@@ -67,6 +69,7 @@ export const OBSERVATION_COLUMNS = [
   'failures',
   'detail',
   'evidence_fraction',
+  'timed_out',
 ] as const;
 
 export function observationValues(o: Observation): (string | number | null)[] {
@@ -84,6 +87,7 @@ export function observationValues(o: Observation): (string | number | null)[] {
     o.failures ?? null,
     o.detail ?? null,
     o.evidenceFraction ?? null,
+    o.timedOut ? 1 : null,
   ];
 }
 

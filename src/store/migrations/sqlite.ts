@@ -95,4 +95,10 @@ CREATE INDEX incidents_open ON incidents (is_open, created_at);
     // The canary judge's share of the minimum data behind a measurement: bake accrues with it.
     sql: `ALTER TABLE observations ADD COLUMN evidence_fraction REAL;`,
   },
+  {
+    id: 4,
+    name: 'observations-timed-out',
+    // The target did not answer in time (1, else NULL): a hang, which rollback forces (I4).
+    sql: `ALTER TABLE observations ADD COLUMN timed_out INTEGER;`,
+  },
 ];
