@@ -4,7 +4,7 @@
 //   npm run bench:judge -- --cases 500  fewer cases, for a quick look
 //   npm run bench:judge -- --seed 7     another reproducible draw
 import { judge, type JudgeMetricInput, type TargetSeries, type CountPoint, type ValuePoint } from '../src/judge/judge.js';
-import { KAYENTA_DEFAULTS, kayentaJudge, type KMetric } from './kayenta.js';
+import { kayentaJudge, type KMetric } from './kayenta.js';
 import { seededRandom } from '../src/core/random.js';
 
 const args = process.argv.slice(2);
@@ -222,16 +222,16 @@ function kayentaMetrics(c: Case, k: number): KMetric[] {
       return vs.length === 0 ? NaN : vs.reduce((a, b) => a + b, 0) / vs.length;
     });
   return [
-    { name: 'error rate', control: rate(c.baseline), experiment: rate(c.canary), direction: 'increase' },
-    { name: 'p99 latency', control: p99(c.baseline), experiment: p99(c.canary), direction: 'increase' },
+    { name: 'error rate', control: rate(c.baseline), experiment: rate(c.canary), groups: ['errors'], config: { direction: 'increase' } },
+    { name: 'p99 latency', control: p99(c.baseline), experiment: p99(c.canary), groups: ['latency'], config: { direction: 'increase' } },
   ];
 }
 
 function kayentaDecide(c: Case, id: number): Decision {
   const noise = seededRandom(id * 7919 + 1);
-  const opts = { ...KAYENTA_DEFAULTS, noise: () => Math.sqrt(-2 * Math.log(1 - noise())) * Math.cos(2 * Math.PI * noise()) };
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - noise())) * Math.cos(2 * Math.PI * noise());
   for (let k = KAYENTA_INTERVAL; k <= MINUTES; k += KAYENTA_INTERVAL) {
-    const j = kayentaJudge(kayentaMetrics(c, k), { pass: 95, marginal: 75 }, opts);
+    const j = kayentaJudge(kayentaMetrics(c, k), { pass: 95, marginal: 75 }, gaussian);
     if (k < MINUTES && j.score < 75) return { flagged: true, minute: k, samples: canaryRequests(c, k), how: 'fail' };
     if (k === MINUTES) {
       return j.score >= 95
