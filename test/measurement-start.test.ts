@@ -13,7 +13,8 @@ import type { EtapeConfig } from '../src/config/schema.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { slaReportFromStore } from '../src/sla/from-store.js';
-import { formatSlaTable, parseMonth } from '../src/sla/report.js';
+import { parseMonth } from '../src/sla/report.js';
+import { formatSlaTable } from '../src/sla/report-format.js';
 import { StatusBuilder } from '../src/statuspage/publisher.js';
 import { MEASUREMENT_STARTED_EVENT } from '../src/sla/measurement.js';
 

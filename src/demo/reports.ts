@@ -12,7 +12,7 @@ import type { Store } from '../store/store.js';
 import { ms } from '../config/common.js';
 import { isBanner } from '../incidents/lifecycle.js';
 import { StatusBuilder, startStatusPublisher, type StatusPublisher } from '../statuspage/publisher.js';
-import { slaReportJson } from '../sla/report.js';
+import { slaReportJson } from '../sla/report-format.js';
 import { slaReportForDemo } from '../sla/from-store.js';
 import type { TimelineBucket } from './load.js';
 

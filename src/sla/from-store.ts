@@ -17,7 +17,8 @@ import {
   type MinuteSeries,
   type SeriesOptions,
 } from './availability.js';
-import { buildSlaReport, formatSlaTable, type BillingPeriod, type SlaReport } from './report.js';
+import { buildSlaReport, type BillingPeriod, type SlaReport } from './report.js';
+import { formatSlaTable } from './report-format.js';
 import { measurementStartsFromStore, type MeasurementStarts } from './measurement.js';
 
 /**

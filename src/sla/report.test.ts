@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncidentRecord } from '../store/store.js';
 import { emptySeries, MINUTE_MS, MinuteState, type MinuteSeries } from './availability.js';
-import { buildSlaReport, formatSlaCsv, formatSlaTable, parseMonth, slaReportJson } from './report.js';
+import { buildSlaReport, parseMonth } from './report.js';
+import { formatSlaCsv, formatSlaTable, slaReportJson } from './report-format.js';
 import { checkSlaConfig, pairGraph, resolveSla, usageUnits, type CustomerConfig } from '../config/sla.js';
 
 const utc = (s: string) => Date.parse(s);

@@ -5,7 +5,8 @@ import { EtapeError } from '../../core/errors.js';
 import { loadConfigFromProgram } from '../context.js';
 import { storeFromProgram } from '../store-context.js';
 import { slaReportFromStore } from '../../sla/from-store.js';
-import { formatSlaCsv, formatSlaTable, monthOf, parseMonth, slaReportJson } from '../../sla/report.js';
+import { monthOf, parseMonth } from '../../sla/report.js';
+import { formatSlaCsv, formatSlaTable, slaReportJson } from '../../sla/report-format.js';
 
 const FORMATS = ['table', 'csv', 'json'] as const;
 
