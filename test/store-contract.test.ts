@@ -212,6 +212,18 @@ function contract(backend: Backend): void {
         ['c2'],
       );
       assert.deepEqual(await store.listRollouts({ phases: [] }), []);
+      // keyset pages: after c2 comes c1; ties on created_at fall back to the id
+      await store.createRollout(rollout('c0', 'queue', T0 + 20), []);
+      const page1 = await store.listRollouts({ service: 'queue', limit: 2 });
+      assert.deepEqual(
+        page1.map((x) => x.id),
+        ['c2', 'c0'],
+      );
+      const last = page1[page1.length - 1];
+      assert.deepEqual(
+        (await store.listRollouts({ service: 'queue', limit: 2, before: { createdAt: last.createdAt, id: last.id } })).map((x) => x.id),
+        ['c1'],
+      );
       // the rejected duplicate appended nothing
       assert.deepEqual(
         (await store.listEvents({ rolloutId: 'c1' })).map((e) => e.type),

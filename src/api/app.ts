@@ -29,6 +29,10 @@ export interface ApiContext {
   body: <T extends z.ZodType>(c: Context<ApiEnv>, schema: T) => Promise<z.infer<T>>;
   /** Adds paths to the OpenAPI document. */
   describe: (paths: OpenApiDocument['paths'], schemas?: Record<string, unknown>) => void;
+  /** The principal a bearer token belongs to, or undefined (for sign-in outside /api/, like the dashboard's). */
+  authenticate: (token: string) => Principal | undefined;
+  /** The API's OpenAPI document as mounted so far (read-only use). */
+  document: () => OpenApiDocument;
 }
 
 /** Mounts more routes on the API app (incidents, status page helpers, …). */
@@ -150,6 +154,8 @@ export function createApi(opts: ApiOptions): ApiApp {
       Object.assign(doc.paths, paths);
       if (schemas) Object.assign(doc.components.schemas, schemas);
     },
+    authenticate: (token) => auth.authenticate(`Bearer ${token}`),
+    document: () => doc,
   };
 
   registerRolloutRoutes(app, ctx, opsCtx, opts.onChange ?? (() => {}));

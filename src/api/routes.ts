@@ -4,5 +4,7 @@
 // behind the bearer-token check: GET needs viewer, other methods operator.
 import type { RouteRegistrar } from './app.js';
 import { registerIncidentRoutes } from './incidents.js';
+import { registerDashboard } from '../dashboard/index.js';
 
-export const extraRoutes: RouteRegistrar[] = [registerIncidentRoutes];
+// The operator dashboard under /ui (it reads which action routes exist from the OpenAPI document at request time).
+export const extraRoutes: RouteRegistrar[] = [registerIncidentRoutes, registerDashboard];

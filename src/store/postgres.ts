@@ -27,7 +27,16 @@ import {
   toJson,
   type ObservationRow,
 } from './shared.js';
-import type { ActionRecord, EventRecord, IncidentRecord, NewEvent, ObservationQuery, RolloutRecord, Store } from './store.js';
+import type {
+  ActionRecord,
+  EventRecord,
+  IncidentRecord,
+  NewEvent,
+  ObservationQuery,
+  RolloutListFilter,
+  RolloutRecord,
+  Store,
+} from './store.js';
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -271,7 +280,7 @@ export class PostgresStore implements Store {
     return res.rows[0] ? rolloutFromRow(res.rows[0]) : undefined;
   }
 
-  async listRollouts(filter: { service?: string; phases?: string[]; limit?: number } = {}): Promise<RolloutRecord[]> {
+  async listRollouts(filter: RolloutListFilter = {}): Promise<RolloutRecord[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.service !== undefined) {
@@ -282,6 +291,10 @@ export class PostgresStore implements Store {
       if (filter.phases.length === 0) return [];
       args.push(filter.phases);
       where.push(`phase = ANY($${args.length}::text[])`);
+    }
+    if (filter.before !== undefined) {
+      args.push(filter.before.createdAt, filter.before.id);
+      where.push(`(created_at < $${args.length - 1} OR (created_at = $${args.length - 1} AND id < $${args.length}))`);
     }
     let sql = 'SELECT * FROM rollouts' + (where.length ? ' WHERE ' + where.join(' AND ') : '') + ' ORDER BY created_at DESC, id DESC';
     const limit = clampLimit(filter.limit);

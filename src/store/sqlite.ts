@@ -18,7 +18,16 @@ import {
   toJson,
   type ObservationRow,
 } from './shared.js';
-import type { ActionRecord, EventRecord, IncidentRecord, NewEvent, ObservationQuery, RolloutRecord, Store } from './store.js';
+import type {
+  ActionRecord,
+  EventRecord,
+  IncidentRecord,
+  NewEvent,
+  ObservationQuery,
+  RolloutListFilter,
+  RolloutRecord,
+  Store,
+} from './store.js';
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for another process's write lock before failing (ms). Default 10 s. */
@@ -187,7 +196,7 @@ export class SqliteStore implements Store {
     return row ? rolloutFromRow(row) : undefined;
   }
 
-  async listRollouts(filter: { service?: string; phases?: string[]; limit?: number } = {}): Promise<RolloutRecord[]> {
+  async listRollouts(filter: RolloutListFilter = {}): Promise<RolloutRecord[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.service !== undefined) {
@@ -198,6 +207,10 @@ export class SqliteStore implements Store {
       if (filter.phases.length === 0) return [];
       where.push(`phase IN (${filter.phases.map(() => '?').join(', ')})`);
       args.push(...filter.phases);
+    }
+    if (filter.before !== undefined) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      args.push(filter.before.createdAt, filter.before.createdAt, filter.before.id);
     }
     let sql = 'SELECT * FROM rollouts' + (where.length ? ' WHERE ' + where.join(' AND ') : '') + ' ORDER BY created_at DESC, id DESC';
     const limit = clampLimit(filter.limit);

@@ -102,6 +102,14 @@ export interface IncidentRecord {
   data: Record<string, unknown>;
 }
 
+export interface RolloutListFilter {
+  service?: string;
+  phases?: string[];
+  limit?: number;
+  /** A page's last rollout: the next page starts after it. */
+  before?: { createdAt: number; id: string };
+}
+
 export interface Store {
   /** Applies numbered migrations that have not run yet. Idempotent. */
   migrate(): Promise<void>;
@@ -110,7 +118,8 @@ export interface Store {
   /** Creates a rollout and appends its first events in one transaction. */
   createRollout(r: Omit<RolloutRecord, 'revision'>, events: NewEvent[]): Promise<RolloutRecord>;
   getRollout(id: string): Promise<RolloutRecord | undefined>;
-  listRollouts(filter?: { service?: string; phases?: string[]; limit?: number }): Promise<RolloutRecord[]>;
+  /** Newest first (created_at, then id, descending). `before`: only rollouts after this one in that order (keyset paging). */
+  listRollouts(filter?: RolloutListFilter): Promise<RolloutRecord[]>;
   /**
    * Saves a new phase and state and appends events, atomically, if the stored revision is still
    * `expectedRevision`; otherwise throws EtapeError('store.conflict'). Returns the new revision.
