@@ -117,3 +117,38 @@ export function skipWithout(path: string, hint: string): string | false {
   }
   return `${path} is missing: ${hint}`;
 }
+/**
+ * Runs the CLI's main() in this process, capturing what it writes (fast enough for property tests). The
+ * environment may be changed for the run with `env` (undefined values unset a variable).
+ */
+export async function runInProcess(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = (await import(mainTs)) as typeof import('../src/cli/main.js');
+  const write = process.stdout.write.bind(process.stdout);
+  const ewrite = process.stderr.write.bind(process.stderr);
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k];
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  let stdout = '';
+  let stderr = '';
+  process.stdout.write = ((s: string | Uint8Array) => ((stdout += String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => ((stderr += String(s)), true)) as typeof process.stderr.write;
+  const before = process.exitCode;
+  try {
+    const code = await main(['node', 'etape', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = ewrite;
+    process.exitCode = before;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

@@ -101,9 +101,11 @@ export function createApi(opts: ApiOptions): ApiApp {
       c.header('WWW-Authenticate', 'Bearer realm="etape"');
       throw new EtapeError(
         'unauthorized',
-        auth.size === 0
-          ? 'no API tokens are configured: add server.tokens to etape.yaml (give each a name, a role and the token, preferably { env: NAME })'
-          : 'send a valid bearer token: Authorization: Bearer <token>',
+        auth.size > 0
+          ? 'send a valid bearer token: Authorization: Bearer <token>'
+          : auth.missing.length > 0
+            ? `this server has no usable API token: the environment variables of server.tokens (${auth.missing.join(', ')}) were not set when it started`
+            : 'this server has no API tokens configured: its operator must add server.tokens to etape.yaml (each with a name, a role and the token, preferably { env: NAME })',
       );
     }
     c.set('principal', p);

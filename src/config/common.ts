@@ -7,11 +7,18 @@ export const ID_RE = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
 export const id = () =>
   z.string().regex(ID_RE, { message: 'ids use lower-case letters, digits, ".", "_" and "-", and start and end with a letter or digit' });
 
-/** A duration as written in etape.yaml (`90s`, `30m`, `2h`, `1h30m`); read it with `ms()`. */
-export const duration = () =>
-  z.string().refine((s) => parseDuration(s) !== undefined, {
+/**
+ * A duration as written in etape.yaml (`90s`, `30m`, `2h`, `1h30m`); read it with `ms()`. With `min`, shorter
+ * ones are refused and `why` says what they would do (a probe every 0s floods its targets).
+ */
+export const duration = (bound?: { min: string; why: string }) => {
+  const base = z.string().refine((s) => parseDuration(s) !== undefined, {
     message: 'not a duration: write a number and a unit, like 90s, 30m, 2h or 1h30m',
   });
+  if (!bound) return base;
+  const min = parseDuration(bound.min)!;
+  return base.refine((s) => (parseDuration(s) ?? min) >= min, { message: `must be at least ${bound.min}: ${bound.why}` });
+};
 
 /** A point in time as written in etape.yaml: an ISO date (`2026-12-01`, midnight UTC) or date-time with a zone. */
 export const instant = () =>
@@ -77,3 +84,15 @@ export function didYouMean(word: string, known: Iterable<string>): string {
   const c = closest(word, known);
   return c === undefined ? '' : `; did you mean "${c}"?`;
 }
+
+/** Lower bounds of the durations that set how often etape acts: below them it floods targets or itself. */
+export const FLOORS = {
+  driverTimeout: { min: '100ms', why: 'a call needs time to start at all' },
+  probeInterval: { min: '100ms', why: 'probing more often floods the targets (at most 10 probes a second per cell)' },
+  probeTimeout: { min: '10ms', why: 'no answer comes back that fast' },
+  queryInterval: { min: '100ms', why: 'querying more often floods Prometheus' },
+  judgeStep: { min: '1s', why: "Prometheus's resolution is coarser than that" },
+  reconcileEvery: { min: '50ms', why: 'reconciling more often only loads the store' },
+  buildEvery: { min: '100ms', why: 'rebuilding the status page more often would be all the server does' },
+  webhookTimeout: { min: '100ms', why: 'a webhook needs time to answer' },
+} as const;

@@ -1,7 +1,7 @@
 // Reads etape.yaml: YAML with source positions, then the zod schema, then the semantic checks of validate.ts.
 // Every problem names file:line:column and says what to fix; all problems are reported at once.
 import { readFile } from 'node:fs/promises';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { EtapeError, type Problem, type SourceLocation } from '../core/errors.js';
 import { didYouMean } from './common.js';
@@ -58,6 +58,21 @@ export class Locator {
   }
 }
 
+/** Offset of the first alias (`*name`) in the document. */
+function firstAlias(doc: Document): number | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (isAlias(node) && node.range) {
+        at = node.range[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return at;
+}
+
 function keyText(k: unknown): string | undefined {
   if (isScalar(k)) return String(k.value);
   if (typeof k === 'string') return k;
@@ -83,7 +98,17 @@ export function placeProblems(problems: PathProblem[], loc: Locator): Problem[] 
 /** Parses and checks the text of an etape.yaml; throws EtapeError `config.parse` or `config.invalid` with every problem. */
 export function parseConfig(text: string, file: string): EtapeConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    // The parser itself gives up (nesting so deep it runs out of stack).
+    throw new EtapeError('config.parse', `${file} is not valid YAML: ${(e as Error).message}`, {
+      problems: [
+        { message: `not valid YAML: ${(e as Error).message}; nest less deeply`, location: new Locator(file, undefined, lines).at(0) },
+      ],
+    });
+  }
   const loc = new Locator(file, doc, lines);
   if (doc.errors.length > 0) {
     // Later YAML errors are mostly echoes of the first one: report that one, and how many follow.
@@ -99,7 +124,19 @@ export function parseConfig(text: string, file: string): EtapeConfig {
       problems,
     });
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // An alias bomb (aliases of aliases that expand to billions of nodes) or a broken merge key.
+    const alias = firstAlias(doc);
+    const why = /alias count/i.test((e as Error).message)
+      ? 'its aliases (*name) expand to too many nodes (more than 1000 uses): write the values out, or use fewer aliases'
+      : `it cannot be read as data: ${(e as Error).message}`;
+    throw new EtapeError('config.parse', `${file} is not usable YAML: ${why}`, {
+      problems: [{ message: `not usable YAML: ${why}`, location: loc.at(alias ?? 0) }],
+    });
+  }
   if (raw === null || raw === undefined) {
     throw new EtapeError('config.invalid', `${file} is empty: start from \`etape init\`, which writes a commented example`, {
       problems: [{ message: 'the file is empty; it needs at least a fleet with regions', location: loc.at(0) }],
@@ -116,8 +153,22 @@ export function parseConfig(text: string, file: string): EtapeConfig {
   return parsed.data;
 }
 
+/** Places problems found later (warnings, refusals) at their file:line:column in `text`. */
+export function locateInText(text: string, file: string, problems: PathProblem[]): Problem[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  return placeProblems(problems, new Locator(file, doc, lines));
+}
+
+export interface LoadedConfig {
+  config: EtapeConfig;
+  file: string;
+  /** Places problems about this config (warnings, refusals) at their file:line:column. */
+  locate: (problems: PathProblem[]) => Problem[];
+}
+
 /** Reads and checks a config file. */
-export async function loadConfig(file: string): Promise<{ config: EtapeConfig; file: string }> {
+export async function loadConfig(file: string): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -130,9 +181,15 @@ export async function loadConfig(file: string): Promise<{ config: EtapeConfig; f
         { cause: e },
       );
     }
-    throw new EtapeError('config.not_found', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    const why: Record<string, string> = {
+      EISDIR: 'it is a folder: name the file inside it, like --config path/to/etape.yaml',
+      ENOTDIR: 'a part of the path is a file, not a folder',
+      EACCES: 'permission denied: make it readable for this user',
+      EPERM: 'permission denied: make it readable for this user',
+    };
+    throw new EtapeError('config.not_found', `cannot read ${file}: ${why[code ?? ''] ?? (e as Error).message}`, { cause: e });
   }
-  return { config: parseConfig(text, file), file };
+  return { config: parseConfig(text, file), file, locate: (ps) => locateInText(text, file, ps) };
 }
 
 /**

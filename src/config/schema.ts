@@ -5,7 +5,7 @@ import { policySchema } from './policy.js';
 import { serviceSchema } from './service.js';
 import { incidentRulesSchema, statusPageSchema, webhookSchema } from './statuspage.js';
 import { customerSchema, slaSchema } from './sla.js';
-import { duration, secretRef } from './common.js';
+import { duration, FLOORS, secretRef } from './common.js';
 
 export const tokenSchema = z.strictObject({
   name: z.string().min(1),
@@ -28,7 +28,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       listen: z.string().default('127.0.0.1:7070'),
       tokens: z.array(tokenSchema).default([]),
-      reconcileEvery: duration().default('1s'),
+      reconcileEvery: duration(FLOORS.reconcileEvery).default('1s'),
     })
     .default({ listen: '127.0.0.1:7070', tokens: [], reconcileEvery: '1s' }),
   /** Store URL: a SQLite file path (default .etape/etape.db) or postgres://… ; ETAPE_STORE overrides. */

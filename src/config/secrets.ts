@@ -1,6 +1,7 @@
 // The secrets a config names (API tokens, http driver and webhook secrets, the store's password): which
 // environment variables must supply them, and their values, so that nothing etape stores or shows repeats one.
 import type { EtapeConfig } from './schema.js';
+import type { PathProblem } from './load.js';
 import { resolveSecret } from './common.js';
 
 type SecretRef = string | { env: string };
@@ -21,10 +22,14 @@ export function secretUses(config: EtapeConfig): SecretUse[] {
   );
   config.services.forEach((s, i) => {
     if (s.driver?.kind === 'http')
-      uses.push({ path: ['services', i, 'driver', 'secret'], what: `the http driver of service "${s.name}"`, ref: s.driver.secret });
+      uses.push({
+        path: ['services', i, 'driver', 'secret'],
+        what: `the secret of the http driver of service "${s.name}"`,
+        ref: s.driver.secret,
+      });
   });
   config.notifications.webhooks.forEach((h, i) =>
-    uses.push({ path: ['notifications', 'webhooks', i, 'secret'], what: `webhook ${h.url}`, ref: h.secret }),
+    uses.push({ path: ['notifications', 'webhooks', i, 'secret'], what: `the secret of webhook ${h.url}`, ref: h.secret }),
   );
   return uses;
 }
@@ -77,5 +82,14 @@ export const REDACTED = '[redacted]';
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+/** What `etape validate` warns about: secrets the config takes from environment variables that are not set here. */
+export function configWarnings(config: EtapeConfig, env: NodeJS.ProcessEnv = process.env): PathProblem[] {
+  const out: PathProblem[] = missingSecrets(config, env).map((m) => ({
+    path: m.path,
+    message: `${m.what} comes from the environment variable ${m.variable}, which is not set here: ${m.path[0] === 'services' ? '`etape serve` and `etape rollout start` refuse' : '`etape serve` refuses'} to start without it`,
+  }));
   return out;
 }

@@ -1,6 +1,6 @@
 // services: what is deployed, where, by which driver, watched by which probes and gates.
 import { z } from 'zod';
-import { duration, id, instant, secretRef } from './common.js';
+import { duration, FLOORS, id, instant, secretRef } from './common.js';
 import { planWaveSchema } from './policy.js';
 
 export const execDriverSchema = z.strictObject({
@@ -10,8 +10,8 @@ export const execDriverSchema = z.strictObject({
   rollback: z.string().min(1).optional(),
   force: z.string().min(1).optional(),
   observe: z.string().min(1).optional(),
-  timeout: duration().default('60s'),
-  retries: z.number().int().min(0).default(2),
+  timeout: duration(FLOORS.driverTimeout).default('60s'),
+  retries: z.number().int().min(0).max(20).default(2),
   /**
    * Names of this process's environment variables the commands also get. By default they get only the
    * ETAPE_* call variables and the basics (PATH, HOME, USER, LANG, TZ, …): never etape's own secrets.
@@ -24,16 +24,16 @@ export const httpDriverSchema = z.strictObject({
   /** Webhook URL; receives a JSON body signed with HMAC-SHA256 in the X-Etape-Signature header. */
   url: z.string().url(),
   secret: secretRef(),
-  timeout: duration().default('30s'),
-  retries: z.number().int().min(0).default(3),
+  timeout: duration(FLOORS.driverTimeout).default('30s'),
+  retries: z.number().int().min(0).max(20).default(3),
 });
 
 export const fleetDriverSchema = z.strictObject({
   kind: z.literal('fleet'),
   /** Control URL template of the local fleet's supervisor. */
   url: z.string().default('http://127.0.0.1:{controlPort}'),
-  timeout: duration().default('10s'),
-  retries: z.number().int().min(0).default(1),
+  timeout: duration(FLOORS.driverTimeout).default('10s'),
+  retries: z.number().int().min(0).max(20).default(1),
 });
 
 export const driverSchema = z.discriminatedUnion('kind', [execDriverSchema, httpDriverSchema, fleetDriverSchema]);
@@ -45,8 +45,8 @@ export const probeSchema = z.strictObject({
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT']).default('GET'),
   expectStatus: z.union([z.number().int(), z.array(z.number().int())]).default(200),
   bodyMatch: z.string().optional(),
-  interval: duration().default('10s'),
-  timeout: duration().default('2s'),
+  interval: duration(FLOORS.probeInterval).default('10s'),
+  timeout: duration(FLOORS.probeTimeout).default('2s'),
 });
 
 const limits = {
@@ -79,8 +79,8 @@ export const metricGateSchema = z.strictObject({
   /** Conditions on `result`, like `result < 0.01` or `result >= 0.99 and result <= 1`. */
   successCondition: z.string().optional(),
   failureCondition: z.string().optional(),
-  interval: duration().default('30s'),
-  timeout: duration().default('5s'),
+  interval: duration(FLOORS.queryInterval).default('30s'),
+  timeout: duration(FLOORS.probeTimeout).default('5s'),
   ...limits,
 });
 
@@ -119,10 +119,10 @@ export const judgeGateSchema = z.strictObject({
   name: id(),
   prometheus: z.string().url(),
   metrics: z.array(judgeMetricSchema).min(1),
-  interval: duration().default('1m'),
-  timeout: duration().default('10s'),
+  interval: duration(FLOORS.queryInterval).default('1m'),
+  timeout: duration(FLOORS.probeTimeout).default('10s'),
   /** Resolution of the range queries (one latency sample / one count bucket per step). */
-  step: duration().default('15s'),
+  step: duration(FLOORS.judgeStep).default('15s'),
   /** Confidence of decisions and intervals; stays valid however often the judge looks. */
   confidence: z.number().gt(0.5).lt(1).default(0.98),
   /** Latency samples each side needs before a latency metric can pass. */

@@ -1,6 +1,6 @@
 // statuspage and incidents: how evidence becomes component status, and when the front page must speak.
 import { z } from 'zod';
-import { duration, secretRef } from './common.js';
+import { duration, FLOORS, secretRef } from './common.js';
 
 export const statusRulesSchema = z.strictObject({
   /** Share of a region's cells failing at or above which the component is partial_outage / major_outage. */
@@ -22,7 +22,7 @@ export const statusPageSchema = z.strictObject({
   /** Command run after each build, e.g. an rsync or upload script; gets ETAPE_STATUS_DIR. */
   publish: z.string().optional(),
   /** How often `etape serve` rebuilds the page. */
-  buildEvery: duration().default('15s'),
+  buildEvery: duration(FLOORS.buildEvery).default('15s'),
   /** The page warns when its generated_at is older than this (I6). */
   staleAfter: duration().default('5m'),
   /** An incident open longer than this goes on the banner (I7). */
@@ -56,7 +56,7 @@ export const webhookSchema = z.strictObject({
   secret: secretRef(),
   /** Which changes to send: incident changes, component status changes, or both (default). */
   events: z.array(z.enum(['incident', 'component'])).default(['incident', 'component']),
-  timeout: duration().default('5s'),
+  timeout: duration(FLOORS.webhookTimeout).default('5s'),
   retries: z.number().int().min(0).max(10).default(3),
 });
 

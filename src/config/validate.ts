@@ -7,6 +7,7 @@ import { didYouMean } from './common.js';
 import type { ConfigPath, PathProblem } from './load.js';
 import type { EtapeConfig } from './schema.js';
 import { checkSlaConfig } from './sla.js';
+import { approvalProblems, runtimeProblems } from './checks.js';
 
 /** Every problem found in a config that passed the schema; empty when it is fine. */
 export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boolean } = {}): PathProblem[] {
@@ -130,6 +131,9 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
   // ---- sla and customers (their own checks) ----
   for (const p of checkSlaConfig(config)) problems.push({ path: p.path, message: p.message });
 
+  // ---- templates, URLs, regular expressions, conditions, listen address ----
+  problems.push(...runtimeProblems(config));
+
   // The canary set and plans need a consistent fleet: stop at reference problems.
   if (problems.length > 0 || opts.referencesOnly) return problems;
 
@@ -176,5 +180,6 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
     for (const p of planProblems(config, fleet, { name: '(fleet)', regions: 'all', gates: [] }))
       add(p.path, `policy cannot be met: ${p.message}`);
   }
+  if (problems.length === 0) problems.push(...approvalProblems(config));
   return problems;
 }

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../../config/load.js';
 import { configSchema } from '../../config/schema.js';
-import { EtapeError } from '../../core/errors.js';
+import { EtapeError, formatProblem } from '../../core/errors.js';
+import { configWarnings } from '../../config/secrets.js';
 import { configFileFromProgram, loadConfigFromProgram } from '../context.js';
 
 export function registerConfigCommands(program: Command): void {
@@ -29,11 +30,14 @@ export function registerConfigCommands(program: Command): void {
     .command('validate')
     .description('check the config file: schema, references, and whether the policy can be met; exit 2 with every problem')
     .action(async (_opts: unknown, cmd: Command) => {
-      const { config, file } = await loadConfigFromProgram(cmd);
+      const { config, file, locate } = await loadConfigFromProgram(cmd);
+      // What the environment must supply when etape runs: warnings here, refusals at serve and rollout start.
+      const warnings = locate(configWarnings(config, process.env));
+      for (const w of warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
       const cells = config.fleet.regions.reduce((n, r) => n + r.cells.length, 0);
       const services = config.services.length;
       process.stdout.write(
-        `OK: ${file} (${config.fleet.regions.length} regions, ${cells} cells, ${services} service${services === 1 ? '' : 's'})\n`,
+        `OK: ${file} (${config.fleet.regions.length} regions, ${cells} cells, ${services} service${services === 1 ? '' : 's'})${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''}\n`,
       );
     });
 

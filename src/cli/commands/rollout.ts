@@ -8,7 +8,7 @@ import { formatDuration } from '../../core/duration.js';
 import { createLogger } from '../../core/log.js';
 import type { EtapeConfig } from '../../config/schema.js';
 import type { Store } from '../../store/store.js';
-import { loadConfigFromProgram } from '../context.js';
+import { loadConfigFromProgram, requireSecrets } from '../context.js';
 import { storeFromProgram } from '../store-context.js';
 import * as ops from '../../rollout/operations.js';
 import { isTerminal } from '../../rollout/phases.js';
@@ -60,7 +60,11 @@ export function registerRolloutCommands(program: Command): void {
     .option('--id <id>', 'the rollout id (default: service, time and a random suffix)')
     .option('--no-rollback', 'after a halt, wait for a person instead of rolling back')
     .action(async (service: string, version: string, opts: { follow?: boolean; id?: string; rollback: boolean }, cmd: Command) => {
-      const { config } = await loadConfigFromProgram(cmd);
+      const loaded = await loadConfigFromProgram(cmd);
+      const { config } = loaded;
+      // The service's driver must be able to sign its calls before the rollout exists.
+      const at = config.services.findIndex((s) => s.name === service);
+      requireSecrets(loaded, `rollout start ${service}`, { only: (p) => p[0] === 'services' && p[1] === at });
       await withStore(cmd, config, async (store) => {
         const rec = await ops.startRollout(
           { store, config, clock: systemClock },

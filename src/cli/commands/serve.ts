@@ -5,7 +5,8 @@ import { parseDuration } from '../../core/duration.js';
 import { EtapeError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { systemClock } from '../../core/clock.js';
-import { loadConfigFromProgram } from '../context.js';
+import { loadConfigFromProgram, requireSecrets } from '../context.js';
+import { listenProblem } from '../../config/checks.js';
 import { storeFromProgram } from '../store-context.js';
 import { Controller } from '../../controller/controller.js';
 import { holdServeLease } from '../../controller/presence.js';
@@ -32,7 +33,13 @@ export function registerServeCommand(program: Command): void {
     .option('--no-probes', 'do not run the HTTP probes (evidence comes from elsewhere)')
     .option('--no-status-page', 'do not build and publish the status page (statuspage.out, statuspage.publish)')
     .action(async (opts: { listen?: string; lease?: string; probes: boolean; statusPage: boolean }, cmd: Command) => {
-      const { config, file } = await loadConfigFromProgram(cmd);
+      const loaded = await loadConfigFromProgram(cmd);
+      const { config, file } = loaded;
+      requireSecrets(loaded, 'etape serve');
+      if (opts.listen !== undefined) {
+        const why = listenProblem(opts.listen);
+        if (why) throw new EtapeError('usage', `--listen ${opts.listen}: ${why}`);
+      }
       const leaseMs = durationOption('--lease', opts.lease, 15_000);
       const log = createLogger();
       const store = await storeFromProgram(cmd, config);
@@ -51,8 +58,11 @@ export function registerServeCommand(program: Command): void {
         await store.close();
         throw e;
       }
-      const tokens = config.server.tokens;
-      if (tokens.length === 0) log.warn('no API tokens configured (server.tokens): every /api/ request will be refused with 401');
+      if (config.server.tokens.length === 0)
+        process.stderr.write(
+          `etape serve: WARNING: no API tokens are configured (server.tokens in ${file}), so every /api/ request is refused with 401.\n` +
+            `  Add tokens, each with a name, a role (viewer or operator) and the token from the environment: { env: NAME }.\n`,
+        );
       const releaseServe = holdServeLease(store, systemClock, controller.holder, leaseMs);
       controller.start();
       // The status page is rebuilt from the same evidence every statuspage.buildEvery, and published by
