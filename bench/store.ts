@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Observation } from '../src/core/types.js';
-import { openStore, redactStoreUrl } from '../src/store/open.js';
+import { openStore } from '../src/store/open.js';
+import { redactStoreUrl } from '../src/store/url.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { isEtapeError } from '../src/core/errors.js';
 import type { Observation } from '../src/core/types.js';
-import { openStore, parseStoreUrl, resolveStoreUrl, redactStoreUrl } from '../src/store/open.js';
+import { openStore } from '../src/store/open.js';
+import { parseStoreUrl, resolveStoreUrl, redactStoreUrl } from '../src/store/url.js';
 import type { IncidentRecord, NewEvent, Store } from '../src/store/store.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { PostgresStore } from '../src/store/postgres.js';
-import { sqliteMigrations } from '../src/store/migrations/sqlite.js';
-import { postgresMigrations } from '../src/store/migrations/postgres.js';
+import { postgresMigrations, sqliteMigrations } from '../src/store/migrations.js';
 
 const PG_URL = process.env.ETAPE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 

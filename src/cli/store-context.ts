@@ -1,7 +1,8 @@
 // How a command finds its store: the global --store option, then ETAPE_STORE, then the config's `store`,
 // then .etape/etape.db.
 import type { Command } from 'commander';
-import { openStore, resolveStoreUrl } from '../store/open.js';
+import { openStore } from '../store/open.js';
+import { resolveStoreUrl } from '../store/url.js';
 import type { Store } from '../store/store.js';
 
 /** The store URL for a command: reads the global `--store` option from `cmd` (any sub-command). */

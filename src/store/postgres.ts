@@ -1,5 +1,5 @@
 // The PostgreSQL store, for several controllers and large fleets. Same contract and same tables as the
-// SQLite store (see ./migrations/postgres.ts). Notes on the choices:
+// SQLite store (see ./migrations.ts). Notes on the choices:
 // - saveRollout is one `UPDATE … WHERE id = $1 AND revision = $2`: under READ COMMITTED a concurrent writer
 //   waits for the row lock, then re-checks the revision against the committed row, so exactly one of two
 //   racing saves wins and the other gets store.conflict.
@@ -15,9 +15,8 @@
 import pg from 'pg';
 import { EtapeError } from '../core/errors.js';
 import type { Observation } from '../core/types.js';
-import { postgresMigrations } from './migrations/postgres.js';
-import type { Migration } from './migrations/sqlite.js';
-import { redactStoreUrl } from './open.js';
+import { postgresMigrations, type Migration } from './migrations.js';
+import { redactStoreUrl } from './url.js';
 import {
   clampLimit,
   observationSelect,

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { EtapeError } from '../core/errors.js';
 import type { Observation } from '../core/types.js';
-import { sqliteMigrations, type Migration } from './migrations/sqlite.js';
+import { sqliteMigrations, type Migration } from './migrations.js';
 import {
   clampLimit,
   isOpenIncident,

@@ -1,0 +1,147 @@
+// Numbered schema migrations, written once for both stores. Applied in order, each once, recorded in
+// `schema_migrations` (PostgreSQL takes an advisory lock so two controllers starting together do not race).
+// Never edit a released migration: add the next number. Kept as TypeScript so the build carries them (tsc
+// does not copy .sql files).
+//
+// The two dialects differ only in column types, so the DDL names logical types in braces and each dialect
+// spells them: {text}, {int} (32-bit), {bigint} (milliseconds, counts), {real}, {bool}, {json} (a document),
+// {serial} (an ever-growing key: AUTOINCREMENT in SQLite, so a key is never reused; bigserial in
+// PostgreSQL) and {rowid} (a generated key that may be reused after deletes in SQLite).
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+const TYPES: Record<Dialect, Record<string, string>> = {
+  sqlite: {
+    text: 'TEXT',
+    int: 'INTEGER',
+    bigint: 'INTEGER',
+    real: 'REAL',
+    bool: 'INTEGER',
+    json: 'TEXT',
+    serial: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+    rowid: 'INTEGER PRIMARY KEY',
+  },
+  postgres: {
+    text: 'text',
+    int: 'integer',
+    bigint: 'bigint',
+    real: 'double precision',
+    bool: 'boolean',
+    json: 'jsonb',
+    serial: 'bigserial PRIMARY KEY',
+    rowid: 'bigserial PRIMARY KEY',
+  },
+};
+
+/** The DDL of `sql` in a dialect: every {type} spelled the dialect's way. */
+export function inDialect(sql: string, dialect: Dialect): string {
+  return sql.replace(/\{([a-z]+)\}/g, (_, t: string) => {
+    const spelled = TYPES[dialect][t];
+    if (spelled === undefined) throw new Error(`migration names an unknown column type {${t}}`);
+    return spelled;
+  });
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'core',
+    sql: `
+CREATE TABLE rollouts (
+  id         {text} PRIMARY KEY,
+  service    {text} NOT NULL,
+  version    {text} NOT NULL,
+  phase      {text} NOT NULL,
+  state      {json} NOT NULL,
+  revision   {int} NOT NULL,
+  created_at {bigint} NOT NULL,
+  updated_at {bigint} NOT NULL
+);
+CREATE INDEX rollouts_service ON rollouts (service, created_at);
+CREATE INDEX rollouts_phase ON rollouts (phase);
+
+CREATE TABLE events (
+  seq        {serial},
+  rollout_id {text},
+  at         {bigint} NOT NULL,
+  actor      {text} NOT NULL,
+  type       {text} NOT NULL,
+  data       {json}
+);
+CREATE INDEX events_rollout ON events (rollout_id, seq);
+
+CREATE TABLE actions (
+  key         {text} PRIMARY KEY,
+  rollout_id  {text} NOT NULL,
+  status      {text} NOT NULL,
+  started_at  {bigint} NOT NULL,
+  finished_at {bigint},
+  result      {json}
+);
+CREATE INDEX actions_rollout ON actions (rollout_id);
+
+CREATE TABLE observations (
+  id         {rowid},
+  service    {text} NOT NULL,
+  region     {text} NOT NULL,
+  cell       {text},
+  source     {text} NOT NULL,
+  at         {bigint} NOT NULL,
+  verdict    {text} NOT NULL,
+  latency_ms {real},
+  value      {real},
+  version    {text},
+  requests   {bigint},
+  failures   {bigint},
+  detail     {text}
+);
+CREATE INDEX observations_key_at ON observations (service, region, cell, source, at);
+CREATE INDEX observations_at ON observations (at);
+
+CREATE TABLE leases (
+  name   {text} PRIMARY KEY,
+  holder {text} NOT NULL,
+  until  {bigint} NOT NULL
+);
+
+CREATE TABLE incidents (
+  id          {text} PRIMARY KEY,
+  kind        {text} NOT NULL,
+  status      {text} NOT NULL,
+  is_open     {bool} NOT NULL,
+  created_at  {bigint} NOT NULL,
+  updated_at  {bigint} NOT NULL,
+  record      {json} NOT NULL
+);
+CREATE INDEX incidents_created ON incidents (created_at);
+CREATE INDEX incidents_open ON incidents (is_open, created_at);
+`,
+  },
+  {
+    id: 2,
+    name: 'observations-by-service-and-time',
+    // The controller and the status page read "this service's evidence since t".
+    sql: `CREATE INDEX observations_service_at ON observations (service, at);`,
+  },
+  {
+    id: 3,
+    name: 'observations-evidence-fraction',
+    // The canary judge's share of the minimum data behind a measurement: bake accrues with it.
+    sql: `ALTER TABLE observations ADD COLUMN evidence_fraction {real};`,
+  },
+  {
+    id: 4,
+    name: 'observations-timed-out',
+    // The target did not answer in time (true, else NULL): a hang, which rollback forces (I4).
+    sql: `ALTER TABLE observations ADD COLUMN timed_out {bool};`,
+  },
+];
+
+export const sqliteMigrations: Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: inDialect(m.sql, 'sqlite') }));
+export const postgresMigrations: Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: inDialect(m.sql, 'postgres') }));
