@@ -138,3 +138,41 @@ test('alignInTime: a strong cycle common to both sides no longer hides a no-chan
   assert.equal(slow.verdict, 'fail');
   assert.match(slow.reason, /\+3\d% .* compared within the same time buckets/);
 });
+
+test('end of bake: what the sequential test left open is decided by one fixed-sample test at the same confidence', () => {
+  // Latency +4% (below the 10% floor) and +40% (beyond it) with 60 samples a side: too few for the
+  // sequential test to rule out +20% or show +10%, enough for one look at 98%.
+  const small = latencyMetric([latencies('a/1', 60, 104)], [latencies('a/2', 60, 100)]);
+  const big = latencyMetric([latencies('a/1', 60, 140)], [latencies('a/2', 60, 100)]);
+  assert.equal(judge([small]).verdict, 'inconclusive');
+  const smallEnd = judge([small], { endOfBake: true });
+  assert.equal(smallEnd.verdict, 'pass', smallEnd.reason);
+  assert.equal(smallEnd.endOfBake, true);
+  assert.match(smallEnd.reason, /one look.*at the end of the bake: no change beyond 10% shown/);
+  const bigEnd = judge([big], { endOfBake: true });
+  assert.equal(bigEnd.verdict, 'fail', bigEnd.reason);
+  assert.equal(bigEnd.metrics[0].scopes[0].fixedHorizon || bigEnd.metrics[0].scopes[0].verdict === 'fail', true);
+  // Counts: +60% errors over 8 buckets of 400 requests a side is not shown by the sequential test yet.
+  const errs = countMetric([counts('a/1', 8, 400, 0.032)], [counts('a/2', 8, 400, 0.02)]);
+  const seq = judge([errs]);
+  const end = judge([errs], { endOfBake: true });
+  assert.notEqual(end.verdict, 'inconclusive', end.reason);
+  if (seq.verdict === 'inconclusive') assert.match(end.reason, /end of the bake/);
+});
+
+test('end of bake with data missing or below the minimums stays inconclusive and says so', () => {
+  const few = latencyMetric([latencies('a/1', 20, 100)], [latencies('a/2', 20, 100)]);
+  const res = judge([few], { endOfBake: true });
+  assert.equal(res.verdict, 'inconclusive');
+  assert.equal(res.tooFewData, true);
+  assert.match(res.reason, /too few samples to pass \(20 vs 20 samples, need 50 each\)/);
+  const none = judge([countMetric([counts('a/1', 30, 500, 0.01)], [])], { endOfBake: true });
+  assert.equal(none.verdict, 'inconclusive');
+  assert.equal(none.tooFewData, true);
+  // and a marginal score at the end of the bake is a fail, not a wait
+  const ok = latencyMetric([latencies('a/1', 400, 80)], [latencies('a/2', 400, 80)]);
+  const bad = latencyMetric([latencies('a/1', 400, 200)], [latencies('a/2', 400, 80)]);
+  const five = [ok, { ...ok, name: 'b' }, { ...ok, name: 'c' }, { ...ok, name: 'd' }, { ...bad, name: 'e' }];
+  assert.equal(judge(five).verdict, 'inconclusive');
+  assert.equal(judge(five, { endOfBake: true }).verdict, 'fail');
+});

@@ -5,12 +5,14 @@ import type { Verdict } from '../core/types.js';
 import {
   blockedShiftSequence,
   burstWeights,
+  rateRatioFixed,
   rateRatioSequence,
   rateUpperBound,
   shiftSequence,
   type CountStratum,
   type ValueBlock,
 } from './sequential.js';
+import { fixedShiftInterval } from './stats.js';
 
 export type MetricKind = 'count' | 'latency';
 export type Direction = 'increase' | 'decrease' | 'either';
@@ -81,6 +83,12 @@ export interface JudgeConfig {
   minBuckets: number;
   /** Judge every canary cell on its own as well as all together (catches one bad cell among good ones). */
   perCell: boolean;
+  /**
+   * This look ends the bake: what the sequential test has not decided yet is decided now by a fixed-sample
+   * test at the same confidence (fail when the change is shown beyond the floor, else pass), so the answer
+   * is pass or fail unless data are missing or below the minimums (then `inconclusive`, `tooFewData`).
+   */
+  endOfBake: boolean;
 }
 
 export const DEFAULT_JUDGE_CONFIG: JudgeConfig = {
@@ -92,6 +100,7 @@ export const DEFAULT_JUDGE_CONFIG: JudgeConfig = {
   negligibleIncrease: 0.002,
   minBuckets: 5,
   perCell: true,
+  endOfBake: false,
 };
 
 export type MetricVerdict = 'pass' | 'fail' | 'inconclusive';
@@ -111,6 +120,10 @@ export interface ScopeResult {
   baselineRate?: number;
   /** 0..1: progress toward a decision (data volume, and interval narrow enough to pass); 1 once decided. */
   evidence: number;
+  /** Decided at the end of the bake by the fixed-sample test (the sequential one had not stopped). */
+  fixedHorizon?: boolean;
+  /** Inconclusive because data are missing or below the minimums. */
+  tooFew?: boolean;
   /** Words a person can act on. */
   detail: string;
 }
@@ -135,6 +148,10 @@ export interface JudgeResult {
   evidenceFraction: number;
   reason: string;
   metrics: MetricResult[];
+  /** This judgment ended the bake (`endOfBake`). */
+  endOfBake?: boolean;
+  /** Inconclusive because data are missing or too few (at the end of the bake: the gate's `inconclusive` action applies). */
+  tooFewData?: boolean;
 }
 
 const DEFAULT_FLOOR: Record<MetricKind, number> = { latency: 0.1, count: 0.25 };
@@ -147,7 +164,9 @@ export function judge(metrics: readonly JudgeMetricInput[], config: Partial<Judg
   }
   const alpha = 1 - cfg.confidence;
   const results = metrics.map((m) => judgeMetric(m, cfg, alpha));
-  return fold(results, cfg);
+  const folded = fold(results, cfg);
+  const tooFewData = folded.verdict === 'inconclusive' && results.some((r) => r.scopes.some((x) => x.tooFew));
+  return { ...folded, ...(cfg.endOfBake ? { endOfBake: true } : {}), ...(tooFewData ? { tooFewData } : {}) };
 }
 
 function fold(results: MetricResult[], cfg: JudgeConfig): JudgeResult {
@@ -193,13 +212,11 @@ function fold(results: MetricResult[], cfg: JudgeConfig): JudgeResult {
       metrics: results,
     };
   }
-  return {
-    verdict: 'inconclusive',
-    score: rounded,
-    evidenceFraction,
-    reason: `marginal score ${rounded} (pass at ${cfg.passScore}): ${failing.map((r) => r.detail).join('; ')}`,
-    metrics: results,
-  };
+  // Marginal: keep baking, or at the end of the bake, fail (as a final canary score below pass does).
+  const words = `marginal score ${rounded} (pass at ${cfg.passScore}): ${failing.map((r) => r.detail).join('; ')}`;
+  return cfg.endOfBake
+    ? { verdict: 'fail', score: rounded, evidenceFraction, reason: `end of bake with a ${words}`, metrics: results }
+    : { verdict: 'inconclusive', score: rounded, evidenceFraction, reason: words, metrics: results };
 }
 
 function judgeMetric(m: JudgeMetricInput, cfg: JudgeConfig, alpha: number): MetricResult {
@@ -403,6 +420,7 @@ function judgeCount(
       lower: NaN,
       upper: NaN,
       evidence: 0,
+      tooFew: true,
       detail: `${label}: no traffic ${cn === 0 ? 'on the canary' : 'on the baseline'} ${where(scope)} yet`,
     };
   }
@@ -442,6 +460,7 @@ function judgeCount(
       lower: lowerP,
       upper: upperP,
       evidence: volume,
+      tooFew: true,
       detail: `${shown}: too little traffic to pass (${volumes}, need ${fmtInt(minSamples)} each)`,
     };
   }
@@ -453,6 +472,7 @@ function judgeCount(
       lower: lowerP,
       upper: upperP,
       evidence: Math.min(volume, buckets / cfg.minBuckets),
+      tooFew: true,
       detail: `${shown}: ${buckets} of ${cfg.minBuckets} time buckets so far; ${rates}, ${volumes}`,
     };
   }
@@ -474,6 +494,24 @@ function judgeCount(
       upper: upperP,
       evidence: 1,
       detail: `${shown}: ${words}; ${rates}, ${volumes}`,
+    };
+  }
+  if (cfg.endOfBake) {
+    // The bake is over and the sequential test has not stopped: one fixed-sample test at the fail level.
+    const fx = rateRatioFixed(usable, alpha);
+    const bad = (badUp && fx.lower > 1 + floor) || (badDown && fx.upper < 1 / (1 + floor));
+    const fci = `(${conf(alpha)} CI ${pct(fx.lower - 1)}…${pct(fx.upper - 1)}, one look)`;
+    return {
+      ...base,
+      verdict: bad ? 'fail' : 'pass',
+      change,
+      lower: fx.lower - 1,
+      upper: fx.upper - 1,
+      evidence: 1,
+      fixedHorizon: true,
+      detail: bad
+        ? `${label} rate ${pct(change)} ${fci} ${where(scope)} against baseline at the end of the bake: ${rates}, ${volumes}`
+        : `${label} rate ${pct(change)} ${fci} ${where(scope)} at the end of the bake: no change beyond ${Math.round(floor * 100)}% shown; ${rates}, ${volumes}`,
     };
   }
   const precision = widthProgress(upP.lower, upP.upper, margin);
@@ -557,6 +595,7 @@ function judgeLatency(
       lower: NaN,
       upper: NaN,
       evidence: 0,
+      tooFew: true,
       detail: `${label}: no samples ${x.length < 2 ? 'from the canary' : 'from the baseline'} ${where(scope)} yet`,
     };
   }
@@ -594,6 +633,7 @@ function judgeLatency(
       lower: lowerP,
       upper: upperP,
       evidence: volume,
+      tooFew: true,
       detail: `${shown}: too few samples to pass (${volumes}, need ${fmtInt(minSamples)} each)`,
     };
   }
@@ -607,6 +647,27 @@ function judgeLatency(
       upper: upperP,
       evidence: 1,
       detail: `${shown}: no regression of ${Math.round(margin * 100)}% or more, ${volumes}`,
+    };
+  }
+  if (_cfg.endOfBake) {
+    // The bake is over and the sequential test has not stopped: one fixed-sample interval at the fail
+    // level (exact order statistics for small samples without ties).
+    const fx = fixedShiftInterval(x, y, alpha);
+    const bad = (m.direction !== 'decrease' && fx.lower > lf) || (m.direction !== 'increase' && fx.upper < -lf);
+    const fl = Math.exp(fx.lower) - 1;
+    const fu = Math.exp(fx.upper) - 1;
+    const fci = `(${conf(alpha)} CI ${pct(fl)}…${pct(fu)}, one look${fx.exact ? ', exact' : ''})`;
+    return {
+      ...base,
+      verdict: bad ? 'fail' : 'pass',
+      change: Math.exp(fx.estimate) - 1,
+      lower: fl,
+      upper: fu,
+      evidence: 1,
+      fixedHorizon: true,
+      detail: bad
+        ? `${label} ${pct(Math.exp(fx.estimate) - 1)} ${fci} ${where(scope)} against baseline at the end of the bake, ${volumes}`
+        : `${label} ${pct(Math.exp(fx.estimate) - 1)} ${fci} ${where(scope)} at the end of the bake: no change beyond ${Math.round(floor * 100)}% shown, ${volumes}`,
     };
   }
   return {

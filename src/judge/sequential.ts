@@ -4,7 +4,7 @@
 // against a null, averaged over a prior on the effect, is a non-negative martingale under the null, so by
 // Ville's inequality P(it ever reaches 1/α) ≤ α, however often and whenever it is looked at. Inverting the
 // test gives a confidence sequence: an interval that covers the true effect at every look at once.
-import { hodgesLehmann, logSumExp, mannWhitney } from './stats.js';
+import { hodgesLehmann, logSumExp, mannWhitney, normalQuantile } from './stats.js';
 
 /** Requests and errors of canary and baseline over one time bucket (a stratum). */
 export interface CountStratum {
@@ -39,7 +39,17 @@ const RHO_MAX = 12;
  * r is the rate ratio; conditioning on buckets makes it immune to load swings (daily cycles) that hit both
  * sides alike. The mixture is a normal prior N(0, τ²) on log r around the null.
  */
-export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: number, alpha: number, tau = 0.7): RatioSequenceResult {
+interface RatioModel {
+  /** buckets with errors */
+  k: number;
+  /** log-likelihood of ρ = log ratio, tempered by the dispersion */
+  llT: (rho: number) => number;
+  rhoHat: number;
+  phi: number;
+}
+
+/** The conditional binomial likelihood of the log rate ratio over the buckets, its MLE and overdispersion. */
+function ratioModel(strata: readonly CountStratum[]): RatioModel {
   const used = strata.filter((s) => s.canaryTotal > 0 && s.baselineTotal > 0 && s.canaryErrors + s.baselineErrors > 0);
   const ce = used.map((s) => s.canaryErrors);
   const te = used.map((s) => s.canaryErrors + s.baselineErrors);
@@ -87,8 +97,41 @@ export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: nu
     }
     phi = Math.max(1, chi / (ce.length - 1));
   }
-  const llRaw = ll;
-  const llT = (rho: number) => llRaw(rho) / phi;
+  return { k: ce.length, llT: (rho: number) => ll(rho) / phi, rhoHat, phi };
+}
+
+/**
+ * Fixed-sample (one look) profile-likelihood interval of the error-rate ratio, with at most `alpha` outside
+ * on each side (signed root of the tempered likelihood ratio against z_{1−α}). Used once the bake is over.
+ */
+export function rateRatioFixed(
+  strata: readonly CountStratum[],
+  alpha: number,
+): { ratio: number; lower: number; upper: number; dispersion: number } {
+  const { k, llT, rhoHat, phi } = ratioModel(strata);
+  if (k === 0) return { ratio: NaN, lower: 0, upper: Infinity, dispersion: phi };
+  const z = normalQuantile(1 - alpha);
+  const top = llT(rhoHat);
+  const root = (rho: number) => Math.sign(rhoHat - rho) * Math.sqrt(Math.max(0, 2 * (top - llT(rho))));
+  const solve = (dir: 1 | -1): number => {
+    const edge = dir > 0 ? RHO_MAX : RHO_MIN;
+    if (Math.abs(root(edge)) < z) return dir > 0 ? Infinity : 0;
+    let a = rhoHat;
+    let b = edge;
+    for (let i = 0; i < 80; i++) {
+      const mid = (a + b) / 2;
+      if (Math.abs(root(mid)) < z) a = mid;
+      else b = mid;
+    }
+    return Math.exp((a + b) / 2);
+  };
+  const ratio = rhoHat <= RHO_MIN ? 0 : rhoHat >= RHO_MAX ? Infinity : Math.exp(rhoHat);
+  return { ratio, lower: rhoHat <= RHO_MIN ? 0 : solve(-1), upper: rhoHat >= RHO_MAX ? Infinity : solve(1), dispersion: phi };
+}
+
+export function rateRatioSequence(strata: readonly CountStratum[], nullRatio: number, alpha: number, tau = 0.7): RatioSequenceResult {
+  const { k, llT, rhoHat, phi } = ratioModel(strata);
+  const ce = { length: k };
   // Normal mixture by quadrature on a grid of step h; the same grid serves the confidence sequence.
   const h = tau / 8;
   const half = 40; // ±5τ

@@ -1,7 +1,18 @@
 // The judge's statistics against values computed by hand or published in tables (see the comments).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hodgesLehmann, kthPairwiseDifference, mannWhitney, mannWhitneyExactCounts, normalCdf, normalQuantile } from './stats.js';
+import {
+  exactRuleApplies,
+  exactUpperTail,
+  fixedShiftInterval,
+  hodgesLehmann,
+  kthPairwiseDifference,
+  mannWhitney,
+  mannWhitneyExactCounts,
+  normalCdf,
+  normalQuantile,
+  shiftIntervalRank,
+} from './stats.js';
 import { blockedShiftSequence, mixtureCriticalZ, rateRatioSequence, shiftSequence } from './sequential.js';
 import { judge } from './judge.js';
 import { seededRandom } from '../core/random.js';
@@ -193,4 +204,32 @@ test('stratified rank test: one bucket is plain Mann–Whitney; a common daily c
     if (failed) fails++;
   }
   assert.ok(fails / 100 <= 0.05, `false alarm rate ${fails / 100}`);
+});
+
+test('the exact Mann–Whitney distribution where the usual rule applies: no ties, one sample of at most 8 or both under 50', () => {
+  assert.equal(exactRuleApplies(8, 10_000, false), true);
+  assert.equal(exactRuleApplies(49, 49, false), true);
+  assert.equal(exactRuleApplies(9, 60, false), false);
+  assert.equal(exactRuleApplies(5, 5, true), false);
+  // m = n = 5: P(U ≤ 2) = 4/252 ≤ 0.025 < P(U ≤ 3) = 7/252, so the 95% interval is [D(3), D(23)] (R: qwilcox(0.025, 5, 5) = 3)
+  assert.equal(shiftIntervalRank(5, 5, 0.025, false), 3);
+  close(exactUpperTail(5, 5, 23), 4 / 252, 1e-12);
+  close(exactUpperTail(3, 3, 9), 1 / 20, 1e-12);
+  const fx = fixedShiftInterval([11, 12, 13, 14, 15], [1, 2, 3, 4, 5], 0.025);
+  assert.equal(fx.exact, true);
+  assert.equal(fx.estimate, 10);
+  assert.equal(fx.lower, 7); // D(3) of the 25 differences 6..14
+  assert.equal(fx.upper, 13); // D(23)
+  // large samples: the normal approximation, close to the exact rank
+  assert.equal(
+    fixedShiftInterval(
+      Array.from({ length: 60 }, (_, i) => i),
+      Array.from({ length: 60 }, (_, i) => i + 0.5),
+      0.01,
+    ).exact,
+    false,
+  );
+  const kNormal = shiftIntervalRank(60, 60, 0.025, true);
+  const kExact = shiftIntervalRank(40, 40, 0.025, false);
+  assert.ok(kNormal > 1300 && kNormal < 1500 && kExact > 550 && kExact < 650, `${kNormal} ${kExact}`);
 });

@@ -113,9 +113,16 @@ export interface MannWhitneyResult {
 }
 
 /**
- * Mann–Whitney U test of x against y. Two-sided p-value as scipy.stats.mannwhitneyu: exact when both
- * samples are at most 25 long and there are no ties, otherwise the normal approximation with tie and
- * continuity corrections.
+ * When the exact null distribution of U is used: no ties, and either sample has at most 8 values (scipy's
+ * rule) or both have fewer than 50 (R's). Otherwise the tie-corrected normal approximation.
+ */
+export function exactRuleApplies(n1: number, n2: number, tied: boolean): boolean {
+  return !tied && n1 > 0 && n2 > 0 && (Math.min(n1, n2) <= 8 || Math.max(n1, n2) < 50);
+}
+
+/**
+ * Mann–Whitney U test of x against y. Two-sided p-value: exact where `exactRuleApplies`, otherwise the
+ * normal approximation with tie and continuity corrections.
  */
 export function mannWhitney(x: readonly number[], y: readonly number[]): MannWhitneyResult {
   const n1 = x.length;
@@ -143,14 +150,10 @@ export function mannWhitney(x: readonly number[], y: readonly number[]): MannWhi
   const z = sigma > 0 ? (u - mu) / sigma : 0;
   let pValue: number;
   let exact = false;
-  if (tieTerm === 0 && n1 <= 25 && n2 <= 25) {
+  if (exactRuleApplies(n1, n2, tieTerm > 0)) {
     exact = true;
-    const dist = mannWhitneyExactCounts(n1, n2);
-    const total = dist.reduce((a, b) => a + b, 0);
     const uHigh = Math.max(u, n1 * n2 - u);
-    let tail = 0;
-    for (let k = Math.round(uHigh); k < dist.length; k++) tail += dist[k];
-    pValue = Math.min(1, (2 * tail) / total);
+    pValue = Math.min(1, 2 * exactUpperTail(n1, n2, uHigh));
   } else if (sigma === 0) {
     pValue = 1;
   } else {
@@ -179,6 +182,50 @@ export function mannWhitneyExactCounts(m: number, n: number): number[] {
     poly = next.slice(0, i * n + 1);
   }
   return poly;
+}
+
+const exactCache = new Map<string, number[]>();
+
+/** The exact null distribution of U for sizes m and n without ties, as cumulative probabilities P(U ≤ k). */
+function exactCdf(m: number, n: number): number[] {
+  const key = `${Math.min(m, n)}x${Math.max(m, n)}`;
+  let cdf = exactCache.get(key);
+  if (!cdf) {
+    const counts = mannWhitneyExactCounts(Math.min(m, n), Math.max(m, n));
+    const total = counts.reduce((a, b) => a + b, 0);
+    cdf = [];
+    let acc = 0;
+    for (const c of counts) cdf.push((acc += c) / total);
+    if (exactCache.size > 64) exactCache.clear();
+    exactCache.set(key, cdf);
+  }
+  return cdf;
+}
+
+/** P(U ≥ u) under the null, exactly (sizes m, n; no ties). */
+export function exactUpperTail(m: number, n: number, u: number): number {
+  const cdf = exactCdf(m, n);
+  const k = Math.ceil(u - 1e-9);
+  if (k <= 0) return 1;
+  if (k > m * n) return 0;
+  return Math.max(0, 1 - cdf[k - 1]);
+}
+
+/**
+ * The order statistic k (1-based) of the m·n pairwise differences whose [D(k), D(mn − k + 1)] is the
+ * distribution-free interval with at most `alpha` outside on each side: exact where `exactRuleApplies`
+ * (the largest k with P(U ≤ k − 1) ≤ α), else from the normal approximation at the quantile z_{1−α}.
+ * 0 when no such k exists (too few samples for that confidence).
+ */
+export function shiftIntervalRank(m: number, n: number, alpha: number, tied: boolean): number {
+  if (exactRuleApplies(m, n, tied)) {
+    const cdf = exactCdf(m, n);
+    let k = 0;
+    while (k < cdf.length && cdf[k] <= alpha) k++;
+    return k; // P(U ≤ k − 1) ≤ α < P(U ≤ k)
+  }
+  const sigma = Math.sqrt((m * n * (m + n + 1)) / 12);
+  return Math.max(0, Math.floor((m * n) / 2 - normalQuantile(1 - alpha) * sigma));
 }
 
 /** How many pairwise differences x[i] − y[j] are ≤ d; both arrays sorted ascending. O(n1 + n2). */
@@ -243,6 +290,31 @@ export function hodgesLehmann(x: readonly number[], y: readonly number[], z: num
   const k = Math.floor(total / 2 - z * sigma);
   if (k < 1) return { estimate, lower: -Infinity, upper: Infinity };
   return { estimate, lower: kthPairwiseDifference(xs, ys, k), upper: kthPairwiseDifference(xs, ys, total - k + 1) };
+}
+
+/**
+ * Fixed-sample (one look) Hodges–Lehmann interval of the shift x − y with at most `alpha` outside on each
+ * side (exact order statistics where `exactRuleApplies`). Used once the bake is over; the looks before use
+ * the sequential interval.
+ */
+export function fixedShiftInterval(x: readonly number[], y: readonly number[], alpha: number): ShiftEstimate & { exact: boolean } {
+  const xs = [...x].sort((a, b) => a - b);
+  const ys = [...y].sort((a, b) => a - b);
+  const m = xs.length;
+  const n = ys.length;
+  if (m === 0 || n === 0) return { estimate: NaN, lower: NaN, upper: NaN, exact: false };
+  const all = [...xs, ...ys].sort((a, b) => a - b);
+  let tied = false;
+  for (let i = 1; i < all.length && !tied; i++) tied = all[i] === all[i - 1];
+  const total = m * n;
+  const estimate =
+    total % 2 === 1
+      ? kthPairwiseDifference(xs, ys, (total + 1) / 2)
+      : (kthPairwiseDifference(xs, ys, total / 2) + kthPairwiseDifference(xs, ys, total / 2 + 1)) / 2;
+  const exact = exactRuleApplies(m, n, tied);
+  const k = shiftIntervalRank(m, n, alpha, tied);
+  if (k < 1) return { estimate, lower: -Infinity, upper: Infinity, exact };
+  return { estimate, lower: kthPairwiseDifference(xs, ys, k), upper: kthPairwiseDifference(xs, ys, total - k + 1), exact };
 }
 
 /** log(Σ exp(a_i)) without overflow. */
