@@ -10,6 +10,7 @@ import {
   knownFrom,
   listIncidentsOp,
   openIncidentOp,
+  publishPostmortemOp,
   resolveIncidentOp,
   scheduleMaintenanceOp,
   updateIncidentOp,
@@ -33,6 +34,7 @@ const updateBody = z.strictObject({
   components: z.array(z.string()).optional(),
 });
 const resolveBody = z.strictObject({ message: z.string().optional() });
+const postmortemBody = z.strictObject({ text: z.string().min(1) });
 const maintenanceBody = z.strictObject({
   title: z.string().min(1, 'give a title'),
   components: z.array(z.string()).min(1, 'name the components the maintenance touches'),
@@ -117,6 +119,12 @@ function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): vo
     await getIncidentOp(deps, id);
     const b = await ctx.body(c, resolveBody);
     return c.json(await resolveIncidentOp(deps, id, { body: b.message, actor: c.get('actor') }));
+  });
+  app.post('/api/incidents/:id/postmortem', async (c) => {
+    const id = c.req.param('id');
+    await getIncidentOp(deps, id);
+    const b = await ctx.body(c, postmortemBody);
+    return c.json(await publishPostmortemOp(deps, id, { text: b.text, actor: c.get('actor') }));
   });
   app.post('/api/maintenances', async (c) => {
     const b = await ctx.body(c, maintenanceBody);
@@ -203,6 +211,16 @@ function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): vo
         tags: ['incidents'],
         parameters: [idParam],
         requestBody: { required: false, content: json(z.toJSONSchema(resolveBody, { io: 'input' }) as Record<string, unknown>) },
+        responses: { '200': { description: 'The incident', content: json(incident) }, ...errors },
+      },
+    },
+    '/api/incidents/{id}/postmortem': {
+      post: {
+        summary: 'Publish or revise the postmortem of a resolved incident (operator)',
+        operationId: 'publishPostmortem',
+        tags: ['incidents'],
+        parameters: [idParam],
+        requestBody: { required: true, content: json(z.toJSONSchema(postmortemBody, { io: 'input' }) as Record<string, unknown>) },
         responses: { '200': { description: 'The incident', content: json(incident) }, ...errors },
       },
     },

@@ -152,6 +152,10 @@ export async function updateIncidentOp(
     now,
   );
   const closed = next.resolvedAt !== null && i.resolvedAt === null;
+  // Moving to postmortem with a message publishes that message as the postmortem.
+  if (next.status === 'postmortem' && input.body.trim()) {
+    next.data = { ...next.data, postmortem: input.body.trim(), postmortemPublishedAt: i.data.postmortemPublishedAt ?? now };
+  }
   return view(await save(deps, next, closed ? 'incident.resolved' : 'incident.updated', input.actor), now, deps.updateCadenceMs);
 }
 
@@ -160,6 +164,36 @@ export async function resolveIncidentOp(deps: IncidentDeps, id: string, input: {
   const i = await load(deps, id);
   const next = resolveIncident(i, input.body ?? '', input.actor, now);
   return view(await save(deps, next, 'incident.resolved', input.actor), now, deps.updateCadenceMs);
+}
+
+/**
+ * Publishes (or revises) the postmortem of a resolved incident: its text goes on the incident's page, in the
+ * v2 JSON (`postmortem_body`) and the feed, and the incident moves to `postmortem`.
+ */
+export async function publishPostmortemOp(deps: IncidentDeps, id: string, input: { text: string; actor: string }): Promise<IncidentView> {
+  const now = deps.clock.now();
+  const i = await load(deps, id);
+  const text = input.text.trim();
+  if (!text) throw new EtapeError('bad_request', 'a postmortem needs its text (--message or --file)');
+  if (i.kind !== 'incident') throw new EtapeError('bad_request', `${id} is a maintenance: a postmortem is published on an incident`);
+  if (i.status !== 'resolved' && i.status !== 'postmortem')
+    throw new EtapeError(
+      'conflict',
+      `incident ${id} is ${i.status}: resolve it first (etape incident resolve ${id}), then publish its postmortem`,
+    );
+  const revised = i.status === 'postmortem';
+  const next = addUpdate(
+    i,
+    { status: 'postmortem', body: revised ? 'The postmortem has been revised.' : 'A postmortem has been published.', actor: input.actor },
+    now,
+  );
+  next.data = {
+    ...next.data,
+    postmortem: text,
+    postmortemPublishedAt: typeof i.data.postmortemPublishedAt === 'number' ? i.data.postmortemPublishedAt : now,
+    ...(revised ? { postmortemRevisedAt: now } : {}),
+  };
+  return view(await save(deps, next, 'incident.updated', input.actor), now, deps.updateCadenceMs);
 }
 
 export async function scheduleMaintenanceOp(

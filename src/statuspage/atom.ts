@@ -2,6 +2,27 @@
 import { esc } from './html.js';
 import { incidentPath, isoTime, type SiteModel } from './model.js';
 import { GENERATED_AT_ISO } from './v2.js';
+import { creditSentences, measuredSentence } from '../sla/incident-impact.js';
+import type { IncidentRecord, IncidentUpdate } from '../store/store.js';
+
+/**
+ * An entry's text: the update, and for the update that resolved an incident, what was measured and what it
+ * means under the SLA; for the postmortem, its text.
+ */
+function entryText(m: SiteModel, i: IncidentRecord, u: IncidentUpdate): string {
+  const parts = [u.body];
+  const impact = m.impacts?.get(i.id);
+  const closing = i.updates.find((x) => x.status === 'resolved');
+  if (impact && closing?.id === u.id) parts.push(measuredSentence(impact), ...creditSentences(impact));
+  if (
+    u.status === 'postmortem' &&
+    typeof i.data.postmortem === 'string' &&
+    i.data.postmortem.trim() &&
+    i.data.postmortem.trim() !== u.body.trim()
+  )
+    parts.push(i.data.postmortem.trim());
+  return parts.join('\n\n');
+}
 
 export function renderAtom(m: SiteModel, maxEntries = 100): string {
   const base = m.url ? `${m.url}/` : '';
@@ -32,7 +53,7 @@ export function renderAtom(m: SiteModel, maxEntries = 100): string {
       `<link rel="alternate" type="text/html" href="${esc(incidentPath(i.id))}"/>`,
       `<category term="${i.impact}" label="impact ${i.impact}"/>`,
       `<summary type="text">${esc(`${what} ${u.status.replace('_', ' ')}; impact ${i.impact}; affects ${i.components.join(', ') || 'no component named'}.`)}</summary>`,
-      `<content type="text">${esc(u.body)}</content>`,
+      `<content type="text">${esc(entryText(m, i, u))}</content>`,
       '</entry>',
     );
   }

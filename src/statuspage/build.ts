@@ -26,6 +26,7 @@ import type { StatusPageConfig } from '../config/statuspage.js';
 import { isOpenAt } from '../incidents/lifecycle.js';
 import { componentStatuses, headline, statusRulesFromConfig, type ComponentDef } from './status.js';
 import type { ComponentHistory } from './history.js';
+import type { IncidentImpact } from '../sla/incident-impact.js';
 
 export interface SiteModelInput {
   statuspage: StatusPageConfig;
@@ -38,6 +39,8 @@ export interface SiteModelInput {
   now: number;
   /** When measurement of each component began (src/sla/measurement.ts). */
   measuredSince?: Map<string, number>;
+  /** Resolved incidents' measurements and credits (src/sla/incident-impact.ts). */
+  impacts?: Map<string, IncidentImpact>;
 }
 
 /** Everything one build shows, from evidence, incidents and history. Pure. */
@@ -66,6 +69,7 @@ export function createSiteModel(i: SiteModelInput): SiteModel {
     history: i.history,
     historyDays: sp.historyDays,
     ...(i.measuredSince ? { measuredSince: i.measuredSince } : {}),
+    ...(i.impacts ? { impacts: i.impacts } : {}),
   };
 }
 

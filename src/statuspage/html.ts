@@ -21,6 +21,7 @@ import {
 } from './model.js';
 import { GENERATED_AT_ISO, GENERATED_AT_TEXT } from './v2.js';
 import type { ComponentHistory } from './history.js';
+import { creditSentences, measuredSentence, type IncidentImpact } from '../sla/incident-impact.js';
 
 /** `1 region`, `2 regions`. */
 const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -77,6 +78,7 @@ ol.tl{padding-left:1.2rem}ol.tl li{margin:.5rem 0}
 .bars span{position:absolute;left:-99rem;white-space:nowrap}
 .bars li:hover span{left:0;bottom:100%;background:#1f2328;color:#fff;padding:.2rem .4rem;z-index:1;font-size:.85rem}
 .key span{margin-right:1rem}
+table{border-collapse:collapse;margin:.5rem 0}caption{text-align:left;color:#424a53}th,td{padding:.2rem .6rem;text-align:left;border-bottom:1px solid #d0d7de}
 footer{color:#424a53;font-size:.9rem;border-top:1px solid #d0d7de;margin-top:2rem;padding:1rem}
 @media (max-width:30rem){h1{font-size:1.3rem}ul.cl{grid-template-columns:1fr}}
 `;
@@ -272,7 +274,7 @@ ${window}<section aria-labelledby="h-aff"><h2 id="h-aff">Affected components</h2
         : `<li class="u">${esc(id)}<b>Unknown</b></li>`;
     })
     .join('')}</ul></section>
-<section aria-labelledby="h-tl"><h2 id="h-tl">Updates</h2>
+${impactHtml(m.impacts?.get(i.id))}${postmortemHtml(i)}<section aria-labelledby="h-tl"><h2 id="h-tl">Updates</h2>
 <ol class="tl" reversed>${[...i.updates]
     .reverse()
     .map(
@@ -283,6 +285,48 @@ ${window}<section aria-labelledby="h-aff"><h2 id="h-aff">Affected components</h2
 </main>
 <footer><p>Generated <time datetime="${GENERATED_AT_ISO}">${GENERATED_AT_TEXT}</time>. <a href="../feed.atom">Atom feed</a></p></footer>`;
   return page({ title: `${i.title} · ${m.title}`, root: '../', staleAfterMs: m.staleAfterMs, refreshS: open ? 60 : undefined, body });
+}
+
+/** A resolved incident's measurements and what they mean under the SLA (from the SLA report's own lines). */
+function impactHtml(impact: IncidentImpact | undefined): string {
+  if (!impact) return '';
+  const rows = impact.components
+    .map(
+      (c) =>
+        `<tr><th scope="row">${esc(c.id)}</th><td>${esc(c.shown)}</td><td>${c.uptime.downMinutes}</td><td>${c.uptime.unknownMinutes}</td><td>${c.uptime.minutes}</td></tr>`,
+    )
+    .join('');
+  return `<section aria-labelledby="h-meas"><h2 id="h-meas">What was measured</h2>
+<p>${esc(measuredSentence(impact))}</p>
+<table><caption>Availability over the incident, by the SLA's rules (${c(impact.components[0]?.measure)})</caption><thead><tr><th scope="col">component</th><th scope="col">availability</th><th scope="col">down min</th><th scope="col">no-evidence min</th><th scope="col">counted min</th></tr></thead><tbody>${rows}</tbody></table>
+</section>
+<section aria-labelledby="h-sla"><h2 id="h-sla">What it means under the SLA</h2>
+${creditSentences(impact)
+  .map((t) => `<p>${esc(t)}</p>`)
+  .join('\n')}
+<p>Credits are those of the SLA report for the whole month (<code>etape sla report --month …</code>), from the same evidence: they include any other downtime that month. Nobody needs to file a claim.</p>
+</section>
+`;
+}
+
+function c(measure: string | undefined): string {
+  return measure === 'requests' ? 'request error rate per 5 minutes' : 'share of good minutes';
+}
+
+/** The postmortem, when one has been published on the incident. */
+function postmortemHtml(i: IncidentRecord): string {
+  const text = typeof i.data.postmortem === 'string' ? i.data.postmortem : '';
+  if (!text.trim()) return '';
+  const at = typeof i.data.postmortemPublishedAt === 'number' ? i.data.postmortemPublishedAt : undefined;
+  const paras = text
+    .trim()
+    .split(/\n\s*\n/)
+    .map((p) => `<p>${esc(p.trim())}</p>`)
+    .join('\n');
+  return `<section aria-labelledby="h-pm"><h2 id="h-pm">Postmortem</h2>
+${at !== undefined ? `<p class="sum">Published <time datetime="${isoTime(at)}">${humanTime(at)}</time>.</p>\n` : ''}${paras}
+</section>
+`;
 }
 
 export function renderIncidentIndex(m: SiteModel): string {

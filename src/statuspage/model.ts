@@ -3,6 +3,7 @@
 import type { IncidentRecord } from '../store/store.js';
 import { effectiveMaintenanceStatus, isBanner, isOpenAt, isUpcomingMaintenance } from '../incidents/lifecycle.js';
 import type { ComponentHistory } from './history.js';
+import type { IncidentImpact } from '../sla/incident-impact.js';
 import type { ComponentState, Headline } from './status.js';
 
 export interface SiteModel {
@@ -23,6 +24,8 @@ export interface SiteModel {
   historyDays: number;
   /** When measurement of each component began (ms); a component not in it has not been measured yet. */
   measuredSince?: Map<string, number>;
+  /** What each resolved incident measured and what it means under the SLA, by incident id. */
+  impacts?: Map<string, IncidentImpact>;
 }
 
 export function pageIdFor(title: string): string {

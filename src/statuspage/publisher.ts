@@ -13,6 +13,7 @@ import type { IncidentRecord, Store } from '../store/store.js';
 import { DAY_MS } from '../sla/availability.js';
 import { availabilityEvidence, seriesOptionsFromConfig } from '../sla/from-store.js';
 import { MeasurementTracker, type MeasurementStarts } from '../sla/measurement.js';
+import { incidentImpactFromStore, type IncidentImpact } from '../sla/incident-impact.js';
 import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
 import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
 import { componentNotification, createWebhookNotifier, incidentNotification, type Notifier } from '../incidents/notify.js';
@@ -52,6 +53,8 @@ export interface StatusBuildReport {
 
 /** Lookback for "latest" evidence: enough to say "stale since …" rather than "no evidence". */
 const LATEST_LOOKBACK_MS = DAY_MS;
+/** How often the figures of a resolved incident are recomputed while a month it touched is not over. */
+const IMPACT_REFRESH_MS = 10 * 60_000;
 /** Gate failures older than this are history, not a reason to open an incident now. */
 const GATE_FAILURE_HORIZON_MS = DAY_MS;
 
@@ -70,6 +73,7 @@ export class StatusBuilder {
   /** Availability evidence only: the same filter the history and the SLA report apply. */
   private readonly counts: (o: Observation) => boolean;
   private readonly measurement: MeasurementTracker;
+  private impacts = new Map<string, { key: string; at: number; impact: IncidentImpact }>();
 
   constructor(private readonly o: StatusBuildOptions) {
     this.counts = availabilityEvidence(o.config);
@@ -213,6 +217,41 @@ export class StatusBuilder {
     return { incidents: [...by.values()].sort((a, b) => b.createdAt - a.createdAt), actions };
   }
 
+  /**
+   * Measurements and credits of resolved incidents. Kept while the incident is unchanged; recomputed every
+   * IMPACT_REFRESH_MS while a month it touched is not over (later downtime in that month moves its credit).
+   * A failure leaves the page without them for that incident, and is logged.
+   */
+  private async resolvedImpacts(incidents: IncidentRecord[], now: number, starts: MeasurementStarts): Promise<Map<string, IncidentImpact>> {
+    const out = new Map<string, IncidentImpact>();
+    const maintenance = incidents.filter((i) => i.kind === 'maintenance');
+    for (const i of incidents) {
+      if (i.kind !== 'incident' || i.resolvedAt === null) continue;
+      const key = `${i.updatedAt}|${i.components.join(',')}`;
+      const hit = this.impacts.get(i.id);
+      const settled = hit?.impact.months.every((m) => m.complete);
+      if (hit && hit.key === key && (settled || now - hit.at < IMPACT_REFRESH_MS)) {
+        out.set(i.id, hit.impact);
+        continue;
+      }
+      try {
+        const impact = await incidentImpactFromStore({
+          config: this.o.config,
+          store: this.o.store,
+          incident: i,
+          nowMs: now,
+          starts,
+          maintenance,
+        });
+        this.impacts.set(i.id, { key, at: now, impact });
+        out.set(i.id, impact);
+      } catch (e) {
+        this.log.error({ err: e, incident: i.id }, 'could not measure a resolved incident; its page shows no figures this time');
+      }
+    }
+    return out;
+  }
+
   async build(): Promise<StatusBuildReport> {
     const started = performance.now();
     const { config, store, clock } = this.o;
@@ -246,7 +285,17 @@ export class StatusBuilder {
     const history = await this.history.history(this.defs, now, sp.historyDays);
 
     // The model again, with the incidents the rules just changed and the history.
-    const model = createSiteModel({ statuspage: sp, defs: this.defs, observations: latest, incidents, history, now, measuredSince });
+    const impacts = await this.resolvedImpacts(incidents, now, starts);
+    const model = createSiteModel({
+      statuspage: sp,
+      defs: this.defs,
+      observations: latest,
+      incidents,
+      history,
+      now,
+      measuredSince,
+      impacts,
+    });
     const files = renderSite(model, this.state);
     const write = await writeSite(this.outDir, files, now, this.state, ms(sp.staleAfter) / 2);
     const report: StatusBuildReport = {

@@ -3,6 +3,7 @@
 // `degraded_performance` (never `operational`), with the truth in the extra fields `etape_status` and
 // `evidence`. Every document carries a top-level `generated_at`.
 import type { IncidentRecord } from '../store/store.js';
+import { publicCredits } from '../sla/incident-impact.js';
 import { STATUS_LABEL, worseStatus, type ComponentState, type ComponentStatus } from './status.js';
 import {
   activeMaintenances,
@@ -166,8 +167,36 @@ export function v2Incident(m: SiteModel, i: IncidentRecord): Record<string, unkn
     }),
     reminder_intervals: null,
     postmortem_body: typeof i.data.postmortem === 'string' ? i.data.postmortem : null,
-    postmortem_published_at: null,
+    postmortem_published_at: typeof i.data.postmortemPublishedAt === 'number' ? isoTime(i.data.postmortemPublishedAt) : null,
   };
+  const impact = m.impacts?.get(i.id);
+  if (impact)
+    base.etape_measured = {
+      from: isoTime(impact.fromMs),
+      to: isoTime(impact.toMs),
+      duration_s: Math.round(impact.durationMs / 1000),
+      regions: impact.regions,
+      components: impact.components.map((c) => ({
+        id: c.id,
+        measure: c.measure,
+        availability: c.shown,
+        availability_exact: c.uptime.minutes === 0 ? null : c.uptime.percent,
+        down_minutes: c.uptime.downMinutes,
+        unknown_minutes: c.uptime.unknownMinutes,
+        counted_minutes: c.uptime.minutes,
+      })),
+      // Public: which customers (by service and region) are owed which credit, never who or how much.
+      sla: {
+        months: impact.months,
+        credits: publicCredits(impact).map((g) => ({
+          month: g.month,
+          complete: g.complete,
+          service: g.service,
+          regions: g.regions,
+          credit_percent: g.creditPercent,
+        })),
+      },
+    };
   if (i.kind === 'maintenance') {
     base.scheduled_for = i.scheduledFor === null ? null : isoTime(i.scheduledFor);
     base.scheduled_until = i.scheduledUntil === null ? null : isoTime(i.scheduledUntil);

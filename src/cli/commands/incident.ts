@@ -1,6 +1,7 @@
 // `etape incident open|update|resolve|show|list|maintenance`: people's side of incidents. Every change is
 // a public update on the status page; `list` flags open incidents overdue for one (I7).
 import { userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
@@ -18,6 +19,7 @@ import {
   knownFrom,
   listIncidentsOp,
   openIncidentOp,
+  publishPostmortemOp,
   resolveIncidentOp,
   scheduleMaintenanceOp,
   updateIncidentOp,
@@ -165,6 +167,26 @@ export function registerIncidentCommands(program: Command): void {
     .option('--json', 'print the incident as JSON')
     .action(async (id: string, o: { message?: string; json?: boolean }, cmd: Command) => {
       const v = await withDeps(cmd, (deps) => resolveIncidentOp(deps, id, { body: o.message, actor: actor() }));
+      print(v, o.json);
+    });
+  inc
+    .command('postmortem <id>')
+    .description('publish (or revise) the postmortem of a resolved incident: on its page, in the JSON and the feed')
+    .option('-m, --message <text>', 'the postmortem text')
+    .option('-f, --file <path>', 'read the postmortem text from a file (plain text; blank lines separate paragraphs)')
+    .option('--json', 'print the incident as JSON')
+    .action(async (id: string, o: { message?: string; file?: string; json?: boolean }, cmd: Command) => {
+      if ((o.message === undefined) === (o.file === undefined))
+        throw new EtapeError('usage', 'give the postmortem with --message or --file (one of them)');
+      let text = o.message ?? '';
+      if (o.file !== undefined) {
+        try {
+          text = readFileSync(o.file, 'utf8');
+        } catch (e) {
+          throw new EtapeError('usage', `cannot read --file ${o.file}: ${(e as Error).message}`);
+        }
+      }
+      const v = await withDeps(cmd, (deps) => publishPostmortemOp(deps, id, { text, actor: actor() }));
       print(v, o.json);
     });
   inc
