@@ -71,7 +71,7 @@ export function registerServeCommand(program: Command): void {
         ? startStatusPublisher({ store, config, clock: systemClock, log })
         : undefined;
       log.info({ config: file, url: server.url, holder: controller.holder }, 'etape serve started');
-      process.stdout.write(`etape serve: listening on ${server.url} (API under /api/, description at /openapi.json)\n`);
+      process.stdout.write(`etape serve: listening on ${server.url} (API under /api/, dashboard at /ui/, description at /openapi.json)\n`);
 
       await new Promise<void>((resolve) => {
         let stopping = false;
