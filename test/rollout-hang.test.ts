@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../src/config/schema.js';
 import { openStore } from '../src/store/open.js';
-import { Prober, probeChecks } from '../src/evidence/prober.js';
-import { Controller } from '../src/controller/controller.js';
+import { composeRuntime } from '../src/controller/runtime.js';
 import { startRollout } from '../src/rollout/operations.js';
 import type { RolloutState } from '../src/rollout/state.js';
 import { fleetConfig, TargetFleet } from './rollout-fixture.js';
@@ -18,7 +17,6 @@ const INTERVAL = 400;
 const TIMEOUT = 250;
 const K = 3;
 const TICK = 250;
-const FLUSH = 50;
 
 test('a version that hangs its target is halted by probe timeouts and rolled back by force', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'etape-hang-'));
@@ -44,13 +42,9 @@ test('a version that hangs its target is halted by probe timeouts and rolled bac
       ],
       server: { reconcileEvery: `${TICK}ms` },
     });
-    let sink: Controller | undefined;
-    const prober = new Prober({
-      store: { recordObservations: (o) => sink!.evidenceSink().recordObservations(o) },
-      checks: probeChecks(config),
-      flushEveryMs: FLUSH,
-    });
-    const controller = (sink = new Controller({ store, config, prober }));
+    // The parts `etape serve` runs, with its settings.
+    const runtime = composeRuntime({ store, config });
+    const controller = runtime.controller;
     const rec = await startRollout({ store, config, clock: controller.clock }, { service: 'blob', version: 'v2-hang', actor: 'test' });
     const plan = rec.state as RolloutState;
     controller.start();

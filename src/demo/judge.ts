@@ -1,13 +1,10 @@
 // The canary judge in the demo's staged run: when Debian's `prometheus` binary is on this machine, a local
 // Prometheus scrapes every cell each second and the blob service gets the judge gate of docs/judge.md
-// ("The demo fleet"), measured by the same runner `etape serve` uses. Without Prometheus the demo runs on
+// ("The demo fleet"), measured by the same runner `etape serve` uses (the runtime builds it from the config). Without Prometheus the demo runs on
 // probes alone and says so in one line.
 import { existsSync } from 'node:fs';
 import type { EtapeConfig } from '../config/schema.js';
 import { judgeGateSchema } from '../config/service.js';
-import type { Store } from '../store/store.js';
-import type { EvidenceRunner } from '../controller/controller.js';
-import { metricRunners } from '../controller/metric-runners.js';
 import { startLocalPrometheus, type LocalPrometheus } from '../evidence/prometheus.js';
 
 export const DEMO_JUDGE_GATE = 'canary-judge';
@@ -16,8 +13,6 @@ export const DEFAULT_PROMETHEUS = '/usr/bin/prometheus';
 export interface DemoJudge {
   /** The config the rollout starts with: the judge gate added to the service when Prometheus runs. */
   config: EtapeConfig;
-  /** The judge's evidence runner for the Controller (empty without Prometheus). */
-  runners: EvidenceRunner[];
   /** One line for the live view: what judges this run. */
   note: string;
   prometheus?: LocalPrometheus;
@@ -28,9 +23,6 @@ export interface DemoJudge {
 export interface DemoJudgeOptions {
   config: EtapeConfig;
   service: string;
-  store: Store;
-  /** Where observations go (the controller's evidence sink, so a failing judgment wakes it). */
-  sink?: () => Pick<Store, 'recordObservations'>;
   /** The Prometheus binary (default: ETAPE_PROMETHEUS, else /usr/bin/prometheus); `false` turns the judge off. */
   binary?: string | false;
   signal?: AbortSignal;
@@ -77,7 +69,6 @@ export async function startDemoJudge(opts: DemoJudgeOptions): Promise<DemoJudge>
   const binary = opts.binary === false ? undefined : (opts.binary ?? process.env.ETAPE_PROMETHEUS ?? DEFAULT_PROMETHEUS);
   const without = (why: string): DemoJudge => ({
     config: opts.config,
-    runners: [],
     note: `no canary judge: ${why}; this run relies on probes alone`,
     stop: async () => undefined,
   });
@@ -107,10 +98,8 @@ export async function startDemoJudge(opts: DemoJudgeOptions): Promise<DemoJudge>
       s.name === opts.service ? { ...s, gates: [...s.gates.filter((g) => g.name !== gate.name), gate] } : s,
     ),
   };
-  const runners = metricRunners({ config, store: opts.store, sink: opts.sink });
   return {
     config,
-    runners,
     prometheus,
     note: `canary judge: a local Prometheus (${prometheus.url}) scrapes ${targets.length} cells every second; gate ${gate.name} compares the new version's cells with the old version's`,
     stop,

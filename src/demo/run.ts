@@ -20,7 +20,8 @@ import { defaultFleetSpec, Fleet, isRunning, pairsOf, type FleetSpec, type Versi
 import { failed, LoadGenerator, type Counts } from './load.js';
 import { FleetMonitor } from './monitor.js';
 import { createView, type CellView, type Frame, type Health, type RegionView, type View } from './view.js';
-import { demoProber, startStagedRollout, type StagedHandle } from './staged.js';
+import { startStagedRollout, type StagedHandle } from './staged.js';
+import { newProber } from '../controller/runtime.js';
 import { DemoReporter, type DemoReports } from './reports.js';
 import { openStore } from '../store/open.js';
 
@@ -443,7 +444,7 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
     const { fleet, monitor, stage, note } = h;
     // The same evidence as the staged run: the probe runner on the same probes, writing to a store.
     const store = await openStore(join(h.dir, 'etape.db'));
-    const prober = demoProber(h.config, store, () => undefined);
+    const prober = newProber(h.config, store);
     prober.start();
     h.collect(store, () => store.close());
     h.beforeStop.push(() => prober.stop());
@@ -646,9 +647,7 @@ export function demoConfig(ctx: Pick<Ctx, 'o' | 'spec'>, fleet: Fleet): { config
  * The demo's customers: one per pair, geo-redundant across it (available while either region is), one in a
  * single region of the first pair, and one in the canary region, each with a monthly bill.
  */
-export function demoCustomers(
-  spec: FleetSpec,
-): Array<{
+export function demoCustomers(spec: FleetSpec): Array<{
   id: string;
   name: string;
   currency: string;

@@ -1,7 +1,7 @@
-// The demo's staged run through the real parts of etape: the planner, the SQLite Store, the Controller with
-// its reconcile loop, the probe runner writing evidence, and the fleet driver. Nothing here decides: this
-// file wires them together and reads the store for the progress view.
-import type { Observation } from '../core/types.js';
+// The demo's staged run through the real parts of etape: the planner, the SQLite Store, and the runtime
+// `etape serve` runs (src/controller/runtime.ts: the Controller with its reconcile loop, the probe runner,
+// the judge's runner) with the same settings, driving the fleet driver. Nothing here decides: this file
+// starts them and reads the store for the progress view.
 import { systemClock } from '../core/clock.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { Driver } from '../drivers/driver.js';
@@ -10,11 +10,10 @@ import type { Plan } from '../plan/types.js';
 import { planRollout } from '../plan/planner.js';
 import type { EventRecord, Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
-import { Controller } from '../controller/controller.js';
+import { composeRuntime, type Runtime } from '../controller/runtime.js';
 import { startRollout } from '../rollout/operations.js';
 import { isTerminal } from '../rollout/phases.js';
 import type { RolloutState } from '../rollout/state.js';
-import { Prober, probeChecks } from '../evidence/prober.js';
 import { formatDuration } from '../core/duration.js';
 import { startDemoJudge } from './judge.js';
 
@@ -50,49 +49,15 @@ export interface StagedHandle {
   close(): Promise<void>;
 }
 
-/**
- * The probe runner over every probe of every target, as `etape serve` runs it. Each observation is written
- * to the store at once (batches of one), and a failing one makes the controller judge the gates right away
- * rather than at its next planned look.
- */
-export function demoProber(config: EtapeConfig, store: Store, onBad: () => void): Prober {
-  const sink = {
-    async recordObservations(obs: Observation[]) {
-      await store.recordObservations(obs);
-      if (obs.some((o) => o.verdict !== 'pass')) onBad();
-    },
-  };
-  return new Prober({ store: sink, checks: probeChecks(config), batchSize: 1, flushEveryMs: 100 });
-}
-
 export async function startStagedRollout(opts: StagedOptions): Promise<StagedHandle> {
   const service = opts.service ?? opts.config.services[0].name;
   const store = await openStore(opts.storePath);
   let rolloutId = '';
-  let controller: Controller | undefined;
   // The canary judge (src/demo/judge.ts): a local Prometheus and the judge gate, when Prometheus is here.
-  const judge = await startDemoJudge({
-    config: opts.config,
-    service,
-    store,
-    sink: () => controller?.evidenceSink() ?? store,
-    binary: opts.prometheus,
-    signal: opts.signal,
-  });
+  const judge = await startDemoJudge({ config: opts.config, service, binary: opts.prometheus, signal: opts.signal });
   const config = judge.config;
   const plan = planRollout(config, service);
-  const prober = demoProber(config, store, () => {
-    if (controller && rolloutId) void controller.reconcile(rolloutId).catch(() => undefined);
-  });
-  controller = new Controller({
-    store,
-    config,
-    clock: systemClock,
-    driverFor: (_name, svc) => opts.driverFor(svc),
-    prober,
-    runners: judge.runners,
-    reconcileEveryMs: 100,
-  });
+  const runtime: Runtime = composeRuntime({ store, config, clock: systemClock, driverFor: (_name, svc) => opts.driverFor(svc) });
   const rec = await startRollout({ store, config, clock: systemClock }, { service, version: opts.version, actor: 'demo', plan }).catch(
     async (e: unknown) => {
       await judge.stop();
@@ -107,7 +72,7 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
   let phase = rec.phase;
   let afterSeq = 0;
   const seen: EventRecord[] = [];
-  controller.start();
+  runtime.start();
 
   // Follow the store: the state for the view, the events for the log and the live lines.
   let following = true;
@@ -184,7 +149,7 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
     async stop() {
       if (stopped) return;
       stopped = true;
-      await controller!.stop({ abortCalls: true });
+      await runtime.stop({ abortCalls: true });
       await judge.stop();
       following = false;
       await follow;

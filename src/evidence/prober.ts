@@ -49,7 +49,7 @@ export interface ProberOptions {
   clock?: Clock;
   log?: Logger;
   checks?: ProbeCheck[];
-  /** Write to the store once this many observations wait. Default 50. */
+  /** Write to the store once this many observations wait. Default 50. A failing one is written at once. */
   batchSize?: number;
   /** ...or at least this often (ms). Default 1000. */
   flushEveryMs?: number;
@@ -301,7 +301,8 @@ export class Prober {
     } catch (e) {
       this.log.error({ err: e }, 'prober: onObservation threw');
     }
-    if (this.buffer.length >= this.batchSize) void this.flush();
+    // Bad news does not wait for a batch: the gates (and the controller it wakes) see it at once.
+    if (this.buffer.length >= this.batchSize || o.verdict !== 'pass') void this.flush();
     return o;
   }
 }

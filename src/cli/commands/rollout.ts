@@ -13,7 +13,7 @@ import { storeFromProgram } from '../store-context.js';
 import * as ops from '../../rollout/operations.js';
 import { isTerminal } from '../../rollout/phases.js';
 import { renderEvent, renderSummary, summarize, type RolloutSummary } from '../../rollout/view.js';
-import { Controller } from '../../controller/controller.js';
+import type { Runtime } from '../../controller/runtime.js';
 import { serverRunning } from '../../controller/presence.js';
 
 export function cliActor(): string {
@@ -191,23 +191,13 @@ function progressLine(s: RolloutSummary): string {
  * exit code: 0 completed, 1 otherwise.
  */
 export async function follow(store: Store, config: EtapeConfig, id: string): Promise<number> {
-  let controller: Controller | undefined;
+  let runtime: Runtime | undefined;
   if (!(await serverRunning(store, systemClock))) {
-    const { Prober, probeChecks } = await import('../../evidence/prober.js');
-    const { metricRunners } = await import('../../controller/metric-runners.js');
+    const { composeRuntime } = await import('../../controller/runtime.js');
     const log = createLogger({ level: process.env.ETAPE_LOG_LEVEL ?? 'warn' });
-    // Metric and judge gates measure too; their observations wake the controller like failing probes do.
-    let sink: Pick<Store, 'recordObservations'> = store;
-    controller = new Controller({
-      store,
-      config,
-      log,
-      only: [id],
-      prober: new Prober({ store, log, checks: probeChecks(config), flushEveryMs: 200 }),
-      runners: metricRunners({ config, store, clock: systemClock, log, sink: () => sink }),
-    });
-    sink = controller.evidenceSink();
-    controller.start();
+    // The same parts as `etape serve` (probes, metric and judge runners), driving this one rollout.
+    runtime = composeRuntime({ store, config, clock: systemClock, log, only: [id] });
+    runtime.start();
     process.stdout.write(`no \`etape serve\` is running: driving rollout ${id} from here (Ctrl-C stops; it resumes where it was)\n`);
   }
   let stopping = false;
@@ -252,6 +242,6 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await controller?.stop({ abortCalls: stopping });
+    await runtime?.stop({ abortCalls: stopping });
   }
 }

@@ -8,13 +8,11 @@ import { systemClock } from '../../core/clock.js';
 import { loadConfigFromProgram, requireSecrets } from '../context.js';
 import { listenProblem } from '../../config/checks.js';
 import { storeFromProgram } from '../store-context.js';
-import { Controller } from '../../controller/controller.js';
 import { holdServeLease } from '../../controller/presence.js';
-import { metricRunners } from '../../controller/metric-runners.js';
+import { composeRuntime } from '../../controller/runtime.js';
 import { createApi } from '../../api/app.js';
 import { extraRoutes } from '../../api/routes.js';
 import { serveApi } from '../../api/server.js';
-import { Prober, probeChecks } from '../../evidence/prober.js';
 import { startStatusPublisher, type StatusPublisher } from '../../statuspage/publisher.js';
 
 function durationOption(name: string, v: string | undefined, fallback: number): number {
@@ -43,13 +41,10 @@ export function registerServeCommand(program: Command): void {
       const leaseMs = durationOption('--lease', opts.lease, 15_000);
       const log = createLogger();
       const store = await storeFromProgram(cmd, config);
-      const prober = opts.probes ? new Prober({ store, log, checks: probeChecks(config), flushEveryMs: 200 }) : undefined;
-      // Metric and judge gates: Prometheus measurements of every such gate, the judge's targets read from the
-      // active rollouts; what they record wakes the controller at once when it is bad news.
-      let sink: Pick<typeof store, 'recordObservations'> = store;
-      const runners = metricRunners({ config, store, clock: systemClock, log, sink: () => sink });
-      const controller = new Controller({ store, config, log, prober, leaseMs, runners });
-      sink = controller.evidenceSink();
+      // The controller, the probes and the metric and judge runners, as every driver of rollouts runs them;
+      // what the probes and runners record wakes the controller at once when it is bad news.
+      const runtime = composeRuntime({ store, config, clock: systemClock, log, probes: opts.probes, settings: { leaseMs } });
+      const controller = runtime.controller;
       const app = createApi({ store, config, log, onChange: () => controller.nudge({ relist: true }), routes: extraRoutes });
       let server;
       try {

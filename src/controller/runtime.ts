@@ -1,0 +1,102 @@
+// The composition root: the one place the running parts are put together over one store and one clock —
+// the Controller, the probe runner over every probe of every target, and the runners of metric and judge
+// gates. `etape serve`, `etape rollout follow` (when no server runs) and the demo all start them here, with
+// the same settings unless a user sets others, so the demo's figures describe what `etape serve` does.
+// Evidence goes through the controller's sink: a failing observation wakes it at once.
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { EtapeConfig } from '../config/schema.js';
+import type { Store } from '../store/store.js';
+import { Prober, probeChecks } from '../evidence/prober.js';
+import { Controller, type ControllerOptions } from './controller.js';
+import { metricRunners } from './metric-runners.js';
+
+export interface RuntimeSettings {
+  /** The probe runner writes to the store once this many observations wait… */
+  probeBatchSize: number;
+  /** …or at least this often (ms). A failing observation is written at once either way. */
+  probeFlushEveryMs: number;
+  /** How long a rollout stays with this process without renewal (ms). */
+  leaseMs: number;
+  /** Longest sleep between reconciles (ms); default: the config's `server.reconcileEvery`. */
+  reconcileEveryMs?: number;
+}
+
+export const DEFAULT_RUNTIME_SETTINGS: Readonly<RuntimeSettings> = { probeBatchSize: 50, probeFlushEveryMs: 200, leaseMs: 15_000 };
+
+export interface RuntimeOptions {
+  store: Store;
+  config: EtapeConfig;
+  clock?: Clock;
+  log?: Logger;
+  /** Run the HTTP probes (default true); without them evidence comes from elsewhere. */
+  probes?: boolean;
+  /** Drive only these rollouts (the CLI following one rollout). */
+  only?: string[];
+  /** The driver of a service; default: the one its config describes. */
+  driverFor?: ControllerOptions['driverFor'];
+  /** Settings a user chose; the rest are DEFAULT_RUNTIME_SETTINGS. */
+  settings?: Partial<RuntimeSettings>;
+}
+
+export interface Runtime {
+  controller: Controller;
+  /** The probe runner (undefined with `probes: false`). */
+  prober?: Prober;
+  settings: RuntimeSettings;
+  /** Starts the controller with its probe and metric runners. */
+  start(): void;
+  /** Stops them (driver calls in flight finish, or are aborted with `abortCalls`, and are repeated after a restart). */
+  stop(opts?: { abortCalls?: boolean }): Promise<void>;
+}
+
+/** The probe runner over every probe of every target of `config`, with the runtime's batching. */
+export function newProber(
+  config: EtapeConfig,
+  sink: Pick<Store, 'recordObservations'>,
+  opts: { clock?: Clock; log?: Logger; settings?: Partial<RuntimeSettings> } = {},
+): Prober {
+  const settings = { ...DEFAULT_RUNTIME_SETTINGS, ...opts.settings };
+  return new Prober({
+    store: sink,
+    clock: opts.clock,
+    log: opts.log,
+    checks: probeChecks(config),
+    batchSize: settings.probeBatchSize,
+    flushEveryMs: settings.probeFlushEveryMs,
+  });
+}
+
+/** Puts the controller, the probe runner and the metric/judge runners together (not started). */
+export function composeRuntime(opts: RuntimeOptions): Runtime {
+  const { store, config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? silentLogger;
+  const settings: RuntimeSettings = { ...DEFAULT_RUNTIME_SETTINGS, ...opts.settings };
+  // The runners are built before the controller whose sink they write to.
+  let sink: Pick<Store, 'recordObservations'> = store;
+  const toSink: Pick<Store, 'recordObservations'> = { recordObservations: (o) => sink.recordObservations(o) };
+  const prober = opts.probes === false ? undefined : newProber(config, toSink, { clock, log, settings });
+  const runners = metricRunners({ config, store, clock, log, sink: () => sink });
+  const controller = new Controller({
+    store,
+    config,
+    clock,
+    log,
+    prober,
+    runners,
+    leaseMs: settings.leaseMs,
+    ...(settings.reconcileEveryMs !== undefined ? { reconcileEveryMs: settings.reconcileEveryMs } : {}),
+    ...(opts.only ? { only: opts.only } : {}),
+    ...(opts.driverFor ? { driverFor: opts.driverFor } : {}),
+  });
+  sink = controller.evidenceSink();
+  return {
+    controller,
+    prober,
+    settings,
+    start: () => controller.start(),
+    stop: (o) => controller.stop(o),
+  };
+}
