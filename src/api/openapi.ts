@@ -243,6 +243,29 @@ export function openApiDocument(): OpenApiDocument {
                 },
               },
             },
+            rollback: {
+              type: ['object', 'null'],
+              description:
+                'The rollback in the order targets go back: failing first, then healthy; a region’s partner only once it passes on the old version',
+              properties: {
+                startedAt: { type: 'string', format: 'date-time' },
+                round: { type: 'integer', description: '1, then one more for each `rollout retry`' },
+                targets: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'string' },
+                      failing: { type: 'boolean', description: 'its newest evidence was not a pass when the rollback began' },
+                      hung: { type: 'boolean', description: 'that evidence was a timeout: it is forced straight away' },
+                      stage: { type: 'string', enum: ['waiting', 'in_flight', 'proving', 'back', 'failed', 'held'] },
+                      waitReason: { type: ['string', 'null'] },
+                      lastError: { type: ['string', 'null'] },
+                    },
+                  },
+                },
+              },
+            },
           },
         },
       },

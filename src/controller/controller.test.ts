@@ -73,14 +73,16 @@ async function drive(
     const now = clock.now();
     await store.recordObservations(
       Object.values(s.targets)
-        .filter((t) => t.status === 'deployed')
+        .filter((t) => t.status === 'deployed' || t.status === 'rolled_back')
         .map((t) => ({
           service: 'blob',
           region: t.region,
           cell: t.cell,
           source: 'http',
           at: now,
-          verdict: opts.verdict?.(t.id) ?? 'pass',
+          // A target put back runs the old version, which passes.
+          verdict: t.status === 'rolled_back' ? ('pass' as const) : (opts.verdict?.(t.id) ?? 'pass'),
+          version: t.status === 'rolled_back' ? t.fromVersion : s.version,
           detail: 'HTTP 200',
         })),
     );

@@ -77,7 +77,12 @@ test('for any plan, evidence and commands: waves in order, bake only on fresh pa
         }
       }
       for (let i = 0; i < 6 && !isTerminal(sim.state.phase); i++) {
-        sim.run({ maxMs: 86_400_000, until: (x) => x.phase === 'paused' || x.waves.some((w) => w.status === 'awaiting_approval') });
+        sim.run({
+          maxMs: 86_400_000,
+          until: (x) =>
+            x.phase === 'paused' ||
+            ((x.phase === 'running' || x.phase === 'pending') && x.waves.some((w) => w.status === 'awaiting_approval')),
+        });
         if (isTerminal(sim.state.phase)) break;
         try {
           sim.command(sim.state.phase === 'paused' ? { kind: 'resume' } : { kind: 'approve' });

@@ -80,7 +80,9 @@ test('erroring evidence accrues no bake and halts after its limit', () => {
   });
   sim.run();
   assert.equal(sim.state.waves[0].bakeAccruedMs, 0);
-  assert.equal(sim.state.phase, 'rolled_back');
+  // The probe errors on the old version too: the driver put the canary back, but nothing proves it runs (I3).
+  assert.equal(sim.state.phase, 'failed');
+  assert.match(sim.state.targets['r1/c1'].lastError ?? '', /back on v1 by the driver, but no probe passed on it/);
   const halted = sim.eventsOf('rollout.halted')[0];
   assert.match((halted.data as { reason: string }).reason, /kept erroring/);
   assert.equal((halted.data as { verdict: string }).verdict, 'error');

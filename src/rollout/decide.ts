@@ -7,7 +7,8 @@ import type { NewEvent } from '../store/store.js';
 import type { GateKind, GateResult, GateTarget } from '../gates/gate.js';
 import { evaluateGate } from '../gates/index.js';
 import { transition, waveTransition, type Phase } from './phases.js';
-import { bakeLeft, currentWave, type DriverStep, type RolloutState, type TargetState, type WaveState } from './state.js';
+import { bakeLeft, currentWave, touchedTargets, type DriverStep, type RolloutState, type TargetState, type WaveState } from './state.js';
+import { failingTargets, holdReason, partnersOf, proofOfBack, proofSources, rollbackOrder, stageOf } from './rollback.js';
 
 /** What came back from a driver call. */
 export interface DriverOutcome {
@@ -32,11 +33,19 @@ export interface Limits {
   forceAttempts: number;
   /** Most targets with a driver call in flight at once (per rollout). */
   maxParallel: number;
+  /** How long a target put back by the driver may take to pass a probe on the old version (at least 3 probe intervals). */
+  proveBackMs?: number;
   /** Gate kinds beyond the registered ones. */
   gateKinds?: ReadonlyMap<string, GateKind>;
 }
 
-export const DEFAULT_LIMITS: Limits = { deployAttempts: 2, rollbackAttempts: 1, forceAttempts: 3, maxParallel: Infinity };
+export const DEFAULT_LIMITS: Limits = {
+  deployAttempts: 2,
+  rollbackAttempts: 1,
+  forceAttempts: 3,
+  maxParallel: Infinity,
+  proveBackMs: 120_000,
+};
 
 export type Action =
   | { kind: 'deploy' | 'rollback' | 'force'; key: string; rolloutId: string; target: Target; version: string; fromVersion?: string }
@@ -143,6 +152,7 @@ function setWave(ctx: Ctx, w: WaveState, to: WaveState['status'], data: Record<s
 function startStep(ctx: Ctx, t: TargetState, step: DriverStep, attempt: number, reason?: string): void {
   t.step = step;
   t.attempt = attempt;
+  t.attempts = { ...t.attempts, [step]: attempt };
   t.key = idempotencyKey(ctx.s.id, t, step, attempt);
   t.status = step === 'deploy' ? 'deploying' : step === 'rollback' ? 'rolling_back' : 'forcing';
   emit(ctx, `target.${t.status}`, {
@@ -202,15 +212,17 @@ function applyOutcome(ctx: Ctx, t: TargetState, o: DriverOutcome): void {
       if (o.ok) {
         endStep(t);
         t.status = 'rolled_back';
+        t.backAt = ctx.now;
         t.lastError = undefined;
         emit(ctx, 'target.rolled_back', { ...base, version: t.fromVersion, by: t.step });
         return;
       }
       t.lastError = o.detail;
       emit(ctx, `target.${t.step}_failed`, { ...base, timedOut: o.timedOut ?? false });
-      if (t.step === 'rollback' && t.attempt < limits.rollbackAttempts) startStep(ctx, t, 'rollback', t.attempt + 1);
-      else if (t.step === 'rollback') startStep(ctx, t, 'force', 1, `rollback failed: ${o.detail}`);
-      else if (t.attempt < limits.forceAttempts) startStep(ctx, t, 'force', t.attempt + 1);
+      const inRound = t.attempt - (t.attemptBase?.[t.step] ?? 0);
+      if (t.step === 'rollback' && inRound < limits.rollbackAttempts) startStep(ctx, t, 'rollback', t.attempt + 1);
+      else if (t.step === 'rollback') startStep(ctx, t, 'force', nextAttempt(t, 'force'), `rollback failed: ${o.detail}`);
+      else if (inRound < limits.forceAttempts) startStep(ctx, t, 'force', t.attempt + 1);
       else {
         endStep(t);
         t.status = 'failed';
@@ -238,7 +250,7 @@ function step(ctx: Ctx, observations: Observation[]): void {
     case 'aborted':
       return beginRollback(ctx, observations);
     case 'rolling_back':
-      return continueRollback(ctx);
+      return continueRollback(ctx, observations);
     default:
       return; // terminal
   }
@@ -461,15 +473,26 @@ function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: 
 }
 
 function beginRollback(ctx: Ctx, observations: Observation[]): void {
-  const { s } = ctx;
-  const hung = hungTargets(ctx, observations);
+  const { s, now } = ctx;
+  const down = failingTargets(s, observations, hungTargets(ctx, observations));
+  const touched = touchedTargets(s);
+  for (const t of touched) {
+    t.failing = down.has(t.id);
+    const hung = down.get(t.id)?.hung;
+    t.hung = hung !== undefined;
+    t.hungReason = hung ? `gate ${hung.gate}: ${hung.reason}` : undefined;
+    t.backAt = undefined;
+    t.provenBackAt = undefined;
+    t.waitReason = undefined;
+    t.held = undefined;
+  }
+  const order = rollbackOrder(touched).map((t) => t.id);
+  s.rollback = { startedAt: now, order, round: 1 };
   go(ctx, 'rolling_back', {
-    targets: Object.values(s.targets)
-      .filter((t) => t.status !== 'pending')
-      .map((t) => t.id),
+    targets: order,
+    failing: order.filter((id) => s.targets[id].failing),
   });
-  for (const t of Object.values(s.targets)) {
-    if (t.status === 'pending' || t.status === 'rolled_back') continue;
+  for (const t of touched) {
     if (t.fromVersion === undefined) {
       endStep(t);
       t.status = 'failed';
@@ -477,20 +500,84 @@ function beginRollback(ctx: Ctx, observations: Observation[]): void {
       emit(ctx, 'target.failed', { target: t.id, wave: t.wave, detail: t.lastError });
       continue;
     }
-    const hangs = hung.get(t.id);
-    if (hangs) startStep(ctx, t, 'force', 1, `target does not answer: gate ${hangs.gate}: ${hangs.reason}`);
-    else startStep(ctx, t, 'rollback', 1);
+    // A deploy in flight is replaced by the way back at once: the target is being changed already, and I2
+    // kept its partner idle while it deployed.
+    if (t.key && t.step === 'deploy') beginBack(ctx, t);
   }
-  continueRollback(ctx);
+  continueRollback(ctx, observations);
 }
 
-function continueRollback(ctx: Ctx): void {
-  const { s, now } = ctx;
-  const touched = Object.values(s.targets).filter((t) => t.status !== 'pending');
-  if (touched.some((t) => t.key)) return;
+function beginBack(ctx: Ctx, t: TargetState): void {
+  t.waitReason = undefined;
+  if (t.hung) startStep(ctx, t, 'force', nextAttempt(t, 'force'), `target does not answer: ${t.hungReason ?? 'its probes time out'}`);
+  else startStep(ctx, t, 'rollback', nextAttempt(t, 'rollback'));
+}
+
+/** Attempts count on across rounds (`rollout retry`), so every call keeps a key of its own (I5). */
+function nextAttempt(t: TargetState, step: DriverStep): number {
+  return (t.attempts?.[step] ?? 0) + 1;
+}
+
+function continueRollback(ctx: Ctx, observations: Observation[] = []): void {
+  const { s, now, limits } = ctx;
+  const touched = touchedTargets(s);
+  // Targets the driver put back must pass a probe on the old version before their partner may go (I2).
+  const sources = proofSources(s);
+  const probeEvery = Object.values(s.gates)
+    .filter((g) => g.kind === 'probe')
+    .map((g) => g.intervalMs);
+  const proveMs = Math.max(limits.proveBackMs ?? DEFAULT_LIMITS.proveBackMs!, 3 * Math.max(0, ...probeEvery));
+  for (const t of touched) {
+    if (t.status !== 'rolled_back' || t.provenBackAt !== undefined || t.backAt === undefined) continue;
+    const proof = sources.size === 0 ? undefined : proofOfBack(t, observations, sources);
+    if (sources.size === 0 || proof) {
+      t.provenBackAt = proof?.at ?? t.backAt;
+      emit(ctx, 'target.proven_back', {
+        target: t.id,
+        wave: t.wave,
+        version: t.fromVersion,
+        by: proof ? `probe ${proof.source}` : 'driver (no probe gate to prove it)',
+      });
+    } else if (now >= t.backAt + proveMs) {
+      t.status = 'failed';
+      t.lastError = `back on ${t.fromVersion} by the driver, but no probe passed on it within ${Math.round(proveMs / 1000)}s`;
+      emit(ctx, 'target.failed', { target: t.id, wave: t.wave, version: t.fromVersion, detail: t.lastError });
+    } else ctx.wake.push(Math.min(t.backAt + proveMs, now + Math.max(1, Math.min(...probeEvery))));
+  }
+
+  // Start whatever the pair rule and the failing-first order allow, in the rollback's order.
+  const partners = partnersOf(s);
+  const order = s.rollback?.order ?? rollbackOrder(touched).map((t) => t.id);
+  let room = limits.maxParallel - Object.values(s.targets).filter((t) => t.key).length;
+  for (const id of order) {
+    const t = s.targets[id];
+    if (!t || stageOf(t) !== 'waiting') continue;
+    const reason = room <= 0 ? `at most ${limits.maxParallel} driver calls at once` : holdReason(t, touched, partners);
+    if (reason === undefined) {
+      beginBack(ctx, t);
+      room--;
+    } else if (reason !== t.waitReason) {
+      t.waitReason = reason;
+      emit(ctx, 'target.rollback_waiting', { target: t.id, wave: t.wave, reason });
+    }
+  }
+
+  if (touched.some((t) => ['in_flight', 'proving'].includes(stageOf(t)))) return;
+  // Nothing is moving: whatever still waits is held by a partner region that could not be brought back.
+  for (const t of touched) {
+    if (stageOf(t) !== 'waiting') continue;
+    t.held = true;
+    emit(ctx, 'target.rollback_held', { target: t.id, wave: t.wave, reason: t.waitReason ?? 'its partner region is down' });
+  }
   const failed = touched.filter((t) => t.status === 'failed');
+  const held = touched.filter((t) => t.held);
   s.endedAt = now;
-  if (failed.length) go(ctx, 'failed', { targets: failed.map((t) => t.id), reason: 'rollback failed: a person must act' });
+  if (failed.length || held.length)
+    go(ctx, 'failed', {
+      targets: failed.map((t) => t.id),
+      held: held.map((t) => t.id),
+      reason: 'rollback failed: a person must act (`etape rollout retry`)',
+    });
   else go(ctx, 'rolled_back', { targets: touched.map((t) => t.id) });
 }
 

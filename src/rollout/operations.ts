@@ -10,6 +10,7 @@ import { didYouMean } from '../config/common.js';
 import type { Plan } from '../plan/types.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
 import { compileGate } from '../gates/index.js';
+import { buildFleet, pairEdges } from '../fleet/fleet.js';
 import type { GateKind } from '../gates/gate.js';
 import { applyCommand, type Command } from './commands.js';
 import { ACTIVE_PHASES } from './phases.js';
@@ -107,6 +108,7 @@ export async function startRollout(ctx: OperationsContext, input: StartInput): P
     createdBy: input.actor,
     freeze: ctx.config.policy.freeze.map((f) => ({ start: Date.parse(f.start), end: Date.parse(f.end), reason: f.reason })),
     rollbackOnHalt: input.rollbackOnHalt,
+    pairs: pairEdges(buildFleet(ctx.config.fleet)),
   });
   if (await ctx.store.getRollout(id)) throw new EtapeError('conflict', `a rollout with id ${id} exists already`);
   return ctx.store.createRollout(

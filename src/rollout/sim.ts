@@ -70,6 +70,8 @@ export interface SimOptions {
   driver?: (a: DriverAction, sim: Sim) => DriverOutcome;
   /** How often the simulated prober measures. */
   probeEveryMs?: number;
+  /** Pair edges between the plan's regions. */
+  pairs?: [string, string][];
 }
 
 export class Sim {
@@ -96,6 +98,7 @@ export class Sim {
       gates: opts.gates ?? [],
       createdAt: this.clock.now(),
       createdBy: 'test',
+      pairs: opts.pairs,
     });
     for (const id of Object.keys(this.state.targets)) this.versions.set(id, from);
   }

@@ -22,10 +22,28 @@ export interface TargetState {
   step?: DriverStep;
   attempt: number;
   key?: string;
+  /** The last attempt of each step so far: attempts count on across rollback rounds, so keys never repeat. */
+  attempts?: Partial<Record<DriverStep, number>>;
+  /** Attempts of each step before the current rollback round (`rollout retry`); limits count from here. */
+  attemptBase?: Partial<Record<DriverStep, number>>;
   /** When the deploy call came back successful; evidence older than this is about the old version. */
   deployedAt?: number;
   /** The last driver failure, for people. */
   lastError?: string;
+  /** Rollback: its newest evidence was not a pass when the rollback began (it was down already). */
+  failing?: boolean;
+  /** Rollback: that evidence was a timeout, so it is forced straight away (I4). */
+  hung?: boolean;
+  /** Rollback: the gate that judged it hung, and why. */
+  hungReason?: string;
+  /** Rollback: when the driver said it is back on `fromVersion`. */
+  backAt?: number;
+  /** Rollback: when a probe first passed on it, on `fromVersion`, after `backAt`. */
+  provenBackAt?: number;
+  /** Rollback: why it is not going back yet (the pair rule, failing targets first). */
+  waitReason?: string;
+  /** Rollback: left on the new version because its partner region could not be brought back (I2). */
+  held?: boolean;
 }
 
 export interface GateSummary {
@@ -92,6 +110,10 @@ export interface RolloutState {
   freeze: { start: number; end: number; reason?: string }[];
   /** Roll back by default after a halt; when false a halted rollout waits for a person to abort it. */
   rollbackOnHalt: boolean;
+  /** Pair edges between the plan's regions (undirected, each once): no driver action changes both at once (I2). */
+  pairs?: [string, string][];
+  /** The rollback in progress or done: when it began and the order targets go back in. */
+  rollback?: { startedAt: number; order: string[]; round: number };
   pausedBy?: string;
   stop?: StopReason;
   completedAt?: number;
@@ -110,6 +132,8 @@ export interface NewRolloutInput {
   createdBy: string;
   freeze?: { start: number; end: number; reason?: string }[];
   rollbackOnHalt?: boolean;
+  /** Pair edges of the fleet; edges with a region outside the plan are dropped. */
+  pairs?: [string, string][];
 }
 
 export function newRolloutState(input: NewRolloutInput): RolloutState {
@@ -155,7 +179,21 @@ export function newRolloutState(input: NewRolloutInput): RolloutState {
     gates: Object.fromEntries(input.gates.map((g) => [g.name, g])),
     freeze: input.freeze ?? [],
     rollbackOnHalt: input.rollbackOnHalt ?? true,
+    pairs: pairsWithin(input.pairs ?? [], new Set(input.plan.waves.flatMap((w) => w.regions))),
   };
+}
+
+function pairsWithin(pairs: [string, string][], regions: Set<string>): [string, string][] {
+  const seen = new Set<string>();
+  const out: [string, string][] = [];
+  for (const [a, b] of pairs) {
+    if (a === b || !regions.has(a) || !regions.has(b)) continue;
+    const [x, y] = a < b ? [a, b] : [b, a];
+    if (seen.has(`${x}|${y}`)) continue;
+    seen.add(`${x}|${y}`);
+    out.push([x, y]);
+  }
+  return out;
 }
 
 /** The wave in progress: the first that is not verified (undefined once all are). */

@@ -3,6 +3,7 @@
 import { formatDuration } from '../core/duration.js';
 import type { EventRecord, RolloutRecord } from '../store/store.js';
 import { bakeLeft, currentWave, type RolloutState } from './state.js';
+import { stageOf, type RollbackStage } from './rollback.js';
 
 export interface RolloutSummary {
   id: string;
@@ -31,6 +32,12 @@ export interface RolloutSummary {
     gates: { gate: string; kind: string; verdict: string; reason: string; at: string }[];
     targets: { id: string; status: string; attempt: number; lastError: string | null }[];
   }[];
+  /** The rollback, in the order targets go back (failing first, then healthy; see docs/rollouts.md). */
+  rollback: {
+    startedAt: string;
+    round: number;
+    targets: { id: string; failing: boolean; hung: boolean; stage: RollbackStage; waitReason: string | null; lastError: string | null }[];
+  } | null;
 }
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -67,8 +74,30 @@ export function summarize(rec: RolloutRecord): RolloutSummary {
         return { id, status: t.status, attempt: t.attempt, lastError: t.lastError ?? null };
       }),
     })),
+    rollback: s.rollback
+      ? {
+          startedAt: iso(s.rollback.startedAt),
+          round: s.rollback.round,
+          targets: s.rollback.order
+            .filter((id) => s.targets[id])
+            .map((id) => {
+              const t = s.targets[id];
+              const stage = stageOf(t);
+              return {
+                id,
+                failing: !!t.failing,
+                hung: !!t.hung,
+                stage,
+                waitReason: stage === 'waiting' || stage === 'held' ? (t.waitReason ?? null) : null,
+                lastError: t.lastError ?? null,
+              };
+            }),
+        }
+      : null,
   };
 }
+
+const STAGE_MARK: Record<RollbackStage, string> = { waiting: '·', in_flight: '>', proving: '~', back: '✓', failed: '✗', held: '!' };
 
 const WAVE_MARK: Record<string, string> = {
   waiting: '·',
@@ -100,6 +129,17 @@ export function renderSummary(x: RolloutSummary): string {
       if (touched.length) lines.push(`      targets: ${touched.map((t) => `${t.id} ${t.status}`).join('; ')}`);
     }
     for (const g of w.gates) lines.push(`      gate ${g.gate}: ${g.verdict} — ${g.reason}`);
+  }
+  if (x.rollback) {
+    const done = x.rollback.targets.filter((t) => t.stage === 'back').length;
+    lines.push(
+      `  rollback${x.rollback.round > 1 ? ` (round ${x.rollback.round})` : ''}: ${done} of ${x.rollback.targets.length} back, failing targets first, a region's partner only once it passes on the old version`,
+    );
+    x.rollback.targets.forEach((t, i) => {
+      const why = t.waitReason ? ` — ${t.waitReason}` : t.lastError && t.stage === 'failed' ? ` — ${t.lastError}` : '';
+      const was = t.hung ? ' (was hung)' : t.failing ? ' (was failing)' : '';
+      lines.push(`    ${STAGE_MARK[t.stage]} ${String(i + 1).padStart(2)}. ${t.id}${was} ${t.stage.replace('_', ' ')}${why}`);
+    });
   }
   return lines.join('\n');
 }
