@@ -16,6 +16,14 @@ export const statusRulesSchema = z.strictObject({
 
 export const statusPageSchema = z.strictObject({
   title: z.string().default('Service status'),
+  /**
+   * Stable id of the page: the v2 JSON's page.id and, without `url`, the feed's id. Default: derived from the
+   * title, so set it (or `url`) before renaming the page if feed readers and tools should keep following it.
+   */
+  pageId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'letters, digits, "_" and "-", at most 64' })
+    .optional(),
   /** Public address of the page; used for links in JSON, the Atom feed and incident shortlinks. */
   url: z.string().optional(),
   out: z.string().default('.etape/status'),

@@ -1,6 +1,6 @@
 // Atom 1.0 feed of incident and maintenance updates, newest first. Its <updated> is the build time.
 import { esc } from './html.js';
-import { incidentPath, isoTime, type SiteModel } from './model.js';
+import { humanTime, incidentPath, isoTime, type SiteModel } from './model.js';
 import { GENERATED_AT_ISO } from './v2.js';
 import { creditSentences, measuredSentence } from '../sla/incident-impact.js';
 import type { IncidentRecord, IncidentUpdate } from '../store/store.js';
@@ -11,6 +11,8 @@ import type { IncidentRecord, IncidentUpdate } from '../store/store.js';
  */
 function entryText(m: SiteModel, i: IncidentRecord, u: IncidentUpdate): string {
   const parts = [u.body];
+  if (i.kind === 'maintenance' && i.scheduledFor !== null && i.scheduledUntil !== null)
+    parts.push(`Maintenance window: ${humanTime(i.scheduledFor)} to ${humanTime(i.scheduledUntil)}.`);
   const impact = m.impacts?.get(i.id);
   const closing = i.updates.find((x) => x.status === 'resolved');
   if (impact && closing?.id === u.id) parts.push(measuredSentence(impact), ...creditSentences(impact));
@@ -22,6 +24,12 @@ function entryText(m: SiteModel, i: IncidentRecord, u: IncidentUpdate): string {
   )
     parts.push(i.data.postmortem.trim());
   return parts.join('\n\n');
+}
+
+/** `window 2026-11-26 02:00 UTC to 2026-11-26 04:00 UTC; ` for maintenance with an announced window, else ''. */
+function windowText(i: IncidentRecord): string {
+  if (i.kind !== 'maintenance' || i.scheduledFor === null || i.scheduledUntil === null) return '';
+  return `window ${humanTime(i.scheduledFor)} to ${humanTime(i.scheduledUntil)}; `;
 }
 
 export function renderAtom(m: SiteModel, maxEntries = 100): string {
@@ -46,13 +54,14 @@ export function renderAtom(m: SiteModel, maxEntries = 100): string {
     const what = i.kind === 'maintenance' ? 'Maintenance' : 'Incident';
     lines.push(
       '<entry>',
-      `<id>urn:etape:${m.pageId}:${esc(i.id)}:${esc(u.id)}</id>`,
+      // Named by the update alone (its id carries the incident's), so renaming the page keeps every entry.
+      `<id>urn:etape:update:${esc(u.id)}</id>`,
       `<title>${esc(`[${u.status.replace('_', ' ')}] ${i.title}`)}</title>`,
       `<updated>${isoTime(u.at)}</updated>`,
       `<published>${isoTime(u.at)}</published>`,
       `<link rel="alternate" type="text/html" href="${esc(incidentPath(i.id))}"/>`,
       `<category term="${i.impact}" label="impact ${i.impact}"/>`,
-      `<summary type="text">${esc(`${what} ${u.status.replace('_', ' ')}; impact ${i.impact}; affects ${i.components.join(', ') || 'no component named'}.`)}</summary>`,
+      `<summary type="text">${esc(`${what} ${u.status.replace('_', ' ')}; ${windowText(i)}impact ${i.impact}; affects ${i.components.join(', ') || 'no component named'}.`)}</summary>`,
       `<content type="text">${esc(entryText(m, i, u))}</content>`,
       '</entry>',
     );

@@ -59,7 +59,7 @@ export function createSiteModel(i: SiteModelInput): SiteModel {
     generatedAt: i.now,
     title: sp.title,
     url: sp.url?.replace(/\/+$/, ''),
-    pageId: pageIdFor(sp.title),
+    pageId: sp.pageId ?? pageIdFor(sp.title),
     staleAfterMs: ms(sp.staleAfter),
     bannerAfterMs: ms(sp.bannerAfter),
     updateCadenceMs: ms(sp.updateCadence),

@@ -75,7 +75,9 @@ test('maintenance shows under_maintenance; the headline says so when nothing els
   const all = ['c1', 'c2', 'c3', 'c4'].map((c) => obs('weu', c, 'pass'));
   const c = componentStatuses(d, all, NOW, DEFAULT_STATUS_RULES, new Set(['blob/weu']));
   assert.equal(c[0].status, 'under_maintenance');
-  assert.equal(headline(c).indicator, 'maintenance');
+  // Statuspage's indicator has no maintenance value: maintenance shows through scheduled_maintenances.
+  assert.equal(headline(c).indicator, 'none');
+  assert.equal(headline(c).description, 'Service under maintenance');
 });
 
 test('headline: all operational only with evidence and no open incident', () => {

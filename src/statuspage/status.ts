@@ -16,8 +16,11 @@ export const COMPONENT_STATUSES = [
 ] as const;
 export type ComponentStatus = (typeof COMPONENT_STATUSES)[number];
 
-/** Page indicator, as Statuspage v2 names it. */
-export type Indicator = 'none' | 'minor' | 'major' | 'critical' | 'maintenance';
+/**
+ * Page indicator, as Statuspage v2 names it: none, minor, major or critical. Maintenance is not an indicator
+ * value: it shows through `scheduled_maintenances` and components `under_maintenance`, as on Statuspage.
+ */
+export type Indicator = 'none' | 'minor' | 'major' | 'critical';
 
 export interface ComponentDef {
   /** `service/region`. */
@@ -328,8 +331,7 @@ export function headline(components: ComponentState[], openIncidents: OpenIncide
   let indicator: Indicator;
   if (impact >= 3 || majorRegions.size >= 2) indicator = 'critical';
   else if (impact === 2 || status === 'major_outage') indicator = 'major';
-  else if (status === 'operational') indicator = 'none';
-  else if (status === 'under_maintenance') indicator = 'maintenance';
+  else if (status === 'operational' || status === 'under_maintenance') indicator = 'none';
   else indicator = 'minor';
 
   let description: string;

@@ -23,7 +23,8 @@ export const V2_COMPONENT_STATUSES = [
   'major_outage',
   'under_maintenance',
 ] as const;
-export const V2_INDICATORS = ['none', 'minor', 'major', 'critical', 'maintenance'] as const;
+/** status.indicator: maintenance is not among them (it is in scheduled_maintenances). */
+export const V2_INDICATORS = ['none', 'minor', 'major', 'critical'] as const;
 export const V2_INCIDENT_STATUSES = ['investigating', 'identified', 'monitoring', 'resolved', 'postmortem'] as const;
 export const V2_MAINTENANCE_STATUSES = ['scheduled', 'in_progress', 'verifying', 'completed'] as const;
 export const V2_IMPACTS = ['none', 'minor', 'major', 'critical', 'maintenance'] as const;
