@@ -1,17 +1,21 @@
-// Runs the whole test suite with Node's test runner: type check, then every *.test.ts under src/ and test/.
+// Runs the whole test suite with Node's test runner: type check and the static checks (lint, format;
+// scripts/checks.mjs), then every *.test.ts under src/ and test/.
 //   node scripts/test.mjs            everything
-//   node scripts/test.mjs --fast     only the pure unit tests next to the code (src/)
-//   node scripts/test.mjs PATTERN    only files whose path contains PATTERN
+//   node scripts/test.mjs --fast     the static checks, then only the pure unit tests next to the code (src/)
+//   node scripts/test.mjs PATTERN    only files whose path contains PATTERN (no static checks)
+//   --no-typecheck, --no-checks      leave those out
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cpus } from 'node:os';
+import { runChecks } from './checks.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
 const noTypecheck = args.includes('--no-typecheck') || fast;
 const patterns = args.filter((a) => !a.startsWith('--'));
+const noChecks = args.includes('--no-checks') || patterns.length > 0;
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -29,6 +33,11 @@ if (patterns.length) files = files.filter((f) => patterns.some((p) => f.includes
 files.sort();
 if (files.length === 0) {
   console.error('no test files matched');
+  process.exit(1);
+}
+
+if (!noChecks && !(await runChecks())) {
+  console.error('static checks failed (node scripts/checks.mjs shows them again)');
   process.exit(1);
 }
 

@@ -71,7 +71,7 @@ function evidence(): Observation[] {
       for (const cell of ['cell-1', 'cell-2']) {
         // eu-west: no evidence at all for two hours on 5 October.
         if (region === 'eu-west' && inRange(t, '2026-10-05T10:00:00Z', '2026-10-05T12:00:00Z')) continue;
-        let fail =
+        const fail =
           // Both European regions down for eleven hours on 19 October (the 2014 shape).
           (region !== 'us-east' && inRange(t, '2026-10-19T00:00:00Z', '2026-10-19T11:00:00Z')) ||
           // One us-east cell fails for an hour on 10 October.

@@ -60,6 +60,7 @@ function postgresBackend(): Backend {
         throw new Error(
           `PostgreSQL is not reachable at ${redactStoreUrl(PG_URL)} (${(e as Error).message}). ` +
             'The PostgreSQL half of the store contract needs it: run scripts/setup-test-deps.sh, or set ETAPE_TEST_PG.',
+          { cause: e },
         );
       } finally {
         await c.end().catch(() => {});

@@ -14,7 +14,7 @@ import { ms } from '../config/common.js';
 import { ACTIVE_PHASES } from '../rollout/phases.js';
 import { currentWave, type RolloutState } from '../rollout/state.js';
 import { lastVerifiedVersion } from '../rollout/operations.js';
-import { PrometheusGateRunner, serviceTargets, type JudgeTargets, type QueryTarget } from '../evidence/prometheus.js';
+import { PrometheusGateRunner, type JudgeTargets, type QueryTarget } from '../evidence/prometheus.js';
 import type { EvidenceRunner } from './controller.js';
 
 /** Services and gates that read Prometheus. */

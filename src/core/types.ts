@@ -16,6 +16,11 @@ export function targetId(t: { region: string; cell: string }): string {
   return `${t.region}/${t.cell}`;
 }
 
+/** The idempotency key of one driver call: `${rolloutId}:${region}/${cell}:${step}:${attempt}` (I5). */
+export function idempotencyKey(rolloutId: string, target: { region: string; cell: string }, step: string, attempt: number): string {
+  return `${rolloutId}:${target.region}/${target.cell}:${step}:${attempt}`;
+}
+
 export function parseTargetId(id: string): { region: string; cell: string } {
   const i = id.indexOf('/');
   if (i < 0) throw new Error(`not a target id: ${id}`);

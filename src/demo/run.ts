@@ -341,7 +341,7 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     if (o.fault === 'crash-loop' && e.version === BAD) stage.set(`${e.region}/${e.cell}`, 'crashed');
   });
   let result: Partial<RunResult> = {};
-  let aborted = false;
+  let aborted: boolean;
   // Ctrl-C: stop the traffic and kill every cell now; whatever was waiting on them fails fast and returns.
   const onAbort = () => {
     load.abort();

@@ -218,6 +218,7 @@ function truncateAnsi(s: string, width: number): string {
   let seen = 0;
   for (let i = 0; i < s.length && seen < width - 1;) {
     if (s[i] === '\x1b') {
+      // eslint-disable-next-line no-control-regex -- an ANSI escape sequence, kept whole
       const m = /^\x1b\[[0-9;?]*[A-Za-z]/.exec(s.slice(i));
       if (m) {
         out += m[0];

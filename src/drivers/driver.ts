@@ -42,7 +42,3 @@ export interface Driver {
   observe(target: Target, signal?: AbortSignal): Promise<Observed>;
   close?(): Promise<void>;
 }
-
-export function idempotencyKey(rolloutId: string, target: { region: string; cell: string }, step: string, attempt: number): string {
-  return `${rolloutId}:${target.region}/${target.cell}:${step}:${attempt}`;
-}

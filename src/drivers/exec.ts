@@ -234,7 +234,7 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
   };
 
   async function act(action: Exclude<DriverAction, 'observe'>, call: DriverCall, signal?: AbortSignal): Promise<DriverResult> {
-    let extra: Record<string, string | number> = {};
+    let extra: Record<string, string | number>;
     try {
       extra = opts.vars?.(call.target) ?? {};
     } catch (e) {
@@ -276,7 +276,7 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
     force: (call, signal) => act('force', call, signal),
     async observe(target: Target, signal?: AbortSignal): Promise<Observed> {
       if (!cfg.observe) return { detail: 'no observe command configured' };
-      let extra: Record<string, string | number> = {};
+      let extra: Record<string, string | number>;
       try {
         extra = opts.vars?.(target) ?? {};
       } catch (e) {

@@ -357,7 +357,7 @@ export function burstWeights(cells: readonly CellCounts[]): Map<number, number>[
   }
   const res: { i: number; t: number; r: number }[] = [];
   cells.forEach((c, i) => {
-    for (const [t, [n, e]] of c.points) {
+    for (const [t, [, e]] of c.points) {
       const rv = resid[i].get(t);
       if (rv === undefined) continue;
       const mu = Math.max(0.5, (e + 0.5) * Math.exp(-rv) - 0.5); // the fitted count

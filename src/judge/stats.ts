@@ -232,7 +232,7 @@ export function shiftIntervalRank(m: number, n: number, alpha: number, tied: boo
 function countDiffsAtMost(xs: readonly number[], ys: readonly number[], d: number): number {
   // for each x, count y >= x - d
   let count = 0;
-  let j = ys.length; // ys[j..] >= x - d ; moves right as x grows
+  let j: number; // ys[j..] >= x - d ; moves right as x grows
   let lo = 0;
   for (let i = 0; i < xs.length; i++) {
     const bound = xs[i] - d;

@@ -263,7 +263,11 @@ test('every generated fleet (whole-region canaries) gets a plan that keeps I1 an
       assert.deepEqual(again, out);
       waves += plan.waves.length;
       const regionsSeen = new Set<string>();
-      for (const w of plan.waves) for (const r of w.regions) regionsSeen.has(r) ? splits++ : regionsSeen.add(r);
+      for (const w of plan.waves)
+        for (const r of w.regions) {
+          if (regionsSeen.has(r)) splits++;
+          else regionsSeen.add(r);
+        }
     }),
     FAST,
   );
@@ -306,7 +310,10 @@ test('canary sets of cells: a plan, when there is one, keeps every rule; a refus
         Math.max(...perGeo.values()) <= (b.policy.maxPerGeographyPerWave ?? Infinity);
       let canaryWeight = 0;
       let heaviest = 0;
-      for (const [t, w] of weights) canary.has(t) ? (canaryWeight += w) : (heaviest = Math.max(heaviest, w));
+      for (const [t, w] of weights) {
+        if (canary.has(t)) canaryWeight += w;
+        else heaviest = Math.max(heaviest, w);
+      }
       const bounded = heaviest <= b.policy.growth * canaryWeight * (1 - 1e-9);
       assert.ok(
         !(independent && withinLimits && bounded),

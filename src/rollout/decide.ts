@@ -1,8 +1,7 @@
 // The rollout core: state + evidence + now → actions, events, next state and when to look again.
 // Pure: no I/O, no clock, no randomness. The controller performs the driver actions and hands their
 // outcomes back in the next call's evidence, keyed by idempotency key (I5).
-import type { Observation, Target } from '../core/types.js';
-import { idempotencyKey } from '../drivers/driver.js';
+import { idempotencyKey, type Observation, type Target } from '../core/types.js';
 import type { NewEvent } from '../store/store.js';
 import type { GateKind, GateResult, GateTarget } from '../gates/gate.js';
 import { evaluateGate } from '../gates/index.js';
