@@ -19,7 +19,7 @@ import type { Driver, DriverCall, DriverResult } from '../src/drivers/driver.js'
 import { openStore } from '../src/store/open.js';
 import type { Observation } from '../src/core/types.js';
 import type { Store } from '../src/store/store.js';
-import { planRollout } from '../src/plan/planner.js';
+import { planRollout } from '../src/config/plan.js';
 import { startRollout } from '../src/rollout/operations.js';
 import { isTerminal } from '../src/rollout/phases.js';
 import type { RolloutState } from '../src/rollout/state.js';

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { configSchema } from '../src/config/schema.js';
 import { buildFleet } from '../src/fleet/fleet.js';
 import { checkPlan } from '../src/plan/check.js';
-import { planRollout } from '../src/plan/planner.js';
+import { planRollout } from '../src/config/plan.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -5,8 +5,9 @@ import { isEtapeError } from '../core/errors.js';
 import { buildFleet } from '../fleet/fleet.js';
 import { bodyMatcher } from '../evidence/probe.js';
 import { compileConditions } from '../gates/metric-gate.js';
-import { explicitPlan, planFleet } from '../plan/planner.js';
-import { didYouMean } from './common.js';
+import { planFleet } from '../plan/planner.js';
+import { explicitPlan, planPolicy, planService } from './plan.js';
+import { didYouMean } from '../core/suggest.js';
 import type { ConfigPath, PathProblem } from './load.js';
 import type { EtapeConfig } from './schema.js';
 import type { ServiceConfig } from './service.js';
@@ -186,7 +187,7 @@ export function approvalProblems(config: EtapeConfig): PathProblem[] {
   const lengths: { name: string; waves: number }[] = [];
   const services = config.services.length ? config.services : [{ name: '(fleet)', regions: 'all' as const, gates: [] }];
   for (const s of services) {
-    const out = 'plan' in s && s.plan ? explicitPlan(config, fleet, s) : planFleet(fleet, config.policy, s);
+    const out = 'plan' in s && s.plan ? explicitPlan(config, fleet, s) : planFleet(fleet, planPolicy(config.policy), planService(s));
     if ('plan' in out) lengths.push({ name: s.name, waves: out.plan.waves.length });
   }
   if (lengths.length === 0) return [];

@@ -288,7 +288,7 @@ test('reference problems are reported together with schema problems', () => {
 });
 
 test('"did you mean" suggests typos, not unrelated short names', async () => {
-  const { closest } = await import('./common.js');
+  const { closest } = await import('../core/suggest.js');
   assert.equal(closest('wieght', ['weight', 'width']), 'weight');
   assert.equal(closest('esat', ['east', 'west']), 'east');
   assert.equal(closest('c', ['a', 'b']), undefined);

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { EtapeError, type Problem, type SourceLocation } from '../core/errors.js';
-import { didYouMean } from './common.js';
+import { didYouMean } from '../core/suggest.js';
 import { configSchema, type EtapeConfig } from './schema.js';
 import { validateConfig } from './validate.js';
 

@@ -1,6 +1,7 @@
 // sla and customers: what is promised, to whom, and what is owed when it is missed.
 import { z } from 'zod';
-import { didYouMean, duration, id, instant, ms } from './common.js';
+import { didYouMean } from '../core/suggest.js';
+import { duration, id, instant, ms } from './common.js';
 
 export const creditTierSchema = z.strictObject({
   /** Monthly availability strictly below this percentage earns the credit. */

@@ -2,8 +2,8 @@
 // the policy can be met at all. Each problem carries a path into the document; load.ts gives it a line.
 import { buildFleet, declaredPairs, resolveCanary } from '../fleet/fleet.js';
 import { checkPlan } from '../plan/check.js';
-import { explicitPlan, planProblems } from '../plan/planner.js';
-import { didYouMean } from './common.js';
+import { explicitPlan, planProblems } from './plan.js';
+import { didYouMean } from '../core/suggest.js';
 import type { ConfigPath, PathProblem } from './load.js';
 import type { EtapeConfig } from './schema.js';
 import { checkSlaConfig } from './sla.js';

@@ -7,7 +7,7 @@ import type { EtapeConfig } from '../config/schema.js';
 import type { Driver } from '../drivers/driver.js';
 import type { ServiceConfig } from '../config/service.js';
 import type { Plan } from '../plan/types.js';
-import { planRollout } from '../plan/planner.js';
+import { planRollout } from '../config/plan.js';
 import type { EventRecord, Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
 import { composeRuntime, type Runtime } from '../controller/runtime.js';

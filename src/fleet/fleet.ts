@@ -1,7 +1,19 @@
 // The fleet as the planner sees it: regions with geography and weight, cells carrying a share of their
 // region's weight, the undirected pair graph (I2), and the canary set.
-import type { FleetConfig } from '../config/fleet.js';
-import type { PolicyConfig } from '../config/policy.js';
+// It takes domain inputs, so the config (which validates a fleet with these functions) is not needed here.
+
+/** The fleet as declared (the shape of `fleet` in etape.yaml after validation). */
+export interface FleetSpec {
+  regions: ReadonlyArray<{
+    id: string;
+    name?: string;
+    geography: string;
+    pair?: string | readonly string[];
+    weight: number;
+    canary: boolean;
+    cells: ReadonlyArray<{ id: string; weight: number }>;
+  }>;
+}
 
 export interface Cell {
   id: string;
@@ -31,16 +43,16 @@ export interface Fleet {
 }
 
 /** Every pair declaration of a region, as a list. */
-export function declaredPairs(pair: string | string[] | undefined): string[] {
+export function declaredPairs(pair: string | readonly string[] | undefined): readonly string[] {
   if (pair === undefined) return [];
-  return Array.isArray(pair) ? pair : [pair];
+  return typeof pair === 'string' ? [pair] : pair;
 }
 
 /**
  * Builds the fleet model. Pair declarations naming unknown regions or the region itself are ignored here
  * (config validation reports them); duplicate region ids keep the first.
  */
-export function buildFleet(config: FleetConfig): Fleet {
+export function buildFleet(config: FleetSpec): Fleet {
   const regions: Region[] = [];
   const byId = new Map<string, Region>();
   config.regions.forEach((r, index) => {
@@ -82,7 +94,7 @@ export function pairEdges(fleet: Fleet): Array<[string, string]> {
  * `region/cell`; without `policy.canary`, every cell of the regions marked `canary: true`.
  * Unknown entries are skipped (config validation reports them).
  */
-export function resolveCanary(fleet: Fleet, policy: Pick<PolicyConfig, 'canary'>): Set<string> {
+export function resolveCanary(fleet: Fleet, policy: { canary?: readonly string[] }): Set<string> {
   const out = new Set<string>();
   if (policy.canary === undefined) {
     for (const r of fleet.regions) if (r.canary) for (const c of r.cells) out.add(`${r.id}/${c.id}`);

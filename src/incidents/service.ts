@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { EtapeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { didYouMean } from '../config/common.js';
+import { didYouMean } from '../core/suggest.js';
 import type { IncidentImpact, IncidentRecord, IncidentStatus, Store } from '../store/store.js';
 import {
   addUpdate,

@@ -2,10 +2,9 @@
 // weights from the fleet rather than trusting the plan, so it can judge plans written by hand.
 import type { Fleet } from '../fleet/fleet.js';
 import { resolveCanary, serviceRegions } from '../fleet/fleet.js';
-import type { PolicyConfig } from '../config/policy.js';
-import type { Plan, PlanViolation } from './types.js';
+import type { Plan, PlanPolicy, PlanViolation } from './types.js';
 
-type CheckPolicy = Pick<PolicyConfig, 'canary' | 'growth' | 'maxRegionsPerWave' | 'maxPerGeographyPerWave'>;
+type CheckPolicy = Pick<PlanPolicy, 'canary' | 'growth' | 'maxRegionsPerWave' | 'maxPerGeographyPerWave'>;
 
 const EPS = 1e-9;
 const fmt = (w: number) => (Number.isInteger(w) ? String(w) : String(Number(w.toPrecision(4))));

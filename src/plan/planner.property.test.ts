@@ -7,8 +7,9 @@ import { fleetSchema, type FleetConfig } from '../config/fleet.js';
 import { policySchema, type PolicyConfig } from '../config/policy.js';
 import { buildFleet } from '../fleet/fleet.js';
 import { checkPlan } from './check.js';
-import { planFleet, type PlanService } from './planner.js';
-import type { Plan, PlannedTarget, Wave } from './types.js';
+import { planPolicy } from '../config/plan.js';
+import { planFleet } from './planner.js';
+import type { Plan, PlannedTarget, PlanService, Wave } from './types.js';
 
 interface RegionGen {
   geo: number;
@@ -243,7 +244,7 @@ test('every generated fleet (whole-region canaries) gets a plan that keeps I1 an
     fc.property(scenarioGen, (s) => {
       const b = build(s, 'whole');
       const fleet = buildFleet(b.fleet);
-      const out = planFleet(fleet, b.policy, b.service);
+      const out = planFleet(fleet, planPolicy(b.policy), b.service);
       assert.ok('plan' in out, `expected a plan, got problems: ${'problems' in out ? out.problems.map((p) => p.message).join('; ') : ''}`);
       const plan = out.plan;
       assert.deepEqual(checkPlan(plan, fleet, b.policy, b.service.regions), []);
@@ -259,7 +260,7 @@ test('every generated fleet (whole-region canaries) gets a plan that keeps I1 an
         plan.waves.reduce((x, w) => x + w.bakeMs, 0),
       );
       // Deterministic: the same input gives the same plan.
-      const again = planFleet(buildFleet(structuredClone(b.fleet)), structuredClone(b.policy), structuredClone(b.service));
+      const again = planFleet(buildFleet(structuredClone(b.fleet)), planPolicy(structuredClone(b.policy)), structuredClone(b.service));
       assert.deepEqual(again, out);
       waves += plan.waves.length;
       const regionsSeen = new Set<string>();
@@ -282,12 +283,12 @@ test('canary sets of cells: a plan, when there is one, keeps every rule; a refus
     fc.property(scenarioGen, (s) => {
       const b = build(s, 'cells');
       const fleet = buildFleet(b.fleet);
-      const out = planFleet(fleet, b.policy, b.service);
+      const out = planFleet(fleet, planPolicy(b.policy), b.service);
       if ('plan' in out) {
         planned++;
         assert.deepEqual(checkPlan(out.plan, fleet, b.policy, b.service.regions), []);
         assert.deepEqual([...oracle(out.plan, b)], []);
-        assert.deepEqual(planFleet(fleet, b.policy, b.service), out);
+        assert.deepEqual(planFleet(fleet, planPolicy(b.policy), b.service), out);
         return;
       }
       refused++;
@@ -422,7 +423,7 @@ test('the checker finds exactly the rules an independent oracle finds broken in 
     fc.property(scenarioGen, fc.array(mutationGen, { minLength: 1, maxLength: 3 }), (s, ms) => {
       const b = build(s, 'whole');
       const fleet = buildFleet(b.fleet);
-      const out = planFleet(fleet, b.policy, b.service);
+      const out = planFleet(fleet, planPolicy(b.policy), b.service);
       if (!('plan' in out)) return;
       let plan = out.plan;
       for (const m of ms) plan = mutate(plan, b, m);

@@ -6,7 +6,7 @@ import { parseConfig } from '../config/load.js';
 import { EtapeError } from '../core/errors.js';
 import { buildFleet } from '../fleet/fleet.js';
 import { checkPlan } from './check.js';
-import { planRollout } from './planner.js';
+import { planRollout } from '../config/plan.js';
 import type { Plan } from './types.js';
 
 const regionsOf = (p: Plan) => p.waves.map((w) => w.regions.join(' '));

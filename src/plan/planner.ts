@@ -1,29 +1,11 @@
 // The wave planner (pure): fleet + policy + service -> waves that keep I1 (blast radius) and I2 (pairs).
 // How waves are formed, and why, is written down in docs/planning.md.
-import { didYouMean, ms } from '../config/common.js';
-import type { ConfigPath, PathProblem } from '../config/load.js';
-import type { PlanWaveConfig, PolicyConfig } from '../config/policy.js';
-import type { EtapeConfig } from '../config/schema.js';
-import { EtapeError } from '../core/errors.js';
-import { buildFleet, resolveCanary, serviceRegions, type Cell, type Fleet, type Region } from '../fleet/fleet.js';
-import { checkPlan } from './check.js';
-import type { Plan, PlannedTarget, Wave, WaveKind } from './types.js';
+// It takes domain inputs (plan/types.ts); config/plan.ts turns etape.yaml into them.
+import { didYouMean } from '../core/suggest.js';
+import { resolveCanary, serviceRegions, type Cell, type Fleet, type Region } from '../fleet/fleet.js';
+import type { Plan, PlannedTarget, PlanPolicy, PlanProblem, PlanService, PlanWave, Wave, WaveKind } from './types.js';
 
-/** What the planner needs of a service. */
-export interface PlanService {
-  name: string;
-  regions: 'all' | string[];
-  gates: ReadonlyArray<{ kind: string; name: string }>;
-  plan?: PlanWaveConfig[];
-}
-
-/** What the planner needs of the policy. */
-export type PlanPolicy = Pick<
-  PolicyConfig,
-  'canary' | 'bake' | 'growth' | 'firstRegion' | 'maxRegionsPerWave' | 'maxPerGeographyPerWave' | 'approvals'
->;
-
-export type PlanOutcome = { plan: Plan } | { problems: PathProblem[] };
+export type PlanOutcome = { plan: Plan } | { problems: PlanProblem[] };
 
 /** Relative slack for comparing sums of floating-point weights against the growth limit. */
 const EPS = 1e-9;
@@ -38,7 +20,7 @@ export function fmtWeight(w: number): string {
 function waveDefaults(policy: PlanPolicy, svc: PlanService) {
   const gates = svc.gates.filter((g) => g.kind !== 'approval').map((g) => g.name);
   const approvalGate = svc.gates.some((g) => g.kind === 'approval');
-  const bake: Record<WaveKind, number> = { canary: ms(policy.bake.canary), first: ms(policy.bake.first), later: ms(policy.bake.later) };
+  const bake = policy.bakeMs;
   const approval = (index: number, kind: WaveKind) =>
     approvalGate || policy.approvals.some((a) => a === index || a === kind || a === 'all');
   return { gates, bake, approval };
@@ -78,13 +60,13 @@ function finishPlan(service: string, waves: Wave[], regions: readonly Region[], 
  * each names the constraint (a path into etape.yaml such as `policy.growth`).
  */
 export function planFleet(fleet: Fleet, policy: PlanPolicy, svc: PlanService): PlanOutcome {
-  const problems: PathProblem[] = [];
+  const problems: PlanProblem[] = [];
   const regions = serviceRegions(fleet, svc.regions);
   if (regions.length === 0) return { problems: [{ path: [], message: 'the service runs in no region of the fleet' }] };
   const growth = policy.growth;
   if (!(growth >= 1)) return { problems: [{ path: ['policy', 'growth'], message: `growth must be at least 1, got ${growth}` }] };
   const { gates, bake, approval } = waveDefaults(policy, svc);
-  const canaryPath: ConfigPath = policy.canary !== undefined ? ['policy', 'canary'] : ['fleet', 'regions'];
+  const canaryPath: PlanProblem['path'] = policy.canary !== undefined ? ['policy', 'canary'] : ['fleet', 'regions'];
   const maxRegions = policy.maxRegionsPerWave ?? Infinity;
   const maxGeo = policy.maxPerGeographyPerWave ?? Infinity;
 
@@ -195,7 +177,7 @@ export function planFleet(fleet: Fleet, policy: PlanPolicy, svc: PlanService): P
       }
     return out;
   };
-  const cannotGrow = (cells: readonly Cell[]): PathProblem => {
+  const cannotGrow = (cells: readonly Cell[]): PlanProblem => {
     const smallest = cells.reduce((a, b) => (b.weight < a.weight ? b : a));
     return {
       path: ['policy', 'growth'],
@@ -329,8 +311,8 @@ function cmp(a: string, b: string): number {
  * Builds the plan written by hand under `services[].plan`. Problems have paths relative to that list
  * (`[2, 'regions', 0]`); I1 and I2 are checked separately by checkPlan.
  */
-export function explicitPlanFor(fleet: Fleet, policy: PlanPolicy, svc: PlanService & { plan: PlanWaveConfig[] }): PlanOutcome {
-  const problems: PathProblem[] = [];
+export function explicitPlanFor(fleet: Fleet, policy: PlanPolicy, svc: PlanService & { plan: readonly PlanWave[] }): PlanOutcome {
+  const problems: PlanProblem[] = [];
   const scope = new Set(serviceRegions(fleet, svc.regions).map((r) => r.id));
   const known = [...fleet.byId.keys()];
   const { gates, bake, approval } = waveDefaults(policy, svc);
@@ -370,60 +352,8 @@ export function explicitPlanFor(fleet: Fleet, policy: PlanPolicy, svc: PlanServi
     if ((w.regions ?? []).length + (w.targets ?? []).length === 0)
       problems.push({ path: [k], message: `wave ${index} lists no regions and no targets` });
     const kind: WaveKind = k === 0 ? 'canary' : k === 1 ? 'first' : 'later';
-    waves.push(
-      makeWave(index, kind, cells, w.bake !== undefined ? ms(w.bake) : bake[kind], gates, w.approval === true || approval(index, kind)),
-    );
+    waves.push(makeWave(index, kind, cells, w.bakeMs ?? bake[kind], gates, w.approval === true || approval(index, kind)));
   });
   if (problems.length > 0) return { problems };
   return { plan: finishPlan(svc.name, waves, serviceRegions(fleet, svc.regions), policy.growth) };
-}
-
-/** The explicit plan of a service of a validated config (`problems` paths relative to `services[i].plan`). */
-export function explicitPlan(config: EtapeConfig, fleet: Fleet, svc: PlanService): PlanOutcome {
-  if (!svc.plan) throw new Error(`service ${svc.name} has no explicit plan`);
-  return explicitPlanFor(fleet, config.policy, { ...svc, plan: svc.plan });
-}
-
-/** Why the policy cannot be met for a service (empty when it can). */
-export function planProblems(config: EtapeConfig, fleet: Fleet, svc: PlanService): PathProblem[] {
-  const out = planFleet(fleet, config.policy, svc);
-  return 'problems' in out ? out.problems : [];
-}
-
-/** The plan of one service of a validated config: its explicit plan when it has one, else the planner's. */
-export function planRollout(config: EtapeConfig, service: string): Plan {
-  const svc = config.services.find((s) => s.name === service);
-  if (!svc) {
-    const names = config.services.map((s) => s.name);
-    throw new EtapeError(
-      'not_found',
-      `no service "${service}" in the config${didYouMean(service, names)}; services: ${names.join(', ') || 'none (add one under services)'}`,
-    );
-  }
-  const fleet = buildFleet(config.fleet);
-  if (svc.plan) {
-    const built = explicitPlan(config, fleet, svc);
-    if ('problems' in built)
-      throw new EtapeError('plan.invalid', `the plan of service "${service}" names targets that do not exist`, {
-        problems: built.problems.map((p) => ({ message: p.message, path: `plan[${p.path[0]}]` })),
-      });
-    const violations = checkPlan(built.plan, fleet, config.policy, svc.regions);
-    if (violations.length > 0)
-      throw new EtapeError(
-        'plan.invalid',
-        `the plan of service "${service}" breaks ${violations.length} rule${violations.length === 1 ? '' : 's'}: fix the waves`,
-        {
-          problems: violations.map((v) => ({
-            message: `wave ${v.wave}${v.region ? `, region ${v.region}` : ''}: ${v.rule}: ${v.message}`,
-          })),
-        },
-      );
-    return built.plan;
-  }
-  const out = planFleet(fleet, config.policy, svc);
-  if ('problems' in out)
-    throw new EtapeError('plan.unsatisfiable', `the policy cannot be met for service "${service}"`, {
-      problems: out.problems.map((p) => ({ message: p.message, path: p.path.map(String).join('.') })),
-    });
-  return out.plan;
 }

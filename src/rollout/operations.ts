@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { EtapeError } from '../core/errors.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { ServiceConfig } from '../config/service.js';
-import { didYouMean } from '../config/common.js';
+import { didYouMean } from '../core/suggest.js';
 import type { Plan } from '../plan/types.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
 import { compileGate } from '../gates/index.js';
@@ -58,7 +58,7 @@ export function findService(config: EtapeConfig, name: unknown): ServiceConfig {
 }
 
 async function defaultPlanner(config: EtapeConfig, service: string): Promise<Plan> {
-  const { planRollout } = await import('../plan/planner.js');
+  const { planRollout } = await import('../config/plan.js');
   return planRollout(config, service);
 }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../config/load.js';
-import { planRollout } from '../../plan/planner.js';
+import { planRollout } from '../../config/plan.js';
 import { EXAMPLE_CONFIG } from './config.js';
 import { formatPlanTable } from './plan.js';
 

@@ -2,7 +2,8 @@
 // it takes (the sum of the bakes).
 import type { Command } from 'commander';
 import { formatDuration } from '../../core/duration.js';
-import { fmtWeight, planRollout } from '../../plan/planner.js';
+import { planRollout } from '../../config/plan.js';
+import { fmtWeight } from '../../plan/planner.js';
 import type { Plan } from '../../plan/types.js';
 import type { EtapeConfig } from '../../config/schema.js';
 import { loadConfigFromProgram } from '../context.js';
