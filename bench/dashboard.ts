@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { configSchema } from '../src/config/schema.js';
 import type { Observation } from '../src/core/types.js';
-import { planRollout } from '../src/plan/planner.js';
+import { planRollout } from '../src/config/plan.js';
 import { newRolloutState, type RolloutState } from '../src/rollout/state.js';
 import { compileGate } from '../src/gates/index.js';
 import { openStore } from '../src/store/open.js';
