@@ -7,18 +7,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { TargetFleet, fleetConfig } from './rollout-fixture.js';
+import { skipWithout } from './helpers.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run'];
 const ARTIFACTS = resolve('test-artifacts');
-const skip = existsSync(CHROMIUM) ? false : 'chromium is not installed: run scripts/setup-test-deps.sh';
+const skip = skipWithout(CHROMIUM, 'chromium is not installed: run scripts/setup-test-deps.sh');
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const OPERATOR = 'op-token-3f9a1c77d2e84b5a';

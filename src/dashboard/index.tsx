@@ -193,7 +193,7 @@ function mountDashboard(app: ApiApp, ctx: ApiContext, opts: DashboardOptions): v
     return page(
       c,
       { title: 'Rollouts', nav: 'rollouts', session: s, live: selfUrl(c), topic: 'rollouts' },
-      <RolloutsView view={view} now={ctx.clock.now()} pageUrl={pageUrl} />,
+      <RolloutsView view={view} now={ctx.clock.now()} paged={Boolean(q.before)} pageUrl={pageUrl} />,
     );
   });
 

@@ -18,7 +18,7 @@ function Versions(props: { row: RolloutRow }) {
   );
 }
 
-export function RolloutsView(props: { view: RolloutListView; now: number; pageUrl: (before: string | null) => string }) {
+export function RolloutsView(props: { view: RolloutListView; now: number; paged: boolean; pageUrl: (before: string | null) => string }) {
   const v = props.view;
   return (
     <>
@@ -93,13 +93,17 @@ export function RolloutsView(props: { view: RolloutListView; now: number; pageUr
           </table>
         </div>
       )}
-      <nav class="pages" aria-label="Pages">
-        {v.next ? (
-          <a href={props.pageUrl(v.next)} rel="next">
-            Older rollouts
-          </a>
-        ) : null}
-      </nav>
+      {v.next || props.paged ? (
+        <nav class="pages" aria-label="Pages">
+          {props.paged ? <a href={props.pageUrl(null)}>Newest rollouts</a> : null}
+          {props.paged && v.next ? ' · ' : null}
+          {v.next ? (
+            <a href={props.pageUrl(v.next)} rel="next">
+              Older rollouts
+            </a>
+          ) : null}
+        </nav>
+      ) : null}
     </>
   );
 }
@@ -280,7 +284,7 @@ export function RolloutView(props: {
               {w.approval ? (w.approvedBy ? ` · approved by ${w.approvedBy}` : ' · needs approval') : ''}
             </p>
             <p>
-              <Bake bake={w.bake} status={w.status} />
+              <Bake bake={w.bake} status={r.active ? w.status : null} />
             </p>
             {w.startedAt ? (
               <p class="small">

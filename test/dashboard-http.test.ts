@@ -1,0 +1,266 @@
+// The dashboard over HTTP without a browser: sign-in and its cookie, refusals without a session, from
+// another origin or without the CSRF token, a viewer refused by the API, no token in any page, keyset pages
+// of the rollouts view, filters, assets from the installed packages, and the change feed's events.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { configSchema } from '../src/config/schema.js';
+import { VirtualClock } from '../src/core/clock.js';
+import { openStore } from '../src/store/open.js';
+import { createApi } from '../src/api/app.js';
+import { extraRoutes } from '../src/api/routes.js';
+import { serveApi } from '../src/api/server.js';
+import { LiveFeed } from '../src/dashboard/live.js';
+
+const OP = 'operator-token-4d2c9e1a7b';
+const VIEW = 'viewer-token-1b7e3f9c2d';
+const config = configSchema.parse({
+  fleet: {
+    regions: [
+      { id: 'r1', geography: 'g1', canary: true, cells: [{ id: 'c1' }] },
+      { id: 'r2', geography: 'g1', pair: 'r3', cells: [{ id: 'c1' }] },
+      { id: 'r3', geography: 'g2', cells: [{ id: 'c1' }, { id: 'c2' }] },
+    ],
+  },
+  services: ['blob', 'queue'].map((name) => ({
+    name,
+    initialVersion: 'v1',
+    driver: { kind: 'exec', deploy: 'true' },
+    probes: [{ name: 'http', url: 'http://127.0.0.1:9/health' }],
+    gates: [{ kind: 'probe', name: 'health', probe: 'http' }],
+  })),
+  server: {
+    tokens: [
+      { name: 'ops', role: 'operator', token: OP },
+      { name: 'watcher', role: 'viewer', token: VIEW },
+    ],
+  },
+});
+
+async function setup() {
+  const store = await openStore(':memory:');
+  const clock = new VirtualClock(Date.parse('2026-11-20T10:00:00Z'));
+  const app = createApi({ store, config, clock, routes: extraRoutes });
+  const signIn = async (token: string) => {
+    const r = await app.request('/ui/signin', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost', host: 'localhost' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    const set = r.headers.get('set-cookie');
+    return { status: r.status, set, cookie: set?.split(';')[0] ?? '' };
+  };
+  const get = async (path: string, cookie = '') => {
+    const r = await app.request(path, { headers: cookie ? { cookie } : {} });
+    return { status: r.status, location: r.headers.get('location'), html: await r.text(), headers: r.headers };
+  };
+  const post = async (path: string, cookie: string, form: Record<string, string>, origin = 'http://localhost') => {
+    const r = await app.request(path, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', origin, host: 'localhost' },
+      body: new URLSearchParams(form).toString(),
+    });
+    return { status: r.status, location: r.headers.get('location'), html: await r.text() };
+  };
+  const api = async (method: string, path: string, body?: unknown, token = OP) => {
+    const r = await app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  };
+  const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1];
+  return { store, clock, app, signIn, get, post, api, csrfOf };
+}
+
+test('sign-in sets an HttpOnly SameSite=Strict cookie on /ui; no session leads to sign-in; a wrong token is 401', async () => {
+  const { store, signIn, get } = await setup();
+  assert.equal((await get('/')).location, '/ui/rollouts');
+  const anon = await get('/ui/rollouts');
+  assert.equal(anon.status, 303);
+  assert.equal(anon.location, '/ui/signin');
+  assert.equal((await get('/ui/live')).status, 401);
+  const bad = await signIn('nope');
+  assert.equal(bad.status, 401);
+  assert.equal(bad.set, null);
+  const ok = await signIn(OP);
+  assert.equal(ok.status, 303);
+  assert.match(ok.set!, /HttpOnly/);
+  assert.match(ok.set!, /SameSite=Strict/);
+  assert.match(ok.set!, /Path=\/ui/);
+  const page = await get('/ui/rollouts', ok.cookie);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-security-policy')!, /script-src 'self'/);
+  assert.ok(!page.html.includes(OP), 'the token is not in the page');
+  await store.close();
+});
+
+test('actions need our origin, the CSRF token and the operator role; the API refuses a viewer', async () => {
+  const { store, signIn, get, post, api, csrfOf } = await setup();
+  const started = await api('POST', '/api/rollouts', { service: 'blob', version: 'v2', id: 'r-1' });
+  assert.equal(started.status, 201);
+  const op = await signIn(OP);
+  const page = await get('/ui/rollouts/r-1', op.cookie);
+  assert.match(page.html, /href="\/ui\/rollouts\/r-1\/confirm\/pause"/);
+  assert.match(page.html, /href="\/ui\/rollouts\/r-1\/confirm\/abort"/);
+  assert.doesNotMatch(page.html, /confirm\/resume/, 'resume does not apply to a pending rollout');
+  const confirm = await get('/ui/rollouts/r-1/confirm/abort', op.cookie);
+  assert.match(confirm.html, /rolls back the 0 targets it touched to their last verified version \(v1\)/);
+  const csrf = csrfOf(confirm.html);
+  assert.equal((await post('/ui/rollouts/r-1/actions/pause', op.cookie, { csrf }, 'http://evil.example')).status, 403);
+  assert.equal((await post('/ui/rollouts/r-1/actions/pause', op.cookie, {})).status, 403);
+  assert.equal((await post('/ui/rollouts/r-1/actions/pause', op.cookie, { csrf: 'x'.repeat(csrf.length) })).status, 403);
+  assert.equal((await api('GET', '/api/rollouts/r-1')).json.phase, 'pending', 'nothing changed');
+  const done = await post('/ui/rollouts/r-1/actions/pause', op.cookie, { csrf, reason: 'lunch' });
+  assert.equal(done.status, 303);
+  assert.equal(done.location, '/ui/rollouts/r-1?done=pause');
+  assert.equal((await api('GET', '/api/rollouts/r-1')).json.phase, 'paused');
+  // An action that no longer applies says why.
+  const again = await post('/ui/rollouts/r-1/actions/pause', op.cookie, { csrf });
+  assert.equal(again.status, 409);
+  assert.match(again.html, /pause does not apply to rollout r-1 now: it is paused/);
+
+  const viewer = await signIn(VIEW);
+  const vpage = await get('/ui/rollouts/r-1', viewer.cookie);
+  assert.doesNotMatch(vpage.html, /confirm\//, 'a viewer sees no action');
+  assert.equal((await get('/ui/rollouts/r-1/confirm/resume', viewer.cookie)).status, 403);
+  const refused = await post('/ui/rollouts/r-1/actions/resume', viewer.cookie, { csrf: csrfOf(vpage.html) });
+  assert.equal(refused.status, 403);
+  assert.match(refused.html, /role viewer; this needs operator/);
+  assert.equal((await api('GET', '/api/rollouts/r-1')).json.phase, 'paused');
+  await store.close();
+});
+
+test('the rollouts view pages with a cursor, filters by service and phase, and each row says what it waits for', async () => {
+  const { store, clock, signIn, get, api } = await setup();
+  // 120 ended rollouts and one active, created a minute apart.
+  for (let i = 0; i < 120; i++) {
+    const service = i % 2 ? 'queue' : 'blob';
+    const at = clock.now() + i * 60_000;
+    await store.createRollout(
+      {
+        id: `old-${String(i).padStart(3, '0')}`,
+        service,
+        version: `v${i + 2}`,
+        phase: 'completed',
+        state: {
+          id: `old-${i}`,
+          service,
+          version: `v${i + 2}`,
+          phase: 'completed',
+          createdBy: 'cli:x',
+          waves: [],
+          targets: {},
+          gates: {},
+          freeze: [],
+        },
+        createdAt: at,
+        updatedAt: at,
+      },
+      [],
+    );
+  }
+  clock.advance(121 * 60_000);
+  await api('POST', '/api/rollouts', { service: 'blob', version: 'v999', id: 'live-1' });
+  const op = await signIn(OP);
+  const ids = (html: string) => [...html.matchAll(/data-rollout="([^"]+)"/g)].map((m) => m[1]);
+  const seen: string[] = [];
+  let url: string | null = '/ui/rollouts';
+  let pages = 0;
+  while (url) {
+    const p = await get(url, op.cookie);
+    seen.push(...ids(p.html));
+    pages++;
+    const next = /href="(\/ui\/rollouts\?[^"]+)" rel="next"/.exec(p.html);
+    url = next ? next[1].replace(/&amp;/g, '&') : null;
+  }
+  assert.equal(pages, 3, '121 rollouts in pages of 50');
+  assert.equal(seen.length, 121);
+  assert.equal(new Set(seen).size, 121, 'no rollout twice');
+  assert.equal(seen[0], 'live-1', 'newest first');
+  const first = await get('/ui/rollouts', op.cookie);
+  assert.match(first.html, /the controller to start it/);
+  assert.match(first.html, /1 of 3/);
+  const active = ids((await get('/ui/rollouts?phase=active', op.cookie)).html);
+  assert.deepEqual(active, ['live-1']);
+  const queue = ids((await get('/ui/rollouts?service=queue', op.cookie)).html);
+  assert.equal(queue.length, 50);
+  assert.ok(queue.every((id) => Number(id.slice(4)) % 2 === 1));
+  assert.match(
+    (await get('/ui/rollouts?service=nosuch&phase=completed', op.cookie)).html,
+    /data-rollout/,
+    'an unknown service is no filter',
+  );
+  assert.equal((await get('/ui/rollouts/nosuch', op.cookie)).status, 404);
+  await store.close();
+});
+
+test('assets come from the installed packages and our folder; the fleet and incidents views render', async () => {
+  const { store, signIn, get, api } = await setup();
+  for (const [file, type] of [
+    ['htmx.min.js', /javascript/],
+    ['uPlot.iife.min.js', /javascript/],
+    ['uPlot.min.css', /css/],
+    ['dashboard.js', /javascript/],
+    ['dashboard.css', /css/],
+  ] as const) {
+    const r = await get(`/ui/assets/${file}`);
+    assert.equal(r.status, 200, file);
+    assert.match(r.headers.get('content-type')!, type);
+    assert.ok(r.html.length > 500, file);
+  }
+  assert.equal((await get('/ui/assets/..%2Fpackage.json')).status, 404);
+  const op = await signIn(OP);
+  const fleet = await get('/ui/fleet', op.cookie);
+  assert.match(fleet.html, /<a href="#region-r3">r3<\/a>/, 'r2 links to its pair');
+  assert.match(fleet.html, /data-component="queue\/r3"/);
+  assert.match(fleet.html, /unknown/, 'no evidence is unknown, never operational');
+  const opened = await api('POST', '/api/incidents', { title: 'Queue slow', components: ['queue/r1'], message: 'Looking.' });
+  assert.equal(opened.status, 201);
+  const inc = await get('/ui/incidents', op.cookie);
+  assert.match(inc.html, /Queue slow/);
+  assert.match(inc.html, /Post update/);
+  await store.close();
+});
+
+test('the change feed tells listeners which rollouts changed, from the event log', async () => {
+  const { store, api } = await setup();
+  const feed = new LiveFeed({ store, pollMs: 20, evidenceMs: 60_000 });
+  const got: string[][] = [];
+  const unsubscribe = feed.subscribe((m) => {
+    if (m.kind === 'change') got.push(m.change.rollouts);
+  });
+  // Let the first poll find the end of the log, then change something.
+  await new Promise((r) => setTimeout(r, 60));
+  await api('POST', '/api/rollouts', { service: 'queue', version: 'v2', id: 'q-1' });
+  const start = Date.now();
+  while (!got.some((x) => x.includes('q-1')) && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
+  unsubscribe();
+  assert.ok(
+    got.some((x) => x.includes('q-1')),
+    `a change for q-1: ${JSON.stringify(got)}`,
+  );
+  assert.equal(feed.size, 0);
+  // And over a real socket, the SSE stream says hello.
+  const app = createApi({ store, config, clock: new VirtualClock(), routes: extraRoutes });
+  const server = await serveApi(app, '127.0.0.1:0');
+  try {
+    const si = await fetch(`${server.url}/ui/signin`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+      body: `token=${OP}`,
+    });
+    const cookie = si.headers.get('set-cookie')!.split(';')[0];
+    const ac = new AbortController();
+    const res = await fetch(`${server.url}/ui/live`, { headers: { cookie }, signal: ac.signal });
+    assert.match(res.headers.get('content-type')!, /text\/event-stream/);
+    const reader = res.body!.getReader();
+    const { value } = await reader.read();
+    assert.match(new TextDecoder().decode(value), /event: hello/);
+    ac.abort();
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
