@@ -9,7 +9,7 @@ const CORE = [
   'src/rollout/**/*.ts',
   'src/gates/**/*.ts',
   'src/judge/**/*.ts',
-  'src/statuspage/status.ts',
+  'src/status/**/*.ts',
   'src/incidents/rules.ts',
   'src/sla/availability.ts',
   'src/sla/series.ts',

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { configSchema } from '../src/config/schema.js';
 import type { Observation } from '../src/core/types.js';
 import { DAY_MS, MINUTE_MS, MinuteState, startOfUtcDay, type MinuteSeries } from '../src/sla/availability.js';
-import { componentsFromConfig } from '../src/statuspage/status.js';
+import { componentsFromConfig } from '../src/status/status.js';
 import { SeriesHistorySource } from '../src/statuspage/history.js';
 import { createSiteModel, newBuildState, renderSite, writeSite } from '../src/statuspage/build.js';
 import { addUpdate, openIncident } from '../src/incidents/lifecycle.js';

@@ -17,7 +17,7 @@ import { dailyUptime, DAY_MS, formatPercent, MINUTE_MS, sumUptime } from '../src
 import { componentSeriesFromStore, seriesOptionsFromConfig, slaReportForDemo, slaReportFromStore } from '../src/sla/from-store.js';
 import { parseMonth } from '../src/sla/report.js';
 import { StatusBuilder } from '../src/statuspage/publisher.js';
-import { componentsFromConfig } from '../src/statuspage/status.js';
+import { componentsFromConfig } from '../src/status/status.js';
 import { maintenanceFromIncidents, measureFromSlaConfig, StoreHistorySource } from '../src/statuspage/history.js';
 
 const CONFIG = `version: 1

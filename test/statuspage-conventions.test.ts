@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { renderAtom } from '../src/statuspage/atom.js';
 import { v2Files } from '../src/statuspage/v2.js';
 import { createSiteModel } from '../src/statuspage/build.js';
-import { componentsFromConfig } from '../src/statuspage/status.js';
+import { componentsFromConfig } from '../src/status/status.js';
 import { fleetConfig, healthyEvidence, maintenanceFixture, modelFor, NOW, wideIncident } from './statuspage-fixtures.js';
 
 const entryIds = (atom: string) => [...atom.matchAll(/<entry>\n<id>([^<]+)<\/id>/g)].map((m) => m[1]);

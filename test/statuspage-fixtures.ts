@@ -2,7 +2,7 @@
 import type { Observation } from '../src/core/types.js';
 import type { IncidentRecord } from '../src/store/store.js';
 import { configSchema, type EtapeConfig } from '../src/config/schema.js';
-import { componentsFromConfig, componentStatuses, headline, DEFAULT_STATUS_RULES, type ComponentState } from '../src/statuspage/status.js';
+import { componentsFromConfig, componentStatuses, headline, DEFAULT_STATUS_RULES, type ComponentState } from '../src/status/status.js';
 import { openIncident, scheduleMaintenance, addUpdate, isOpenAt } from '../src/incidents/lifecycle.js';
 import { pageIdFor, type SiteModel } from '../src/statuspage/model.js';
 import { SeriesHistorySource } from '../src/statuspage/history.js';

@@ -8,7 +8,7 @@ import { openStore } from '../src/store/open.js';
 import type { Observation } from '../src/core/types.js';
 import { StoreHistorySource } from '../src/statuspage/history.js';
 import { dailyUptime, DAY_MS, formatPercent, MINUTE_MS, seriesFromObservations } from '../src/sla/availability.js';
-import type { ComponentDef } from '../src/statuspage/status.js';
+import type { ComponentDef } from '../src/status/status.js';
 
 test('store-backed history equals dailyUptime over the whole window, and stays equal as time moves on', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'etape-hist-'));
@@ -61,7 +61,7 @@ test('the page history of a month sums to the figure the SLA report shows for it
   const { parseMonth } = await import('../src/sla/report.js');
   const { seriesOptionsFromConfig } = await import('../src/sla/from-store.js');
   const { measureFromSlaConfig, maintenanceFromIncidents } = await import('../src/statuspage/history.js');
-  const { componentsFromConfig } = await import('../src/statuspage/status.js');
+  const { componentsFromConfig } = await import('../src/status/status.js');
   const { sumUptime } = await import('../src/sla/availability.js');
   const { scheduleMaintenance } = await import('../src/incidents/lifecycle.js');
   const dir = await mkdtemp(join(tmpdir(), 'etape-hist-'));

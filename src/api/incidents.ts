@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { EtapeError } from '../core/errors.js';
 import { ms } from '../config/common.js';
-import { componentsFromConfig } from '../statuspage/status.js';
+import { componentsFromConfig } from '../status/status.js';
 import { createWebhookNotifier, type Notifier } from '../incidents/notify.js';
 import {
   getIncidentOp,

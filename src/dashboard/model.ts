@@ -8,7 +8,7 @@ import type { EtapeConfig } from '../config/schema.js';
 import { buildFleet } from '../fleet/fleet.js';
 import { ACTIVE_PHASES, PHASES, isActive, isTerminal } from '../rollout/phases.js';
 import { bakeLeft, currentWave, type RolloutState, type WaveState } from '../rollout/state.js';
-import { componentsFromConfig, componentStatuses, statusRulesFromConfig, type ComponentStatus } from '../statuspage/status.js';
+import { componentsFromConfig, componentStatuses, statusRulesFromConfig, type ComponentStatus } from '../status/status.js';
 import { listIncidentsOp, type IncidentView } from '../incidents/service.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
 

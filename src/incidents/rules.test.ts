@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncidentRecord } from '../store/store.js';
-import type { ComponentState, ComponentStatus } from '../statuspage/status.js';
+import type { ComponentState, ComponentStatus } from '../status/status.js';
 import { decideIncidents, DEFAULT_INCIDENT_RULES, type ComponentTrack, type IncidentRuleState } from './rules.js';
 import {
   addUpdate,

@@ -6,7 +6,7 @@
 import type { IncidentImpact, IncidentRecord } from '../store/store.js';
 import { ms } from '../config/common.js';
 import type { IncidentRulesConfig } from '../config/statuspage.js';
-import { STATUS_LABEL, type ComponentState, type ComponentStatus } from '../statuspage/status.js';
+import { STATUS_LABEL, type ComponentState, type ComponentStatus } from '../status/status.js';
 import { addUpdate, effectiveMaintenanceStatus, IMPACT_RANK, isClosedStatus, newIncidentId, openIncident, regionsOf } from './lifecycle.js';
 import { formatDuration } from '../core/duration.js';
 

@@ -1,5 +1,5 @@
 // An SVG badge per component: "region | status" with an icon shape, so it reads without colour.
-import { STATUS_LABEL, type ComponentState, type ComponentStatus } from './status.js';
+import { STATUS_LABEL, type ComponentState, type ComponentStatus } from '../status/status.js';
 import { esc } from './html.js';
 import { GENERATED_AT_ISO } from './v2.js';
 

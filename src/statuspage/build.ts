@@ -24,7 +24,7 @@ import type { IncidentRecord } from '../store/store.js';
 import { ms } from '../config/common.js';
 import type { StatusPageConfig } from '../config/statuspage.js';
 import { isOpenAt } from '../incidents/lifecycle.js';
-import { componentStatuses, headline, statusRulesFromConfig, type ComponentDef } from './status.js';
+import { componentStatuses, headline, statusRulesFromConfig, type ComponentDef } from '../status/status.js';
 import type { ComponentHistory } from './history.js';
 import type { IncidentImpact } from '../sla/incident-impact.js';
 

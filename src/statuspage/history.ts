@@ -20,7 +20,7 @@ import {
   type SeriesOptions,
   type Uptime,
 } from '../sla/availability.js';
-import type { ComponentDef } from './status.js';
+import type { ComponentDef } from '../status/status.js';
 import { resolveSla, type SlaConfig } from '../config/sla.js';
 
 export interface ComponentHistory {

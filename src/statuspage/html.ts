@@ -5,7 +5,7 @@ import type { IncidentRecord } from '../store/store.js';
 import { formatDuration } from '../core/duration.js';
 import { formatPercent, type DayUptime } from '../sla/availability.js';
 import { isOverdue, lastPublicUpdateAt, regionsOf } from '../incidents/lifecycle.js';
-import { STATUS_LABEL, worseStatus, type ComponentState, type ComponentStatus } from './status.js';
+import { STATUS_LABEL, worseStatus, type ComponentState, type ComponentStatus } from '../status/status.js';
 import {
   activeMaintenances,
   bannerIncidents,

@@ -4,7 +4,7 @@ import type { IncidentRecord } from '../store/store.js';
 import { effectiveMaintenanceStatus, isBanner, isOpenAt, isUpcomingMaintenance } from '../incidents/lifecycle.js';
 import type { ComponentHistory } from './history.js';
 import type { IncidentImpact } from '../sla/incident-impact.js';
-import type { ComponentState, Headline } from './status.js';
+import type { ComponentState, Headline } from '../status/status.js';
 
 export interface SiteModel {
   generatedAt: number;

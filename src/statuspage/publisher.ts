@@ -17,7 +17,7 @@ import { incidentImpactFromStore, type IncidentImpact } from '../sla/incident-im
 import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
 import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
 import { componentNotification, createWebhookNotifier, incidentNotification, type Notifier } from '../incidents/notify.js';
-import { componentsFromConfig, type ComponentDef, type ComponentState } from './status.js';
+import { componentsFromConfig, type ComponentDef, type ComponentState } from '../status/status.js';
 import { maintenanceFromIncidents, measureFromSlaConfig, StoreHistorySource, type HistorySource } from './history.js';
 import { createSiteModel, newBuildState, renderSite, writeSite, type BuildState, type WriteResult } from './build.js';
 import type { SiteModel } from './model.js';

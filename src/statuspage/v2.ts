@@ -4,7 +4,7 @@
 // `evidence`. Every document carries a top-level `generated_at`.
 import type { IncidentRecord } from '../store/store.js';
 import { publicCredits } from '../sla/incident-impact.js';
-import { STATUS_LABEL, worseStatus, type ComponentState, type ComponentStatus } from './status.js';
+import { STATUS_LABEL, worseStatus, type ComponentState, type ComponentStatus } from '../status/status.js';
 import {
   activeMaintenances,
   byService,

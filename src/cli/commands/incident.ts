@@ -12,7 +12,7 @@ import { loadConfig } from '../../config/load.js';
 import type { EtapeConfig } from '../../config/schema.js';
 import type { Store } from '../../store/store.js';
 import { storeFromProgram } from '../store-context.js';
-import { componentsFromConfig } from '../../statuspage/status.js';
+import { componentsFromConfig } from '../../status/status.js';
 import { createWebhookNotifier } from '../../incidents/notify.js';
 import {
   getIncidentOp,

@@ -6,7 +6,7 @@ import { createLogger } from '../../core/log.js';
 import { loadConfig } from '../../config/load.js';
 import { storeFromProgram } from '../store-context.js';
 import { StatusBuilder } from '../../statuspage/publisher.js';
-import { STATUS_LABEL } from '../../statuspage/status.js';
+import { STATUS_LABEL } from '../../status/status.js';
 
 export function registerStatusCommands(program: Command): void {
   const status = program.command('status').description('the public status page');
