@@ -127,9 +127,11 @@ test('operations through the API are recorded with the token name, never the tok
   const id = started.json.id;
   assert.equal(started.json.phase, 'pending');
   assert.equal((await call('POST', `/api/rollouts/${id}/pause`, { token: OPERATOR, body: { reason: 'lunch' } })).json.phase, 'paused');
-  assert.equal((await call('POST', `/api/rollouts/${id}/pause`, { token: OPERATOR })).status, 200, 'pause is idempotent');
+  assert.equal((await call('POST', `/api/rollouts/${id}/pause`, { token: OPERATOR })).status, 409, 'pausing a paused rollout is refused');
   assert.equal((await call('POST', `/api/rollouts/${id}/resume`, { token: OPERATOR })).json.phase, 'running');
-  assert.equal((await call('POST', `/api/rollouts/${id}/approve`, { token: OPERATOR, body: { wave: 2 } })).status, 200);
+  const needless = await call('POST', `/api/rollouts/${id}/approve`, { token: OPERATOR, body: { wave: 2 } });
+  assert.equal(needless.status, 409, 'approving a wave that needs no approval is refused');
+  assert.match(needless.json.error.message, /wave 2 of rollout .* needs no approval/);
   assert.equal((await call('POST', `/api/rollouts/${id}/abort`, { token: OPERATOR })).json.phase, 'aborted');
   const resumeAgain = await call('POST', `/api/rollouts/${id}/resume`, { token: OPERATOR });
   assert.equal(resumeAgain.status, 409);

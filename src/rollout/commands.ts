@@ -25,14 +25,14 @@ export function applyCommand(
 
   switch (cmd.kind) {
     case 'pause':
-      if (s.phase === 'paused') return { nextState: s, events };
+      if (s.phase === 'paused')
+        throw new EtapeError('conflict', `rollout ${s.id} is already paused${s.pausedBy ? ` (by ${s.pausedBy})` : ''}: resume it to go on`);
       if (s.phase !== 'running' && s.phase !== 'pending') throw refuse('pause');
       s.pausedBy = actor;
       go('paused', cmd.reason ? { reason: cmd.reason } : {});
       break;
     case 'resume':
-      if (s.phase === 'running') return { nextState: s, events };
-      if (s.phase !== 'paused') throw refuse('resume');
+      if (s.phase !== 'paused') throw new EtapeError('conflict', `cannot resume rollout ${s.id}: it is ${s.phase}, not paused`);
       s.pausedBy = undefined;
       go('running');
       break;
@@ -55,6 +55,8 @@ export function applyCommand(
         });
       }
       if (w.status === 'verified') throw new EtapeError('conflict', `wave ${index} of rollout ${s.id} is already verified`);
+      const needs = w.approval || w.gates.some((g) => s.gates[g]?.kind === 'approval');
+      if (!needs) throw new EtapeError('conflict', `wave ${index} of rollout ${s.id} needs no approval: it goes on by itself`);
       if (w.approvedBy) return { nextState: s, events };
       w.approvedBy = actor;
       events.push({ rolloutId: s.id, at: now, actor, type: 'wave.approved', data: { wave: index } });
