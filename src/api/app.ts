@@ -2,6 +2,7 @@
 // /api/ needs a token (401 without a valid one); reads need `viewer`, writes `operator` (403 otherwise).
 // Other parts mount their routes with `routes` registrars and get the same auth and error handling.
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
@@ -14,6 +15,7 @@ import * as ops from '../rollout/operations.js';
 import { summarize } from '../rollout/view.js';
 import { allows, TokenAuth, type Principal, type Role } from './auth.js';
 import { openApiDocument, type OpenApiDocument } from './openapi.js';
+import { API_LIMITS, jsonDepth, nameField } from '../core/limits.js';
 
 export type ApiEnv = { Variables: { principal: Principal; actor: string } };
 export type ApiApp = Hono<ApiEnv>;
@@ -53,6 +55,7 @@ export interface ApiOptions {
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   bad_request: 400,
+  too_large: 413,
   usage: 400,
   'config.invalid': 400,
   'plan.invalid': 400,
@@ -89,6 +92,20 @@ export function createApi(opts: ApiOptions): ApiApp {
   });
   app.notFound((c) =>
     c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}; see /openapi.json`, problems: [] } }, 404),
+  );
+
+  // No body is read whole past the limit: a Content-Length over it is refused at once, a streamed body as
+  // soon as it passes it.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: API_LIMITS.bodyBytes,
+      onError: () => {
+        throw new EtapeError('too_large', `the request body is larger than ${API_LIMITS.bodyBytes / 1024} KiB, the most the API takes`, {
+          problems: [{ path: 'body', message: `at most ${API_LIMITS.bodyBytes} bytes` }],
+        });
+      },
+    }),
   );
 
   app.get('/openapi.json', (c) => c.json(doc));
@@ -133,6 +150,10 @@ export function createApi(opts: ApiOptions): ApiApp {
       } catch {
         throw new EtapeError('bad_request', 'body: not valid JSON', { problems: [{ path: 'body', message: 'not valid JSON' }] });
       }
+      if (jsonDepth(raw, API_LIMITS.jsonDepth) > API_LIMITS.jsonDepth)
+        throw new EtapeError('bad_request', `body: nested more than ${API_LIMITS.jsonDepth} deep`, {
+          problems: [{ path: 'body', message: `nested more than ${API_LIMITS.jsonDepth} deep` }],
+        });
     }
     const r = schema.safeParse(raw);
     if (!r.success) {
@@ -166,12 +187,12 @@ export function createApi(opts: ApiOptions): ApiApp {
 }
 
 const startBody = z.strictObject({
-  service: z.string({ error: 'give the service name as a string' }).min(1, 'give the service name'),
-  version: z.string({ error: 'give the version as a string' }).min(1, 'give the version'),
-  id: z.string().optional(),
+  service: nameField('service name'),
+  version: nameField('version'),
+  id: nameField('rollout id').optional(),
   rollbackOnHalt: z.boolean().optional(),
 });
-const reasonBody = z.strictObject({ reason: z.string().max(1000).optional() });
+const reasonBody = z.strictObject({ reason: z.string().max(1000, 'the reason may be at most 1000 characters').optional() });
 const approveBody = z.strictObject({
   wave: z.number({ error: 'give the wave as a number' }).int('wave must be a whole number').min(1, 'wave must be 1 or more').optional(),
 });

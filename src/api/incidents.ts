@@ -2,6 +2,7 @@
 // and schedule maintenance. Mounted by `etape serve` through createApi's `routes`.
 import { z } from 'zod';
 import { EtapeError } from '../core/errors.js';
+import { API_LIMITS } from '../core/limits.js';
 import { ms } from '../config/common.js';
 import { componentsFromConfig } from '../status/status.js';
 import { createWebhookNotifier, type Notifier } from '../incidents/notify.js';
@@ -18,27 +19,36 @@ import {
 } from '../incidents/service.js';
 import type { ApiApp, ApiContext, RouteRegistrar } from './app.js';
 
+const L = API_LIMITS;
+const title = z
+  .string({ error: 'give the title as a string' })
+  .min(1, 'give a title: what people see')
+  .max(L.titleChars, `at most ${L.titleChars} characters: say in a line what people see`);
+const message = z.string().max(L.textChars, `at most ${L.textChars} characters; link to the details instead`);
+const component = z.string().min(1).max(L.nameChars, `a component is service/region, at most ${L.nameChars} characters`);
+const components = z.array(component).max(L.listItems, `at most ${L.listItems} components; a bare service stands for all its regions`);
+
 const openBody = z.strictObject({
-  title: z.string({ error: 'give the title as a string' }).min(1, 'give a title: what people see'),
+  title,
   impact: z.enum(['none', 'minor', 'major', 'critical']).optional(),
-  components: z.array(z.string()).default([]),
-  message: z.string().optional(),
+  components: components.min(1, 'name the affected components: service/region, or a bare service for all its regions'),
+  message: message.optional(),
   status: z.enum(['investigating', 'identified', 'monitoring']).optional(),
 });
 const updateBody = z.strictObject({
-  message: z.string().default(''),
+  message: message.default(''),
   status: z
     .enum(['investigating', 'identified', 'monitoring', 'resolved', 'postmortem', 'scheduled', 'in_progress', 'verifying', 'completed'])
     .optional(),
   impact: z.enum(['none', 'minor', 'major', 'critical']).optional(),
-  components: z.array(z.string()).optional(),
+  components: components.min(1, 'name at least one component').optional(),
 });
-const resolveBody = z.strictObject({ message: z.string().optional() });
+const resolveBody = z.strictObject({ message: message.optional() });
 const postmortemBody = z.strictObject({ text: z.string().min(1) });
 const maintenanceBody = z.strictObject({
-  title: z.string().min(1, 'give a title'),
-  components: z.array(z.string()).min(1, 'name the components the maintenance touches'),
-  message: z.string().optional(),
+  title,
+  components: components.min(1, 'name the components the maintenance touches'),
+  message: message.optional(),
   start: z.iso.datetime({ offset: true, error: 'start: an ISO 8601 time like 2026-11-25T02:00:00Z' }),
   end: z.iso.datetime({ offset: true, error: 'end: an ISO 8601 time like 2026-11-25T04:00:00Z' }),
 });
@@ -146,6 +156,11 @@ function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): vo
     '400': { description: 'Bad input', content: json(err) },
     '401': { description: 'No valid bearer token', content: json(err) },
     '403': { description: 'The token lacks the role this needs', content: json(err) },
+    '409': {
+      description: "Not possible in the incident's status (a postmortem before the resolution, a change after the postmortem)",
+      content: json(err),
+    },
+    '413': { description: `The body is larger than ${API_LIMITS.bodyBytes / 1024} KiB`, content: json(err) },
   };
   const idParam = {
     name: 'id',

@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 description of the HTTP API, written as a typed object and served at /openapi.json.
 // Routes mounted by other parts add their paths through ApiContext.describe.
+import { API_LIMITS, limitsDescription } from '../core/limits.js';
 
 type Schema = Record<string, unknown>;
 
@@ -17,7 +18,7 @@ export type OpenApiPathItem = Partial<Record<'get' | 'post' | 'put' | 'patch' | 
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
-  info: { title: string; version: string; description?: string };
+  info: { title: string; version: string; description?: string; 'x-limits'?: Record<string, number> };
   servers?: { url: string }[];
   paths: Record<string, OpenApiPathItem>;
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, Schema> };
@@ -32,6 +33,13 @@ const errors = {
   '400': { description: 'Bad input; `error.problems[].path` names the field', content: json(ref('Error')) },
   '401': { description: 'No valid bearer token', content: json(ref('Error')) },
   '403': { description: 'The token lacks the role this needs', content: json(ref('Error')) },
+  '408': {
+    description: `The request did not arrive within ${API_LIMITS.requestMs / 1000} s (headers within ${API_LIMITS.headersMs / 1000} s)`,
+  },
+  '413': {
+    description: `The body is larger than ${API_LIMITS.bodyBytes / 1024} KiB; refused before it is read whole`,
+    content: json(ref('Error')),
+  },
 };
 const notFound = { '404': { description: 'No rollout with this id', content: json(ref('Error')) } };
 const conflict = { '409': { description: "Not possible in the rollout's current phase", content: json(ref('Error')) } };
@@ -60,8 +68,10 @@ export function openApiDocument(): OpenApiDocument {
     info: {
       title: 'etape',
       version: '1',
+      'x-limits': { ...API_LIMITS },
       description:
-        'Staged, region-aware rollouts. Every /api/ route needs `Authorization: Bearer <token>`; reads need the viewer role, writes the operator role.',
+        'Staged, region-aware rollouts. Every /api/ route needs `Authorization: Bearer <token>`; reads need the viewer role, writes the operator role. ' +
+        limitsDescription(),
     },
     security: [{ bearer: [] }],
     paths: {
@@ -155,9 +165,9 @@ export function openApiDocument(): OpenApiDocument {
           additionalProperties: false,
           required: ['service', 'version'],
           properties: {
-            service: { type: 'string' },
-            version: { type: 'string' },
-            id: { type: 'string' },
+            service: { type: 'string', minLength: 1, maxLength: API_LIMITS.nameChars },
+            version: { type: 'string', minLength: 1, maxLength: API_LIMITS.nameChars },
+            id: { type: 'string', minLength: 1, maxLength: API_LIMITS.nameChars },
             rollbackOnHalt: { type: 'boolean', default: true },
           },
         },

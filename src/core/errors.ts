@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'store.conflict'
   | 'not_found'
   | 'bad_request'
+  | 'too_large'
   | 'unauthorized'
   | 'forbidden'
   | 'conflict'

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { EtapeError } from '../core/errors.js';
+import { API_LIMITS } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { didYouMean } from '../core/suggest.js';
 import type { IncidentImpact, IncidentRecord, IncidentStatus, Store } from '../store/store.js';
@@ -39,7 +40,31 @@ export interface IncidentView extends IncidentRecord {
   lastUpdateAt: number;
 }
 
-function checkComponents(deps: IncidentDeps, components: string[]): string[] {
+/** Titles, messages and component lists within the limits: whatever is stored here is published on every build. */
+function checkSizes(input: { title?: string; body?: string; components?: string[] }): void {
+  const L = API_LIMITS;
+  const too = (field: string, message: string) =>
+    new EtapeError('bad_request', `${field}: ${message}`, { problems: [{ path: field, message }] });
+  if (input.title !== undefined && input.title.length > L.titleChars)
+    throw too('title', `at most ${L.titleChars} characters (this one has ${input.title.length}): say in a line what people see`);
+  if (input.body !== undefined && input.body.length > L.textChars)
+    throw too('message', `at most ${L.textChars} characters (this one has ${input.body.length}); link to the details instead`);
+  if (input.components !== undefined) {
+    if (input.components.length > L.listItems)
+      throw too('components', `at most ${L.listItems} (got ${input.components.length}); a bare service stands for all its regions`);
+    const long = input.components.find((c) => c.length > L.nameChars);
+    if (long !== undefined) throw too('components', `a component is service/region, at most ${L.nameChars} characters`);
+  }
+}
+
+function checkComponents(deps: IncidentDeps, components: string[], o: { required?: boolean } = {}): string[] {
+  checkSizes({ components });
+  if (o.required && components.every((c) => !c.trim()))
+    throw new EtapeError(
+      'bad_request',
+      'components: say which components are affected (--component service/region, or a bare service for all its regions)',
+      { problems: [{ path: 'components', message: 'at least one component' }] },
+    );
   const out: string[] = [];
   for (const raw of components) {
     const c = raw.trim();
@@ -106,6 +131,7 @@ export async function openIncidentOp(
   input: { title: string; impact?: string; components: string[]; body?: string; status?: string; actor: string },
 ): Promise<IncidentView> {
   const now = deps.clock.now();
+  checkSizes({ title: input.title, body: input.body });
   const status = checkStatus(input.status);
   if (status !== undefined && !(INCIDENT_STATUSES as readonly string[]).includes(status))
     throw new EtapeError('bad_request', `an incident opens as investigating, identified or monitoring, not ${status}`);
@@ -114,7 +140,7 @@ export async function openIncidentOp(
       id: newIncidentId('incident', now, randomBytes(4).toString('hex')),
       title: input.title,
       impact: checkImpact(input.impact) ?? 'minor',
-      components: checkComponents(deps, input.components),
+      components: checkComponents(deps, input.components, { required: true }),
       body: input.body ?? '',
       status: status as IncidentOnlyStatus | undefined,
       actor: input.actor,
@@ -137,9 +163,15 @@ export async function updateIncidentOp(
   input: { status?: string; body: string; impact?: string; components?: string[]; actor: string },
 ): Promise<IncidentView> {
   const now = deps.clock.now();
+  checkSizes({ body: input.body });
   const i = await load(deps, id);
   if (!input.body.trim() && input.status === undefined)
     throw new EtapeError('bad_request', 'an update needs a message (--message) or a new status (--status)');
+  if (input.status === 'postmortem' && i.kind === 'incident' && i.resolvedAt === null)
+    throw new EtapeError(
+      'conflict',
+      `incident ${i.id} is still ${i.status}: a postmortem follows the resolution. Resolve it first (etape incident resolve ${i.id}, or POST /api/incidents/${i.id}/resolve), then add the postmortem`,
+    );
   const next = addUpdate(
     i,
     {
@@ -161,6 +193,7 @@ export async function updateIncidentOp(
 
 export async function resolveIncidentOp(deps: IncidentDeps, id: string, input: { body?: string; actor: string }): Promise<IncidentView> {
   const now = deps.clock.now();
+  checkSizes({ body: input.body });
   const i = await load(deps, id);
   const next = resolveIncident(i, input.body ?? '', input.actor, now);
   return view(await save(deps, next, 'incident.resolved', input.actor), now, deps.updateCadenceMs);
@@ -201,6 +234,7 @@ export async function scheduleMaintenanceOp(
   input: { title: string; components: string[]; body?: string; start: number; end: number; actor: string },
 ): Promise<IncidentView> {
   const now = deps.clock.now();
+  checkSizes({ title: input.title, body: input.body });
   const rec = scheduleMaintenance(
     {
       id: newIncidentId('maintenance', now, randomBytes(4).toString('hex')),
