@@ -140,6 +140,12 @@ export const judgeGateSchema = z.strictObject({
   ...limits,
   /** Early looks are inconclusive while traffic accrues; the limit counts only looks with enough data. */
   inconclusiveLimit: z.number().int().min(0).default(10),
+  /**
+   * What a judgment still inconclusive at the end of the wave's bake time does (only when data are missing
+   * or below the minimums; otherwise the last look decides pass or fail): `pause` holds the wave for a
+   * person, `fail` fails the gate.
+   */
+  inconclusive: z.enum(['pause', 'fail']).default('pause'),
 });
 
 export const approvalGateSchema = z.strictObject({

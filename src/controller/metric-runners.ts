@@ -49,7 +49,7 @@ export function judgeTargetsFromState(s: RolloutState, gate: string, fleet?: Fle
     .map((t) => ({ region: t.region, cell: t.cell, version: t.fromVersion, vars: vars.get(t.id) ?? {} }));
   const deployedAt = deployed.filter((t) => t.wave === w.index).map((t) => t.deployedAt ?? 0);
   const since = w.bakeStartedAt ?? (deployedAt.length ? Math.max(...deployedAt) : Math.max(...deployed.map((t) => t.deployedAt ?? 0)));
-  return { canary, baseline, since };
+  return { canary, baseline, since, bakeEndsAt: since + w.bakeMs };
 }
 
 /** The version a target of a rollout runs, by the rollout's state (undefined: not the rollout's to say). */

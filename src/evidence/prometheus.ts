@@ -9,7 +9,15 @@ import type { FleetConfig } from '../config/fleet.js';
 import { ms } from '../config/common.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { compileConditions, metricMeasurement, type QueryOutcome } from '../gates/metric-gate.js';
-import { judge, type CountPoint, type JudgeMetricInput, type JudgeResult, type TargetSeries, type ValuePoint } from '../judge/judge.js';
+import {
+  endOfBakeAction,
+  judge,
+  type CountPoint,
+  type JudgeMetricInput,
+  type JudgeResult,
+  type TargetSeries,
+  type ValuePoint,
+} from '../judge/judge.js';
 
 type MetricGateConfig = Extract<GateConfig, { kind: 'metric' }>;
 type JudgeGateConfig = Extract<GateConfig, { kind: 'judge' }>;
@@ -287,6 +295,7 @@ export async function measureJudge(
   baseline: QueryTarget[],
   startMs: number,
   now: number,
+  endOfBake = false,
 ): Promise<JudgeMeasurement> {
   const obs = (verdict: Observation['verdict'], detail: string, extra: Partial<Observation> = {}): Observation[] =>
     canary.map((t) => ({
@@ -313,10 +322,12 @@ export async function measureJudge(
     negligibleIncrease: gate.negligibleIncrease,
     minBuckets: gate.minBuckets,
     perCell: gate.perCell,
+    endOfBake,
   });
+  const { verdict, reason } = endOfBakeAction(result, gate.inconclusive);
   return {
     result,
-    observations: obs(result.verdict, result.reason, { value: result.score, evidenceFraction: result.evidenceFraction }),
+    observations: obs(verdict, reason, { value: result.score, evidenceFraction: result.evidenceFraction }),
   };
 }
 
@@ -331,6 +342,8 @@ export interface JudgeTargets {
   baseline: QueryTarget[];
   /** When the canary targets started on the new version (the window starts here). */
   since: number;
+  /** When the wave's bake time is over: the first look from then on decides (endOfBake). */
+  bakeEndsAt?: number;
 }
 
 export interface GateRunnerOptions {
@@ -399,7 +412,8 @@ export class PrometheusGateRunner {
     if (gate.kind === 'judge') {
       const jt = this.opts.judgeTargets?.(svc.name, gate.name);
       if (!jt || jt.canary.length === 0) return [];
-      return (await measureJudge(client, gate, svc.name, jt.canary, jt.baseline, jt.since, now)).observations;
+      const endOfBake = jt.bakeEndsAt !== undefined && now >= jt.bakeEndsAt;
+      return (await measureJudge(client, gate, svc.name, jt.canary, jt.baseline, jt.since, now, endOfBake)).observations;
     }
     return [];
   }

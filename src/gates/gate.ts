@@ -105,7 +105,16 @@ export function measuredGateSpec(
  * The verdict of one target from its own series of measurements, with the spec's limits. Shared by the
  * gate kinds: measurements are already verdicts (`pass`/`fail`/`inconclusive`/`error`).
  */
-export function judgeSeries(spec: GateSpec, target: string, series: Observation[], now: number): TargetVerdict {
+export function judgeSeries(
+  spec: GateSpec,
+  target: string,
+  series: Observation[],
+  now: number,
+  opts: {
+    /** Which inconclusive measurements count against `inconclusiveLimit` (default: all). */
+    countsAsInconclusive?: (o: Observation) => boolean;
+  } = {},
+): TargetVerdict {
   if (series.length === 0) return { target, verdict: 'inconclusive', reason: 'no evidence yet' };
   const sorted = [...series].sort((a, b) => a.at - b.at);
   const latest = sorted[sorted.length - 1];
@@ -134,9 +143,10 @@ export function judgeSeries(spec: GateSpec, target: string, series: Observation[
     if (fails > spec.failureLimit)
       return { target, verdict: 'fail', hung, reason: `${fails} failures, limit ${spec.failureLimit}${detail}` };
   }
-  const inconclusive = sorted.filter((o) => o.verdict === 'inconclusive').length;
+  const counted = opts.countsAsInconclusive ?? (() => true);
+  const inconclusive = sorted.filter((o) => o.verdict === 'inconclusive' && counted(o)).length;
   if (inconclusive > spec.inconclusiveLimit) {
-    return { target, verdict: 'fail', reason: `${inconclusive} inconclusive measurements, limit ${spec.inconclusiveLimit}` };
+    return { target, verdict: 'fail', reason: `${inconclusive} inconclusive measurements, limit ${spec.inconclusiveLimit}${detail}` };
   }
   const age = now - latest.at;
   if (age > spec.freshForMs) {

@@ -6,13 +6,13 @@ import type { GateConfig, ServiceConfig } from '../config/service.js';
 import type { Observation } from '../core/types.js';
 import {
   foldTargets,
+  judgeSeries,
   measuredGateSpec,
   seriesPerTarget,
   type GateInput,
   type GateKind,
   type GateResult,
   type GateSpec,
-  type TargetVerdict,
 } from './gate.js';
 
 /** A judge gate's result: the usual gate result plus the newest score and evidence fraction. */
@@ -23,49 +23,8 @@ export interface JudgeGateResult extends GateResult {
   evidenceFraction: number;
 }
 
-export function judgeTargetVerdict(spec: GateSpec, target: string, series: Observation[], now: number): TargetVerdict {
-  if (series.length === 0) return { target, verdict: 'inconclusive', reason: 'no judgment yet' };
-  const sorted = [...series].sort((a, b) => a.at - b.at);
-  const latest = sorted[sorted.length - 1];
-  let errors = 0;
-  for (let i = sorted.length - 1; i >= 0 && sorted[i].verdict === 'error'; i--) errors++;
-  if (errors > spec.consecutiveErrorLimit) {
-    return {
-      target,
-      verdict: 'error',
-      halt: true,
-      reason: `${errors} consecutive judge errors, limit ${spec.consecutiveErrorLimit}: ${latest.detail ?? ''}`,
-    };
-  }
-  const fails = sorted.filter((o) => o.verdict === 'fail');
-  if (fails.length > spec.failureLimit) {
-    return { target, verdict: 'fail', reason: fails[fails.length - 1].detail ?? 'judge failed' };
-  }
-  const stuck = sorted.filter((o) => o.verdict === 'inconclusive' && (o.evidenceFraction ?? 1) >= 1).length;
-  if (stuck > spec.inconclusiveLimit) {
-    return {
-      target,
-      verdict: 'fail',
-      reason: `${stuck} inconclusive judgments with enough data, limit ${spec.inconclusiveLimit}: ${latest.detail ?? ''}`,
-    };
-  }
-  const age = now - latest.at;
-  if (age > spec.freshForMs) return { target, verdict: 'inconclusive', reason: `stale: newest judgment is ${Math.round(age / 1000)}s old` };
-  switch (latest.verdict) {
-    case 'pass':
-      return { target, verdict: 'pass', reason: latest.detail ?? 'passing' };
-    case 'error':
-      return { target, verdict: 'error', reason: `${errors} error(s), limit ${spec.consecutiveErrorLimit}: ${latest.detail ?? ''}` };
-    case 'fail':
-      return {
-        target,
-        verdict: 'inconclusive',
-        reason: `${fails.length} failed judgment(s), fails after ${spec.failureLimit + 1}: ${latest.detail ?? ''}`,
-      };
-    default:
-      return { target, verdict: 'inconclusive', reason: latest.detail ?? 'inconclusive' };
-  }
-}
+/** Early looks without enough data (evidenceFraction < 1) are inconclusive without counting against the limit. */
+const withEnoughData = (o: Observation) => (o.evidenceFraction ?? 1) >= 1;
 
 export const judgeGate: GateKind = {
   kind: 'judge',
@@ -77,7 +36,7 @@ export const judgeGate: GateKind = {
     const series = seriesPerTarget(input);
     const result = foldTargets(
       input.spec,
-      input.targets.map((t) => judgeTargetVerdict(input.spec, t.id, series.get(t.id) ?? [], input.now)),
+      input.targets.map((t) => judgeSeries(input.spec, t.id, series.get(t.id) ?? [], input.now, { countsAsInconclusive: withEnoughData })),
     );
     let evidenceFraction = input.targets.length === 0 ? 0 : 1;
     let score: number | undefined;

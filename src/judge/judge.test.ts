@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judge, type CountPoint, type JudgeMetricInput, type TargetSeries, type ValuePoint } from './judge.js';
+import { endOfBakeAction, judge, type CountPoint, type JudgeMetricInput, type TargetSeries, type ValuePoint } from './judge.js';
 import { seededRandom } from '../core/random.js';
 
 const r = seededRandom(42);
@@ -175,4 +175,20 @@ test('end of bake with data missing or below the minimums stays inconclusive and
   const five = [ok, { ...ok, name: 'b' }, { ...ok, name: 'c' }, { ...ok, name: 'd' }, { ...bad, name: 'e' }];
   assert.equal(judge(five).verdict, 'inconclusive');
   assert.equal(judge(five, { endOfBake: true }).verdict, 'fail');
+});
+
+test("the gate's inconclusive action applies only to an end-of-bake judgment with too few data", () => {
+  const few = latencyMetric([latencies('a/1', 20, 100)], [latencies('a/2', 20, 100)]);
+  const early = judge([few]);
+  assert.deepEqual(endOfBakeAction(early, 'fail'), { verdict: 'inconclusive', reason: early.reason });
+  const end = judge([few], { endOfBake: true });
+  const failed = endOfBakeAction(end, 'fail');
+  assert.equal(failed.verdict, 'fail');
+  assert.match(failed.reason, /^too few data by the end of the bake \(inconclusive action: fail\): not enough evidence/);
+  const paused = endOfBakeAction(end, 'pause');
+  assert.equal(paused.verdict, 'inconclusive');
+  assert.match(paused.reason, /inconclusive action: pause, waiting for a person/);
+  const decided = judge([latencyMetric([latencies('a/1', 60, 100)], [latencies('a/2', 60, 100)])], { endOfBake: true });
+  assert.equal(endOfBakeAction(decided, 'fail').verdict, decided.verdict);
+  assert.notEqual(decided.verdict, 'inconclusive');
 });

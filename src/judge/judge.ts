@@ -154,6 +154,20 @@ export interface JudgeResult {
   tooFewData?: boolean;
 }
 
+/**
+ * The verdict to record for a judgment: itself, except when the bake is over and data are missing or too
+ * few, where the gate's `inconclusive` action applies: `fail` fails, `pause` stays inconclusive and says
+ * that the wave waits for a person.
+ */
+export function endOfBakeAction(result: JudgeResult, action: 'pause' | 'fail'): { verdict: Verdict; reason: string } {
+  if (!(result.endOfBake && result.tooFewData)) return { verdict: result.verdict, reason: result.reason };
+  const fail = action === 'fail';
+  return {
+    verdict: fail ? 'fail' : 'inconclusive',
+    reason: `too few data by the end of the bake (inconclusive action: ${fail ? 'fail' : 'pause, waiting for a person'}): ${result.reason}`,
+  };
+}
+
 const DEFAULT_FLOOR: Record<MetricKind, number> = { latency: 0.1, count: 0.25 };
 
 /** Judges canary against baseline. Never throws on data; bad shapes give `error` verdicts. */
