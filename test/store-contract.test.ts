@@ -94,8 +94,9 @@ function ev(rolloutId: string | null, type: string, at = T0, data: unknown = {})
   return { rolloutId, at, actor: 'controller', type, data };
 }
 
-function rollout(id: string, service = 'blob', createdAt = T0) {
-  return { id, service, version: '2.0.0', phase: 'pending', state: { waves: [{ n: 1 }] }, createdAt, updatedAt: createdAt };
+// One service per rollout unless a test says otherwise: a service has at most one active rollout (I5).
+function rollout(id: string, service = `svc-${id}`, createdAt = T0, phase = 'pending') {
+  return { id, service, version: '2.0.0', phase, state: { waves: [{ n: 1 }] }, createdAt, updatedAt: createdAt };
 }
 
 function incident(id: string, over: Partial<IncidentRecord> = {}): IncidentRecord {
@@ -197,7 +198,7 @@ function contract(backend: Backend): void {
     it('creates, reads and lists rollouts; a duplicate id is a conflict', async () => {
       const r = await store.createRollout(rollout('c1', 'queue', T0 + 10), [ev('c1', 'rollout.created', T0 + 10, { by: 'cli' })]);
       assert.equal(r.revision, 1);
-      await store.createRollout(rollout('c2', 'queue', T0 + 20), []);
+      await store.createRollout(rollout('c2', 'queue', T0 + 20, 'completed'), []);
       const got = await store.getRollout('c1');
       assert.deepEqual(got, { ...rollout('c1', 'queue', T0 + 10), revision: 1 });
       assert.equal(await store.getRollout('nope'), undefined);
@@ -308,7 +309,19 @@ function contract(backend: Backend): void {
       const key = 'r9:eu-west/c1:deploy:1';
       const a = await store.beginAction(key, 'r9', T0);
       assert.equal(a.created, true);
-      assert.deepEqual(a.record, { key, rolloutId: 'r9', status: 'started', startedAt: T0, finishedAt: null, result: null });
+      assert.deepEqual(a.record, {
+        key,
+        rolloutId: 'r9',
+        status: 'started',
+        startedAt: T0,
+        finishedAt: null,
+        result: null,
+        target: null,
+        token: null,
+        deadline: null,
+        place: null,
+        pgid: null,
+      });
       const b = await store.beginAction(key, 'r9', T0 + 500);
       assert.equal(b.created, false);
       assert.equal(b.record.startedAt, T0, 'the first start is kept');
@@ -414,27 +427,165 @@ function contract(backend: Backend): void {
       assert.ok(all.some((o) => o.service === 'blob'));
     });
 
-    it('leases: taken when free, refused while held, renewed by the holder, taken over after expiry', async () => {
-      assert.equal(await store.acquireLease('controller', 'a', T0, T0 + 10_000), true);
-      assert.equal(await store.acquireLease('controller', 'b', T0 + 5_000, T0 + 15_000), false, 'held by a');
-      assert.equal(await store.acquireLease('controller', 'a', T0 + 5_000, T0 + 20_000), true, 'renewed by a');
-      assert.equal(await store.acquireLease('controller', 'b', T0 + 15_000, T0 + 25_000), false, 'renewal extended it');
-      assert.equal(await store.acquireLease('controller', 'b', T0 + 20_000, T0 + 30_000), true, 'expired: b takes over');
-      assert.equal(await store.acquireLease('controller', 'a', T0 + 21_000, T0 + 31_000), false, 'a lost it');
-      await store.releaseLease('controller', 'a'); // not a's: no effect
-      assert.equal(await store.acquireLease('controller', 'a', T0 + 22_000, T0 + 32_000), false);
-      await store.releaseLease('controller', 'b');
-      assert.equal(await store.acquireLease('controller', 'a', T0 + 22_000, T0 + 32_000), true, 'free after release');
-      assert.equal(await store.acquireLease('other', 'b', T0, T0 + 1), true, 'leases are independent by name');
+    it('leases: taken when free, refused while held, renewed by the holder keeping its token, taken over after expiry with a greater one', async () => {
+      const a1 = await store.acquireLease('controller', 'a', 60_000);
+      assert.ok(a1, 'free: taken');
+      assert.equal(await store.acquireLease('controller', 'b', 60_000), undefined, 'held by a');
+      const a2 = await store.acquireLease('controller', 'a', 60_000);
+      assert.equal(a2?.token, a1.token, 'a renewal keeps the token');
+      assert.ok(a2!.until >= a1.until);
+      await store.releaseLease('controller', 'b'); // not b's: no effect
+      assert.equal(await store.acquireLease('controller', 'b', 60_000), undefined);
+      await store.releaseLease('controller', 'a');
+      const b1 = await store.acquireLease('controller', 'b', 300);
+      assert.ok(b1 && b1.token > a1.token, 'free after release; the new holding has a greater token');
+      assert.equal(await store.acquireLease('controller', 'a', 60_000), undefined, 'held by b');
+      // Expiry is judged by the store's clock: wait until it says b's holding is over.
+      while ((await store.now()) < b1.until) await new Promise((r) => setTimeout(r, 20));
+      const a3 = await store.acquireLease('controller', 'a', 60_000);
+      assert.ok(a3 && a3.token > b1.token, 'expired: a takes over with a greater token');
+      assert.deepEqual(await store.getLease('controller'), { name: 'controller', holder: 'a', token: a3.token, until: a3.until });
+      assert.ok(await store.acquireLease('other', 'b', 1000), 'leases are independent by name');
     });
 
     it('leases from two connections at once: exactly one holder', async () => {
       const s2 = await second();
       for (let i = 0; i < 10; i++) {
         const name = `race-lease-${i}`;
-        const [x, y] = await Promise.all([store.acquireLease(name, 'a', T0, T0 + 1000), s2.acquireLease(name, 'b', T0, T0 + 1000)]);
-        assert.equal(Number(x) + Number(y), 1, `round ${i}`);
+        const [x, y] = await Promise.all([store.acquireLease(name, 'a', 1000), s2.acquireLease(name, 'b', 1000)]);
+        assert.equal(Number(!!x) + Number(!!y), 1, `round ${i}`);
       }
+    });
+
+    it('fencing: a holding whose lease was taken over cannot save, append, begin, arm or finish; the new one can', async () => {
+      await store.createRollout(rollout('f1'), []);
+      const name = 'rollout:f1';
+      const old = await store.acquireLease(name, 'old', 200);
+      assert.ok(old);
+      const oldFence = { lease: name, holder: 'old', token: old.token };
+      assert.equal(await store.saveRollout('f1', 1, { phase: 'running', state: { n: 1 }, updatedAt: T0 }, [ev('f1', 'a')], oldFence), 2);
+      const begun = await store.beginAction('f1:r1/c1:deploy:1', 'f1', T0, { fence: oldFence, target: 'r1/c1' });
+      assert.equal(begun.created, true);
+      assert.equal(await store.armAttempt('f1:r1/c1:deploy:1', oldFence, 150), true);
+      // The old holder "sleeps" past its lease (and past its attempt's deadline); another takes over.
+      const s2 = await second();
+      let fresh;
+      while (!(fresh = await s2.acquireLease(name, 'new', 60_000))) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(fresh.token > old.token);
+      const newFence = { lease: name, holder: 'new', token: fresh.token };
+      // The old holding wakes: every write is refused in the same transaction, and nothing changed.
+      await rejectsWith(
+        store.saveRollout('f1', 2, { phase: 'halted', state: { n: 2 }, updatedAt: T0 }, [ev('f1', 'b')], oldFence),
+        'store.fenced',
+      );
+      await rejectsWith(store.appendEvents([ev('f1', 'c')], oldFence), 'store.fenced');
+      await rejectsWith(store.beginAction('f1:r1/c1:deploy:2', 'f1', T0, { fence: oldFence, target: 'r1/c1' }), 'store.fenced');
+      assert.equal(await store.armAttempt('f1:r1/c1:deploy:1', oldFence, 1000), false, 'no driver attempt starts');
+      assert.equal((await store.getRollout('f1'))?.revision, 2);
+      assert.deepEqual(
+        (await store.listEvents({ rolloutId: 'f1' })).map((e) => e.type),
+        ['a'],
+      );
+      // The new holder takes over the call whose attempt is surely over, and owns it from then on.
+      const taken = await s2.beginAction('f1:r1/c1:deploy:1', 'f1', T0, { fence: newFence, target: 'r1/c1' });
+      assert.equal(taken.created, false);
+      assert.equal(taken.busyUntil, undefined);
+      assert.equal(taken.record.token, fresh.token);
+      await rejectsWith(store.finishAction('f1:r1/c1:deploy:1', 'succeeded', T0, { ok: true }, oldFence), 'store.fenced');
+      await s2.finishAction('f1:r1/c1:deploy:1', 'succeeded', T0, { ok: true }, newFence);
+      assert.equal(await s2.saveRollout('f1', 2, { phase: 'running', state: { n: 3 }, updatedAt: T0 }, [], newFence), 3);
+    });
+
+    it('fencing: a call started by another holding is not repeated while its attempt may still run', async () => {
+      await store.createRollout(rollout('f2'), []);
+      const name = 'rollout:f2';
+      const a = await store.acquireLease(name, 'a', 100);
+      const fa = { lease: name, holder: 'a', token: a!.token };
+      await store.beginAction('f2:r1/c1:deploy:1', 'f2', T0, { fence: fa, target: 'r1/c1' });
+      // The attempt may run 1.5 s: the lease is extended to outlive it.
+      assert.equal(await store.armAttempt('f2:r1/c1:deploy:1', fa, 1500), true);
+      assert.ok((await store.getLease(name))!.until >= (await store.now()) + 1000, 'the lease outlives the attempt it covers');
+      // Even a holder that got the lease some other way (released) must wait for the attempt's deadline.
+      await store.releaseLease(name, 'a');
+      const b = await store.acquireLease(name, 'b', 60_000);
+      const fb = { lease: name, holder: 'b', token: b!.token };
+      for (const key of ['f2:r1/c1:deploy:1', 'f2:r1/c1:rollback:1']) {
+        const r = await store.beginAction(key, 'f2', T0, { fence: fb, target: 'r1/c1' });
+        assert.ok(r.busyUntil !== undefined && r.busyUntil > (await store.now()), `${key}: busy while the other attempt may run`);
+        assert.equal(r.blocking?.key, 'f2:r1/c1:deploy:1');
+      }
+      assert.equal(await store.getAction('f2:r1/c1:rollback:1'), undefined, 'a busy answer creates nothing');
+      // Its process group is known gone: the attempt is declared over and the call can be taken.
+      await store.noteAttempt('f2:r1/c1:deploy:1', fa.token, 'here', 12345);
+      await store.attemptOver('f2:r1/c1:deploy:1', fa.token);
+      const r = await store.beginAction('f2:r1/c1:rollback:1', 'f2', T0, { fence: fb, target: 'r1/c1' });
+      assert.equal(r.created, true);
+    });
+
+    it('one active rollout per service: concurrent creates from two connections, exactly one wins; the others name it', async () => {
+      const s2 = await second();
+      for (let round = 0; round < 3; round++) {
+        const service = `one-${round}`;
+        const tries = Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? s2 : store).createRollout(rollout(`${service}-${i}`, service), [ev(`${service}-${i}`, 'rollout.created')]),
+        );
+        const results = await Promise.allSettled(tries);
+        const won = results.filter((r) => r.status === 'fulfilled');
+        assert.equal(won.length, 1, `round ${round}: exactly one active rollout`);
+        const winner = (won[0] as PromiseFulfilledResult<{ id: string }>).value.id;
+        for (const r of results) {
+          if (r.status === 'rejected') {
+            assert.ok(isEtapeError(r.reason) && r.reason.code === 'conflict', String(r.reason));
+            assert.match(r.reason.message, new RegExp(`already has rollout ${winner} \\(pending\\)`));
+          }
+        }
+        assert.equal(
+          (await store.listEvents({ rolloutId: `${service}-0` })).length + (await store.listEvents({ rolloutId: `${service}-1` })).length <=
+            1,
+          true,
+        );
+        // Once it ends, the next one may start.
+        const rec = (await store.getRollout(winner))!;
+        await store.saveRollout(winner, rec.revision, { phase: 'completed', state: {}, updatedAt: T0 }, []);
+        await store.createRollout(rollout(`${service}-next`, service), []);
+      }
+    });
+
+    it('refuses a database migrated by a newer etape, naming the version it needs, and changes nothing', async () => {
+      const where = backend.another();
+      const loc = parseStoreUrl(where);
+      const all = loc.kind === 'sqlite' ? sqliteMigrations : postgresMigrations;
+      const newer = [...all, { id: 9999, name: 'from-the-future', sql: 'CREATE TABLE future_thing (id integer)' }];
+      const make = (migrations: typeof all) =>
+        loc.kind === 'sqlite' ? new SqliteStore(loc.path, { migrations }) : new PostgresStore(loc.url, { migrations });
+      const future = make(newer);
+      await future.migrate();
+      const applied = await future.appliedMigrations();
+      await future.close();
+      // Pretend the newer etape was 99.1.0.
+      const direct = make(newer);
+      extra.push(direct);
+      const older = make(all);
+      extra.push(older);
+      if (loc.kind === 'sqlite') {
+        const Database = (await import('better-sqlite3')).default;
+        const db = new Database(loc.path);
+        db.prepare("UPDATE schema_migrations SET etape_version = '99.1.0' WHERE id = 9999").run();
+        db.close();
+      } else {
+        const c = new pg.Client({ connectionString: PG_URL });
+        await c.connect();
+        await c.query(`UPDATE ${new URL(where).searchParams.get('schema')}.schema_migrations SET etape_version = '99.1.0' WHERE id = 9999`);
+        await c.end();
+      }
+      await assert.rejects(older.migrate(), (e: unknown) => {
+        assert.ok(isEtapeError(e) && e.code === 'store.too_new', String(e));
+        assert.match(e.message, /upgraded by a newer etape \(99\.1\.0\)/);
+        assert.match(e.message, /migration 9999 \(from-the-future\)/);
+        assert.match(e.message, /Run etape 99\.1\.0 or newer/);
+        return true;
+      });
+      assert.deepEqual(await older.appliedMigrations(), applied, 'nothing changed');
     });
 
     it('incidents: save, replace, get, list newest first with open/kind/since/limit filters', async () => {

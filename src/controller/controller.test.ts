@@ -123,8 +123,8 @@ test('the controller runs a rollout to completion from the store, in virtual tim
 });
 
 test('after a crash, a started action is repeated with the same key and a finished one is not', async () => {
-  const store = await openStore(':memory:');
   const clock = new VirtualClock();
+  const store = await openStore(':memory:', { clock });
   const cfg = config();
   const rec = await startRollout({ store, config: cfg, clock }, { service: 'blob', version: 'v2', actor: 'test', plan: plan() });
 

@@ -12,7 +12,7 @@ import type { EtapeConfig } from '../config/schema.js';
 import type { ServiceConfig } from '../config/service.js';
 import { ms } from '../config/common.js';
 import type { Driver, DriverCall, DriverResult } from '../drivers/driver.js';
-import type { NewEvent, RolloutRecord, Store } from '../store/store.js';
+import type { Fence, NewEvent, RolloutRecord, Store } from '../store/store.js';
 import {
   decide,
   DEFAULT_LIMITS,
@@ -25,6 +25,7 @@ import {
 import { ACTIVE_PHASES, isTerminal } from '../rollout/phases.js';
 import type { RolloutState } from '../rollout/state.js';
 import { knownSecrets } from '../config/secrets.js';
+import { processGroupGone, processPlace } from './process-place.js';
 
 /**
  * Something that keeps evidence coming while the controller runs: `etape serve` passes a Prober over every
@@ -59,15 +60,29 @@ export interface ControllerOptions {
   evidenceWindowMs?: number;
   /** Rollouts reconciled at once (default 8). */
   concurrency?: number;
-  /** Called after each reconcile with its duration in ms (benchmarks). */
+  /** Called after each reconcile with its duration in ms (benchmarks, metrics). */
   onReconcile?: (id: string, ms: number, d: Decision | undefined) => void;
+  /** Called when this process takes or loses a rollout's lease (metrics). */
+  onLease?: (id: string, what: 'acquired' | 'lost') => void;
+  /** Called after each driver call with its result and duration in ms (metrics). */
+  onDriverCall?: (kind: string, result: DriverResult, ms: number) => void;
 }
 
 interface InFlight {
   key: string;
+  rolloutId: string;
   ac: AbortController;
   done: Promise<void>;
 }
+
+/** A lease this process holds on a rollout: its token, and the local monotonic time by which it surely runs out. */
+interface Holding {
+  token: number;
+  localUntil: number;
+}
+
+const leaseName = (id: string) => `rollout:${id}`;
+const isFenced = (e: unknown) => e instanceof EtapeError && e.code === 'store.fenced';
 
 export class Controller {
   readonly store: Store;
@@ -94,8 +109,12 @@ export class Controller {
   /** Evidence arrived that may matter: reconcile every rollout on the next pass, due or not. */
   private allDue = false;
   private lastReconciled = new Map<string, number>();
-  /** Rollouts whose lease this process holds, with when it runs out. */
-  private leased = new Map<string, number>();
+  /** Rollouts whose lease this process holds (I5: every write and driver call carries its token). */
+  private holdings = new Map<string, Holding>();
+  private renewing = new Set<string>();
+  private watchdog: NodeJS.Timeout | undefined;
+  /** Calls another holding may still be running, by key: not asked again before this time (this clock). */
+  private notBefore = new Map<string, number>();
   /** Active rollouts as last listed, and rollouts seen ending since. */
   private known: string[] = [];
   private ended = new Set<string>();
@@ -118,6 +137,10 @@ export class Controller {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // Leases are renewed, and lost ones noticed, on a timer of their own: a long driver call or a slow
+    // reconcile must not let a lease run out unseen. Local times are monotonic (performance.now).
+    this.watchdog = setInterval(() => this.watchLeases(), Math.max(50, Math.min(1000, Math.floor(this.leaseMs / 5))));
+    this.watchdog.unref();
     this.opts.prober?.start();
     for (const r of this.opts.runners ?? []) r.start();
     this.loop = this.run();
@@ -127,14 +150,15 @@ export class Controller {
   async stop(opts: { abortCalls?: boolean } = {}): Promise<void> {
     this.running = false;
     this.sleeper?.abort();
+    if (this.watchdog) clearInterval(this.watchdog);
     await this.loop?.catch(() => {});
     if (opts.abortCalls) for (const f of this.inflight.values()) f.ac.abort();
     await Promise.allSettled([...this.inflight.values()].map((f) => f.done));
     await Promise.allSettled([...this.busy.values()]);
     await this.opts.prober?.stop();
     for (const r of this.opts.runners ?? []) await r.stop();
-    for (const id of this.leased.keys()) await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
-    this.leased.clear();
+    for (const id of this.holdings.keys()) await this.store.releaseLease(leaseName(id), this.holder).catch(() => {});
+    this.holdings.clear();
     for (const d of this.drivers.values()) await d.then((x) => x.close?.()).catch(() => {});
   }
 
@@ -258,20 +282,101 @@ export class Controller {
     return p;
   }
 
+  /** The fence of this process's holding of a rollout's lease, if it still holds it as far as it can tell. */
+  fenceOf(id: string): Fence | undefined {
+    const h = this.holdings.get(id);
+    if (!h || performance.now() >= h.localUntil) return undefined;
+    return { lease: leaseName(id), holder: this.holder, token: h.token };
+  }
+
+  /** Rollouts this process holds the lease of. */
+  get heldRollouts(): string[] {
+    return [...this.holdings.keys()];
+  }
+
+  /** Takes or renews a rollout's lease; false if another controller holds it. A new token means the old holding was lost. */
+  private async holdLease(id: string): Promise<boolean> {
+    const t0 = performance.now();
+    const g = await this.store.acquireLease(leaseName(id), this.holder, this.leaseMs);
+    const h = this.holdings.get(id);
+    if (!g) {
+      if (h) this.lostLease(id, 'another controller holds it');
+      return false;
+    }
+    if (h && h.token !== g.token) this.lostLease(id, 'it ran out before it was renewed');
+    const cur = this.holdings.get(id);
+    // The store judged `until` by its own clock at or after t0: t0 + ttl is a safe local bound.
+    this.holdings.set(id, { token: g.token, localUntil: Math.max(cur?.token === g.token ? cur.localUntil : 0, t0 + this.leaseMs) });
+    if (!h || h.token !== g.token) this.opts.onLease?.(id, 'acquired');
+    return true;
+  }
+
+  /** Stops everything this process does for a rollout whose lease it no longer holds: no write, no driver call. */
+  private lostLease(id: string, why: string): void {
+    if (!this.holdings.delete(id)) return;
+    let stopped = 0;
+    for (const f of this.inflight.values()) {
+      if (f.rolloutId === id) {
+        f.ac.abort(); // kills the call's process group (exec driver)
+        stopped++;
+      }
+    }
+    this.log.warn({ rollout: id, why, stopped }, 'lost the lease of a rollout: stopped its driver calls; another controller may take it');
+    this.opts.onLease?.(id, 'lost');
+  }
+
+  private watchLeases(): void {
+    const now = performance.now();
+    for (const [id, h] of this.holdings) {
+      if (now >= h.localUntil) {
+        this.lostLease(id, 'it ran out (this process was paused, or the store unreachable)');
+        continue;
+      }
+      if (now >= h.localUntil - this.leaseMs / 2 && !this.renewing.has(id)) {
+        this.renewing.add(id);
+        void this.holdLease(id)
+          .catch((e) => this.log.debug({ err: e, rollout: id }, 'lease renewal failed; retrying'))
+          .finally(() => this.renewing.delete(id));
+      }
+    }
+  }
+
+  /** Extends the lease over a driver attempt and sets the call's deadline; the local epoch time the attempt must end by, or undefined. */
+  private async arm(id: string, key: string, attemptMs: number): Promise<number | undefined> {
+    const fence = this.fenceOf(id);
+    if (!fence) return undefined;
+    const t0 = performance.now();
+    const wall = Date.now();
+    let ok = false;
+    try {
+      ok = await this.store.armAttempt(key, fence, attemptMs);
+    } catch (e) {
+      this.log.warn({ err: e, key }, 'could not arm a driver attempt: not starting it');
+      return undefined;
+    }
+    if (!ok) {
+      this.lostLease(id, 'the store refused the next attempt');
+      return undefined;
+    }
+    const h = this.holdings.get(id);
+    if (h && h.token === fence.token) h.localUntil = Math.max(h.localUntil, t0 + attemptMs);
+    return wall + attemptMs;
+  }
+
   private async reconcileOnce(id: string, record?: RolloutRecord): Promise<number | undefined> {
     const started = performance.now();
     const now = this.clock.now();
     this.lastReconciled.set(id, now);
     // Take or renew the lease; renewing once half of it has run keeps a write off most reconciles.
-    const until = this.leased.get(id);
-    if (until === undefined || now >= until - this.leaseMs / 2) {
-      if (!(await this.store.acquireLease(`rollout:${id}`, this.holder, now, now + this.leaseMs))) {
-        this.leased.delete(id);
+    const h = this.holdings.get(id);
+    if (!h || performance.now() >= h.localUntil - this.leaseMs / 2) {
+      if (!(await this.holdLease(id))) {
         this.wakeAt.set(id, now + Math.min(this.leaseMs, this.everyMs * 2));
         return this.wakeAt.get(id);
       }
-      this.leased.set(id, now + this.leaseMs);
     }
+    const fence = this.fenceOf(id);
+    if (!fence) return now + this.everyMs;
     const rec = record ?? (await this.store.getRollout(id));
     if (!rec || isTerminal(rec.phase)) {
       this.forget(id);
@@ -290,8 +395,13 @@ export class Controller {
           rec.revision,
           { phase: d.nextState.phase, state: d.nextState, updatedAt: d.nextState.updatedAt },
           d.events,
+          fence,
         );
       } catch (e) {
+        if (isFenced(e)) {
+          this.lostLease(id, 'the store refused a write with its token');
+          return now + this.everyMs;
+        }
         if (e instanceof EtapeError && e.code === 'store.conflict') {
           // A person's command (or another writer) came first: decide again on the new state.
           this.again.add(id);
@@ -314,7 +424,8 @@ export class Controller {
     if (isTerminal(d.nextState.phase)) {
       this.forget(id);
       this.ended.add(id);
-      await this.store.releaseLease(`rollout:${id}`, this.holder).catch(() => {});
+      this.holdings.delete(id);
+      await this.store.releaseLease(leaseName(id), this.holder).catch(() => {});
     } else if (d.wakeAt !== undefined) this.wakeAt.set(id, d.wakeAt);
     else this.wakeAt.set(id, now + this.everyMs);
     // A state change may make the next step possible at once (next wave, rollback after halt).
@@ -327,7 +438,7 @@ export class Controller {
     this.wakeAt.delete(id);
     this.lastReconciled.delete(id);
     this.outcomes.delete(id);
-    this.leased.delete(id);
+    this.holdings.delete(id);
   }
 
   private async evidence(state: RolloutState, now: number): Promise<Observation[]> {
@@ -364,6 +475,8 @@ export class Controller {
     const slot = `${a.rolloutId}|${a.target.region}/${a.target.cell}`;
     const prev = this.inflight.get(slot);
     if (prev?.key === a.key) return;
+    const wait = this.notBefore.get(a.key);
+    if (wait !== undefined && this.clock.now() < wait) return;
     const ac = new AbortController();
     const done = (async () => {
       if (prev) {
@@ -372,77 +485,158 @@ export class Controller {
         await prev.done;
       }
       const outcome = await this.call(state, a, ac.signal);
+      if (!outcome) return false;
       let m = this.outcomes.get(a.rolloutId);
       if (!m) this.outcomes.set(a.rolloutId, (m = new Map()));
       m.set(a.key, outcome);
+      return true;
     })()
-      .catch((e) => this.log.error({ err: e, key: a.key }, 'driver call bookkeeping failed'))
-      .finally(() => {
+      .catch((e) => {
+        this.log.error({ err: e, key: a.key }, 'driver call bookkeeping failed');
+        return false;
+      })
+      .then((news) => {
         if (this.inflight.get(slot)?.key === a.key) this.inflight.delete(slot);
-        this.again.add(a.rolloutId);
-        this.nudge();
+        if (news) {
+          this.again.add(a.rolloutId);
+          this.nudge();
+        }
       });
-    this.inflight.set(slot, { key: a.key, ac, done });
+    this.inflight.set(slot, { key: a.key, rolloutId: a.rolloutId, ac, done });
   }
 
-  private async call(state: RolloutState, a: DriverAction, signal: AbortSignal): Promise<DriverOutcome> {
-    const { record, created } = await this.store.beginAction(a.key, a.rolloutId, this.clock.now());
+  /** One driver call under the rollout's lease. Undefined when there is no outcome to give the core (fenced, stopped, or another holding's call may still run). */
+  private async call(state: RolloutState, a: DriverAction, signal: AbortSignal): Promise<DriverOutcome | undefined> {
+    const fence = this.fenceOf(a.rolloutId);
+    if (!fence) return undefined;
+    const target = `${a.target.region}/${a.target.cell}`;
+    const driver = await this.driver(state.service).catch((e: Error) => e);
+    let begun;
+    try {
+      begun = await this.store.beginAction(a.key, a.rolloutId, this.clock.now(), { fence, target });
+      const b = begun.blocking;
+      if (b && b.token != null && processGroupGone(b.place, b.pgid)) {
+        // The other holding's attempt ran on this machine and its process group is gone: it is over.
+        await this.store.attemptOver(b.key, b.token);
+        begun = await this.store.beginAction(a.key, a.rolloutId, this.clock.now(), { fence, target });
+      }
+    } catch (e) {
+      if (isFenced(e)) {
+        this.lostLease(a.rolloutId, 'the store refused a driver call with its token');
+        return undefined;
+      }
+      throw e;
+    }
+    const { record, created } = begun;
+    if (begun.busyUntil !== undefined) {
+      // Another controller's call on this target may still run (its attempt's timeout has not passed).
+      const left = Math.max(0, begun.busyUntil - (await this.store.now()));
+      this.notBefore.set(a.key, this.clock.now() + left);
+      this.wakeAt.set(a.rolloutId, Math.min(this.wakeAt.get(a.rolloutId) ?? Infinity, this.clock.now() + left));
+      this.log.info(
+        { key: a.key, target, waitMs: left },
+        'a call of another controller may still run on this target: waiting for its timeout',
+      );
+      return undefined;
+    }
+    this.notBefore.delete(a.key);
     if (record.status !== 'started') {
       const r = (record.result ?? {}) as Partial<DriverOutcome>;
       return { ok: record.status === 'succeeded', detail: r.detail ?? record.status, timedOut: r.timedOut };
     }
-    const target = `${a.target.region}/${a.target.cell}`;
     const base = { key: a.key, target, version: a.version };
-    await this.append([
-      {
-        rolloutId: a.rolloutId,
-        at: this.clock.now(),
-        actor: 'controller',
-        type: `driver.${a.kind}.started`,
-        data: { ...base, repeated: !created },
-      },
-    ]);
-    const call: DriverCall = { key: a.key, rolloutId: a.rolloutId, target: a.target, version: a.version, fromVersion: a.fromVersion };
-    let result: DriverResult;
     try {
-      const driver = await this.driver(state.service);
+      await this.store.appendEvents(
+        [
+          {
+            rolloutId: a.rolloutId,
+            at: this.clock.now(),
+            actor: 'controller',
+            type: `driver.${a.kind}.started`,
+            data: { ...base, repeated: !created },
+          },
+        ],
+        fence,
+      );
+    } catch (e) {
+      if (isFenced(e)) {
+        this.lostLease(a.rolloutId, 'the store refused an event with its token');
+        return undefined;
+      }
+      throw e;
+    }
+    const call: DriverCall = {
+      key: a.key,
+      rolloutId: a.rolloutId,
+      target: a.target,
+      version: a.version,
+      fromVersion: a.fromVersion,
+      arm: (attemptMs) => this.arm(a.rolloutId, a.key, attemptMs),
+      onSpawn: (pgid) => {
+        const place = processPlace();
+        if (place) void this.store.noteAttempt(a.key, fence.token, place, pgid).catch(() => {});
+      },
+    };
+    let result: DriverResult;
+    const started = performance.now();
+    try {
+      if (driver instanceof Error) throw driver;
+      // A driver that does not arm each attempt is armed once for the whole call.
+      if (!driver.armsAttempts && (await this.arm(a.rolloutId, a.key, driver.callMs ?? this.leaseMs)) === undefined) return undefined;
       result = await driver[a.kind](call, signal);
     } catch (e) {
       // Drivers return failures as values; an exception is a bug or a missing driver, and still a failure.
       result = { ok: false, detail: `driver error: ${(e as Error).message}`, durationMs: 0, attempts: 1 };
     }
+    this.opts.onDriverCall?.(a.kind, result, performance.now() - started);
+    if (result.fenced) return undefined;
     if (signal.aborted && !result.ok) {
-      // Stopped on purpose (the rollout moved on, or shutdown): leave the action `started` so that a restart
-      // repeats it if the core still wants it.
-      return { ok: false, detail: 'stopped: the rollout moved on' };
+      // Stopped on purpose (the rollout moved on, the lease was lost, or shutdown): leave the action
+      // `started` so that whoever holds the lease next repeats it if the core still wants it.
+      return undefined;
     }
     const outcome: DriverOutcome = { ok: result.ok, detail: result.detail, timedOut: result.timedOut };
-    await this.store.finishAction(a.key, result.ok ? 'succeeded' : 'failed', this.clock.now(), {
-      ...outcome,
-      durationMs: result.durationMs,
-      attempts: result.attempts,
-    });
-    await this.append([
-      {
-        rolloutId: a.rolloutId,
-        at: this.clock.now(),
-        actor: 'controller',
-        type: `driver.${a.kind}.${result.ok ? 'succeeded' : 'failed'}`,
-        data: {
-          ...base,
-          detail: result.detail,
-          timedOut: result.timedOut ?? false,
-          durationMs: result.durationMs,
-          attempts: result.attempts,
-          output: result.output,
-        },
-      },
-    ]);
+    try {
+      // Recorded only if this holding still owns the call: the truth about a call that ran under its lease.
+      await this.store.finishAction(
+        a.key,
+        result.ok ? 'succeeded' : 'failed',
+        this.clock.now(),
+        { ...outcome, durationMs: result.durationMs, attempts: result.attempts },
+        fence,
+      );
+    } catch (e) {
+      if (isFenced(e)) {
+        this.lostLease(a.rolloutId, 'another controller took over the call');
+        return undefined;
+      }
+      throw e;
+    }
+    await this.store
+      .appendEvents(
+        [
+          {
+            rolloutId: a.rolloutId,
+            at: this.clock.now(),
+            actor: 'controller',
+            type: `driver.${a.kind}.${result.ok ? 'succeeded' : 'failed'}`,
+            data: {
+              ...base,
+              detail: result.detail,
+              timedOut: result.timedOut ?? false,
+              durationMs: result.durationMs,
+              attempts: result.attempts,
+              output: result.output,
+            },
+          },
+        ],
+        fence,
+      )
+      .catch((e) => {
+        // The result is in the call's record; the event is its echo in the history.
+        if (!isFenced(e)) throw e;
+      });
     return outcome;
-  }
-
-  private async append(events: NewEvent[]): Promise<void> {
-    await this.store.appendEvents(events);
   }
 
   /** Resolves when the rollout reaches a terminal phase (polling the store), or rejects after `timeoutMs` of this clock. */

@@ -9,6 +9,10 @@ export type ErrorCode =
   | 'plan.invalid'
   | 'store.unavailable'
   | 'store.conflict'
+  /** A controller wrote with a lease it no longer holds: the write was refused (I5). */
+  | 'store.fenced'
+  /** The store was upgraded by a newer etape than this one. */
+  | 'store.too_new'
   | 'not_found'
   | 'bad_request'
   | 'too_large'

@@ -12,6 +12,15 @@ export interface DriverCall {
   version: string;
   /** The version it ran before (for deploy) or is leaving (for rollback/force). */
   fromVersion?: string;
+  /**
+   * Asked before each attempt, with how long that attempt may run at most (timeout and kill grace), ms. It
+   * proves in the store that this controller still holds the rollout's lease and makes the lease outlive the
+   * attempt; it answers the local epoch time by which the attempt must be over, or undefined: start nothing
+   * (the lease is lost). Absent when nothing fences the call (tests, one-off tools).
+   */
+  arm?: (attemptMs: number) => Promise<number | undefined>;
+  /** Told the process group of each attempt the driver starts (exec), so a takeover can tell when it is over. */
+  onSpawn?: (pgid: number) => void;
 }
 
 export interface DriverResult {
@@ -19,6 +28,8 @@ export interface DriverResult {
   /** One line a person can read: "exit 0", "HTTP 502 after 3 attempts", "timeout after 30s". */
   detail: string;
   timedOut?: boolean;
+  /** Not started (or not retried) because `arm` said the lease is lost: nothing is known about the target. */
+  fenced?: boolean;
   /** Captured output (exec stdout/stderr, webhook response), trimmed; kept in the event log. */
   output?: string;
   durationMs: number;
@@ -32,6 +43,14 @@ export interface Observed {
 }
 
 export interface Driver {
+  /**
+   * When set, the driver calls `DriverCall.arm` before each attempt, and no attempt runs longer than it asked
+   * for even if this process dies or stops. Otherwise the controller arms the whole call once, for
+   * `callMs` (default: the lease).
+   */
+  armsAttempts?: boolean;
+  /** The longest one call may take (for drivers that do not arm each attempt), ms. */
+  callMs?: number;
   /** Puts `call.version` on the target, gracefully. */
   deploy(call: DriverCall, signal?: AbortSignal): Promise<DriverResult>;
   /** Puts the target back on `call.version` (its last verified version), gracefully. */

@@ -125,9 +125,30 @@ interface RunOutcome {
  * Runs one shell command in its own process group. Resolves (never rejects) when it exits, when its
  * timeout kills the group, or when `signal` aborts it.
  */
+/**
+ * Runs `$3` under GNU timeout so that it ends by the local epoch time `$1` (ms) even if etape dies or is
+ * stopped (SIGKILL, SIGSTOP, a VM pause): TERM `$2` ms before the deadline, KILL at it. Past the deadline it
+ * does not start at all. timeout signals its whole process group, which is the attempt's.
+ */
+const DEADLINE_WRAPPER = [
+  'grace=$2; rem=$(( $1 - $(date +%s%3N) - grace ))',
+  'if [ "$rem" -le 0 ]; then echo "etape: the attempt deadline passed before it started" >&2; exit 124; fi',
+  'exec timeout -k "$(( grace / 1000 )).$(printf %03d $(( grace % 1000 )))" "$(( rem / 1000 )).$(printf %03d $(( rem % 1000 )))" /bin/sh -c "$3"',
+].join('\n');
+
 export function runCommand(
   command: string,
-  o: { env: NodeJS.ProcessEnv; timeoutMs: number; signal?: AbortSignal; killGraceMs?: number; outputLimit?: number; cwd?: string },
+  o: {
+    env: NodeJS.ProcessEnv;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    killGraceMs?: number;
+    outputLimit?: number;
+    cwd?: string;
+    /** Local epoch ms by which the attempt must be over, whatever happens to this process. */
+    deadline?: number;
+    onSpawn?: (pgid: number) => void;
+  },
 ): Promise<RunOutcome> {
   return new Promise((resolve) => {
     const out = new OutputCollector(o.outputLimit ?? OUTPUT_LIMIT);
@@ -137,8 +158,15 @@ export function runCommand(
       return;
     }
     let child;
+    const grace = Math.max(100, o.killGraceMs ?? 1000);
+    const args =
+      o.deadline === undefined
+        ? ['-c', command]
+        : ['-c', DEADLINE_WRAPPER, 'etape-attempt', String(Math.floor(o.deadline)), String(grace), command];
+    // This process's own timer fires first; the wrapper's is for when this process cannot act.
+    const timeoutMs = o.deadline === undefined ? o.timeoutMs : Math.max(0, Math.min(o.timeoutMs, o.deadline - grace - Date.now() - 50));
     try {
-      child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: o.env, cwd: o.cwd });
+      child = spawn('/bin/sh', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: o.env, cwd: o.cwd });
     } catch (e) {
       resolve({ ok: false, detail: `could not start: ${(e as Error).message}`, timedOut: false, aborted: false, output: '', stdout: '' });
       return;
@@ -148,6 +176,7 @@ export function runCommand(
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
     const pid = child.pid;
+    if (pid !== undefined) o.onSpawn?.(pid);
 
     const killGroup = (sig: NodeJS.Signals) => {
       if (pid === undefined) return;
@@ -165,7 +194,7 @@ export function runCommand(
     const timer = setTimeout(() => {
       timedOut = true;
       stop();
-    }, o.timeoutMs);
+    }, timeoutMs);
     const onAbort = () => {
       aborted = true;
       stop();
@@ -247,6 +276,7 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
     }
     const { vars, env } = callVariables(action, call, extra);
     const command = expandCommand(commands[action], vars);
+    const graceMs = Math.max(100, opts.killGraceMs ?? 1000);
     return attemptWithRetries<RunOutcome>({
       retries,
       backoff: { baseMs: opts.backoffMs ?? 500, maxMs: opts.maxBackoffMs ?? 30_000, random: opts.random },
@@ -256,10 +286,14 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
       key: call.key,
       action,
       signal,
-      attempt: (n) =>
+      // No attempt starts unless the store says this controller still holds the lease, for long enough.
+      arm: call.arm && (() => call.arm!(timeoutMs + graceMs + 100)),
+      attempt: (n, deadline) =>
         runCommand(command, {
           env: commandEnv(opts.env ?? process.env, cfg.passEnv ?? [], { ...env, ETAPE_TRY: String(n) }),
           timeoutMs,
+          deadline,
+          onSpawn: call.onSpawn,
           signal,
           killGraceMs: opts.killGraceMs,
           outputLimit: opts.outputLimit,
@@ -271,6 +305,7 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
   }
 
   return {
+    armsAttempts: true,
     deploy: (call, signal) => act('deploy', call, signal),
     rollback: (call, signal) => act('rollback', call, signal),
     force: (call, signal) => act('force', call, signal),

@@ -161,6 +161,8 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
       key: call.key,
       action,
       signal,
+      // A webhook attempt starts only under a lease that outlives its timeout.
+      arm: call.arm && (() => call.arm!(timeoutMs + 100)),
       attempt: () => post(body, signal),
       retryable: (r) => r.retry,
       output: (r) => (r.body ? trimOutput(r.body) : undefined),
@@ -168,6 +170,7 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
   }
 
   return {
+    armsAttempts: true,
     deploy: (call, signal) => act('deploy', call, signal),
     rollback: (call, signal) => act('rollback', call, signal),
     force: (call, signal) => act('force', call, signal),

@@ -55,6 +55,8 @@ export function redactingDriver(driver: Driver, secrets: readonly string[]): Dri
     ...(r.output !== undefined ? { output: redactSecrets(r.output, secrets) } : {}),
   });
   return {
+    ...(driver.armsAttempts ? { armsAttempts: true } : {}),
+    ...(driver.callMs !== undefined ? { callMs: driver.callMs } : {}),
     deploy: async (call, signal) => clean(await driver.deploy(call, signal)),
     rollback: async (call, signal) => clean(await driver.rollback(call, signal)),
     force: async (call, signal) => clean(await driver.force(call, signal)),

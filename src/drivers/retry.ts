@@ -113,8 +113,13 @@ export interface AttemptLoop<A extends AttemptOutcome> {
   key: string;
   action: string;
   signal?: AbortSignal;
-  /** Makes attempt number `n` (1 = the first). Resolves, never rejects. */
-  attempt: (n: number) => Promise<A>;
+  /**
+   * Asked before each attempt (see DriverCall.arm): the local epoch time the attempt must end by, or
+   * undefined to start nothing more (the lease is lost).
+   */
+  arm?: () => Promise<number | undefined>;
+  /** Makes attempt number `n` (1 = the first), to end by `deadline` when armed. Resolves, never rejects. */
+  attempt: (n: number, deadline?: number) => Promise<A>;
   /** Whether a failed attempt is worth another try. */
   retryable: (a: A) => boolean;
   /** The output kept in the result for the last attempt. */
@@ -136,8 +141,17 @@ export async function attemptWithRetries<A extends AttemptOutcome>(o: AttemptLoo
       await o.clock.sleep(wait, o.signal);
       if (o.signal?.aborted) break;
     }
+    let deadline: number | undefined;
+    if (o.arm) {
+      deadline = await o.arm();
+      if (deadline === undefined) {
+        const durationMs = Math.round(performance.now() - started);
+        o.log.warn({ key: o.key, action: o.action, attempts }, `${o.name}: lease lost, no further attempt`);
+        return { ok: false, fenced: true, detail: 'not started: this controller lost the lease', durationMs, attempts };
+      }
+    }
     attempts++;
-    last = await o.attempt(attempts);
+    last = await o.attempt(attempts, deadline);
     if (last.ok || !o.retryable(last)) break;
   }
   const durationMs = Math.round(performance.now() - started);

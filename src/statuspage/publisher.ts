@@ -156,7 +156,7 @@ export class StatusBuilder {
   ): Promise<{ incidents: IncidentRecord[]; actions: StatusBuildReport['actions'] }> {
     const { config, store } = this.o;
     const interval = ms(config.statuspage.buildEvery);
-    const got = await store.acquireLease('statuspage.incidents', this.holder, now, now + Math.max(60_000, 4 * interval));
+    const got = await store.acquireLease('statuspage.incidents', this.holder, Math.max(60_000, 4 * interval));
     if (!got) return { incidents, actions: [] };
     this.tracks ??= await this.loadTracks();
     if (!this.gateCursorReady) {

@@ -12,7 +12,15 @@ export interface Migration {
   id: number;
   name: string;
   sql: string;
+  /**
+   * A query that finds rows the migration cannot accept (each row: one `problem` text). The runner runs it
+   * first and, if it finds any, stops with a message listing them and what to do, changing nothing.
+   */
+  blockers?: { sql: string; fix: string };
 }
+
+/** Phases of a rollout that is still active, as the one-active-rollout index spells them (src/rollout/phases.ts). */
+const ACTIVE = `('pending', 'running', 'paused', 'halted', 'aborted', 'rolling_back')`;
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -140,6 +148,32 @@ CREATE INDEX incidents_open ON incidents (is_open, created_at);
     name: 'observations-timed-out',
     // The target did not answer in time (true, else NULL): a hang, which rollback forces (I4).
     sql: `ALTER TABLE observations ADD COLUMN timed_out {bool};`,
+  },
+  {
+    id: 5,
+    name: 'one-active-rollout-per-service',
+    // I5: a service has at most one active rollout, enforced by the store, whatever number of servers start one.
+    sql: `CREATE UNIQUE INDEX rollouts_one_active ON rollouts (service) WHERE phase IN ${ACTIVE};`,
+    blockers: {
+      sql: `SELECT service || ': ' || COUNT(*) || ' active rollouts' AS problem FROM rollouts
+            WHERE phase IN ${ACTIVE} GROUP BY service HAVING COUNT(*) > 1 ORDER BY service`,
+      fix: 'abort all but one active rollout of each with the etape you ran before (`etape rollout abort ID`), let them end, then start this one again',
+    },
+  },
+  {
+    id: 6,
+    name: 'lease-tokens-and-call-ownership',
+    // Fencing (I5): a lease's token grows with every new holding; a driver call remembers the holding that
+    // runs it, the time by which its attempt in flight is surely over, and where that attempt runs.
+    sql: `
+ALTER TABLE leases ADD COLUMN token {bigint} NOT NULL DEFAULT 0;
+ALTER TABLE actions ADD COLUMN target {text};
+ALTER TABLE actions ADD COLUMN token {bigint};
+ALTER TABLE actions ADD COLUMN deadline {bigint};
+ALTER TABLE actions ADD COLUMN place {text};
+ALTER TABLE actions ADD COLUMN pgid {int};
+CREATE INDEX actions_target ON actions (rollout_id, target, status);
+`,
   },
 ];
 

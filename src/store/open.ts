@@ -8,12 +8,19 @@ import { DEFAULT_STORE_PATH, parseStoreUrl } from './url.js';
  * Opens (and, unless `migrate: false`, migrates) the store at `url` (default `.etape/etape.db`).
  * Throws EtapeError('store.unavailable') with a message saying what to fix when it cannot be reached.
  */
-export async function openStore(url: string = DEFAULT_STORE_PATH, opts: { migrate?: boolean } = {}): Promise<Store> {
+export async function openStore(
+  url: string = DEFAULT_STORE_PATH,
+  opts: {
+    migrate?: boolean;
+    /** SQLite only: the clock leases are judged by (tests pass a virtual one); PostgreSQL uses its own. */
+    clock?: { now(): number };
+  } = {},
+): Promise<Store> {
   const loc = parseStoreUrl(url);
   let store: Store;
   if (loc.kind === 'sqlite') {
     const { SqliteStore } = await import('./sqlite.js');
-    store = new SqliteStore(loc.path);
+    store = new SqliteStore(loc.path, { clock: opts.clock });
   } else {
     const { PostgresStore } = await import('./postgres.js');
     store = new PostgresStore(loc.url);

@@ -16,8 +16,13 @@ import pg from 'pg';
 import { EtapeError } from '../core/errors.js';
 import type { Observation } from '../core/types.js';
 import { postgresMigrations, type Migration } from './migrations.js';
+import { blockedMigration, pendingMigrations, type AppliedMigration } from './migration-plan.js';
+import { etapeVersion } from '../core/version.js';
+import { ACTIVE_PHASES } from '../rollout/phases.js';
 import { redactStoreUrl } from './url.js';
 import {
+  activeRolloutConflict,
+  fencedError,
   clampLimit,
   observationSelect,
   isOpenIncident,
@@ -28,14 +33,21 @@ import {
 } from './shared.js';
 import type {
   ActionRecord,
+  BeginActionOptions,
+  BeginActionResult,
   EventRecord,
+  Fence,
   IncidentRecord,
+  LeaseGrant,
   NewEvent,
   ObservationQuery,
   RolloutListFilter,
   RolloutRecord,
   Store,
 } from './store.js';
+
+/** The database server's clock in ms: lease expiry and call deadlines are judged by it, never by a controller's. */
+const DB_NOW = `(floor(extract(epoch from clock_timestamp()) * 1000))::bigint`;
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -66,6 +78,11 @@ interface ActionRow {
   started_at: number;
   finished_at: number | null;
   result: unknown;
+  target: string | null;
+  token: number | null;
+  deadline: number | null;
+  place: string | null;
+  pgid: number | null;
 }
 
 function rolloutFromRow(r: RolloutRow): RolloutRecord {
@@ -89,6 +106,11 @@ function actionFromRow(r: ActionRow): ActionRecord {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     result: r.result ?? null,
+    target: r.target ?? null,
+    token: r.token ?? null,
+    deadline: r.deadline ?? null,
+    place: r.place ?? null,
+    pgid: r.pgid ?? null,
   };
 }
 
@@ -239,11 +261,20 @@ export class PostgresStore implements Store {
       await c.query(
         'CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
       );
-      const done = new Set((await c.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
-      for (const m of [...this.migrations].sort((a, b) => a.id - b.id)) {
-        if (done.has(m.id)) continue;
+      await c.query('ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS etape_version text');
+      const applied = (await c.query<AppliedMigration>('SELECT id, name, etape_version FROM schema_migrations')).rows;
+      for (const m of pendingMigrations(this.migrations, applied, this.where)) {
+        if (m.blockers) {
+          const problems = (await c.query<{ problem: string }>(m.blockers.sql)).rows.map((r) => r.problem);
+          if (problems.length) throw blockedMigration(m, problems, this.where);
+        }
         await c.query(m.sql);
-        await c.query('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [m.id, m.name, Date.now()]);
+        await c.query('INSERT INTO schema_migrations (id, name, applied_at, etape_version) VALUES ($1, $2, $3, $4)', [
+          m.id,
+          m.name,
+          Date.now(),
+          etapeVersion(),
+        ]);
       }
     });
   }
@@ -262,7 +293,7 @@ export class PostgresStore implements Store {
   // lock and the events commit together, in one round trip, and the lock is held for as short as possible.
   async createRollout(r: Omit<RolloutRecord, 'revision'>, events: NewEvent[]): Promise<RolloutRecord> {
     const ev = this.eventsCte('c', 8);
-    const res = await this.query(
+    const res = await this.createRolloutQuery(
       `WITH c AS (
          INSERT INTO rollouts (id, service, version, phase, state, revision, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5::jsonb, 1, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING id
@@ -272,6 +303,34 @@ export class PostgresStore implements Store {
     );
     if (res.rowCount === 0) throw new EtapeError('store.conflict', `a rollout with id ${r.id} already exists`);
     return { ...r, revision: 1 };
+  }
+
+  /** The insert of a rollout, turning the one-active-rollout index's refusal (migration 4) into a conflict naming the active one. */
+  private async createRolloutQuery(sql: string, args: unknown[]): Promise<pg.QueryResult> {
+    try {
+      return await this.query(sql, args);
+    } catch (e) {
+      const err = e as { code?: string; constraint?: string };
+      if (err.code === '23505' && err.constraint === 'rollouts_one_active') {
+        const service = args[1] as string;
+        const cur = await this.query<RolloutRow>('SELECT * FROM rollouts WHERE service = $1 AND phase = ANY($2::text[]) LIMIT 1', [
+          service,
+          [...ACTIVE_PHASES],
+        ]);
+        throw activeRolloutConflict(service, cur.rows[0] && { id: cur.rows[0].id, phase: cur.rows[0].phase });
+      }
+      throw e;
+    }
+  }
+
+  /** Inside a transaction: locks the lease row (a takeover waits for this transaction) and throws store.fenced unless `f` is current. */
+  private async checkFence(c: pg.PoolClient, f: Fence): Promise<number> {
+    const r = await c.query<{ now: number }>(
+      `SELECT ${DB_NOW} AS now FROM leases WHERE name = $1 AND holder = $2 AND token = $3 AND until > ${DB_NOW} FOR SHARE`,
+      [f.lease, f.holder, f.token],
+    );
+    if (r.rowCount === 0) throw fencedError(f);
+    return r.rows[0].now;
   }
 
   async getRollout(id: string): Promise<RolloutRecord | undefined> {
@@ -309,18 +368,24 @@ export class PostgresStore implements Store {
     expectedRevision: number,
     next: { phase: string; state: unknown; updatedAt: number },
     events: NewEvent[],
+    fence?: Fence,
   ): Promise<number> {
     // Under READ COMMITTED a concurrent save of the same row waits for the row lock, then re-checks the
     // revision against the committed row: exactly one of two racing saves updates it.
     const ev = this.eventsCte('u', 6);
-    const res = await this.query<{ revision: number }>(
-      `WITH u AS (
+    const sql = `WITH u AS (
          UPDATE rollouts SET phase = $1, state = $2::jsonb, updated_at = $3, revision = revision + 1
          WHERE id = $4 AND revision = $5 RETURNING revision
        ), ${ev}
-       SELECT revision FROM u`,
-      [next.phase, toJson(next.state), next.updatedAt, id, expectedRevision, ...PostgresStore.eventArgs(events)],
-    );
+       SELECT revision FROM u`;
+    const args = [next.phase, toJson(next.state), next.updatedAt, id, expectedRevision, ...PostgresStore.eventArgs(events)];
+    // Fenced: the lease row is checked and share-locked in the same transaction as the write.
+    const res = fence
+      ? await this.tx(async (c) => {
+          await this.checkFence(c, fence);
+          return c.query<{ revision: number }>(sql, args);
+        })
+      : await this.query<{ revision: number }>(sql, args);
     if (res.rowCount === 0) {
       const cur = await this.query<{ revision: number }>('SELECT revision FROM rollouts WHERE id = $1', [id]);
       if (cur.rowCount === 0) throw new EtapeError('not_found', `no rollout with id ${id}`);
@@ -332,10 +397,17 @@ export class PostgresStore implements Store {
     return res.rows[0].revision;
   }
 
-  async appendEvents(events: NewEvent[]): Promise<void> {
+  async appendEvents(events: NewEvent[], fence?: Fence): Promise<void> {
     if (events.length === 0) return;
     const ev = this.eventsCte(null, 1);
-    await this.query(`WITH ${ev} SELECT 1`, PostgresStore.eventArgs(events));
+    if (!fence) {
+      await this.query(`WITH ${ev} SELECT 1`, PostgresStore.eventArgs(events));
+      return;
+    }
+    await this.tx(async (c) => {
+      await this.checkFence(c, fence);
+      await c.query(`WITH ${ev} SELECT 1`, PostgresStore.eventArgs(events));
+    });
   }
 
   async listEvents(filter: { rolloutId?: string; afterSeq?: number; types?: string[]; limit?: number } = {}): Promise<EventRecord[]> {
@@ -373,25 +445,102 @@ export class PostgresStore implements Store {
     return res.rows.map((r) => ({ seq: r.seq, rolloutId: r.rollout_id, at: r.at, actor: r.actor, type: r.type, data: r.data ?? null }));
   }
 
-  async beginAction(key: string, rolloutId: string, at: number): Promise<{ record: ActionRecord; created: boolean }> {
-    const ins = await this.query<ActionRow>(
-      `INSERT INTO actions (key, rollout_id, status, started_at) VALUES ($1, $2, 'started', $3)
-       ON CONFLICT (key) DO NOTHING RETURNING *`,
-      [key, rolloutId, at],
-    );
-    if (ins.rows[0]) return { record: actionFromRow(ins.rows[0]), created: true };
-    const cur = await this.query<ActionRow>('SELECT * FROM actions WHERE key = $1', [key]);
-    return { record: actionFromRow(cur.rows[0]), created: false };
+  async beginAction(key: string, rolloutId: string, at: number, opts: BeginActionOptions = {}): Promise<BeginActionResult> {
+    const f = opts.fence;
+    if (!f) {
+      const ins = await this.query<ActionRow>(
+        `INSERT INTO actions (key, rollout_id, status, started_at, target) VALUES ($1, $2, 'started', $3, $4)
+         ON CONFLICT (key) DO NOTHING RETURNING *`,
+        [key, rolloutId, at, opts.target ?? null],
+      );
+      if (ins.rows[0]) return { record: actionFromRow(ins.rows[0]), created: true };
+      const cur = await this.query<ActionRow>('SELECT * FROM actions WHERE key = $1', [key]);
+      return { record: actionFromRow(cur.rows[0]), created: false };
+    }
+    return this.tx(async (c) => {
+      const now = await this.checkFence(c, f);
+      const deadline = now + Math.max(0, Math.floor(opts.holdMs ?? 0));
+      // Holding the lease row, no other holding can begin calls of this rollout until this commits.
+      const cur = (await c.query<ActionRow>('SELECT * FROM actions WHERE key = $1 FOR UPDATE', [key])).rows[0];
+      if (cur && cur.status !== 'started') return { record: actionFromRow(cur), created: false };
+      if (opts.target !== undefined) {
+        const other = await c.query<ActionRow>(
+          `SELECT * FROM actions WHERE rollout_id = $1 AND target = $2 AND status = 'started' AND token IS DISTINCT FROM $3
+             AND deadline > $4 ORDER BY deadline DESC LIMIT 1`,
+          [rolloutId, opts.target, f.token, now],
+        );
+        if (other.rows[0]) {
+          const record = cur
+            ? actionFromRow(cur)
+            : { key, rolloutId, status: 'started' as const, startedAt: at, finishedAt: null, result: null };
+          return { record, created: false, busyUntil: other.rows[0].deadline!, blocking: actionFromRow(other.rows[0]) };
+        }
+      }
+      const row = cur
+        ? (
+            await c.query<ActionRow>('UPDATE actions SET token = $2, deadline = $3, place = NULL, pgid = NULL WHERE key = $1 RETURNING *', [
+              key,
+              f.token,
+              deadline,
+            ])
+          ).rows[0]
+        : (
+            await c.query<ActionRow>(
+              `INSERT INTO actions (key, rollout_id, status, started_at, target, token, deadline)
+               VALUES ($1, $2, 'started', $3, $4, $5, $6) RETURNING *`,
+              [key, rolloutId, at, opts.target ?? null, f.token, deadline],
+            )
+          ).rows[0];
+      return { record: actionFromRow(row), created: !cur };
+    });
   }
 
-  async finishAction(key: string, status: 'succeeded' | 'failed', at: number, result: unknown): Promise<void> {
-    const res = await this.query('UPDATE actions SET status = $1, finished_at = $2, result = $3::jsonb WHERE key = $4', [
-      status,
-      at,
-      toJson(result),
-      key,
-    ]);
-    if (res.rowCount === 0) throw new EtapeError('not_found', `no action with key ${key}: call beginAction first`);
+  async armAttempt(key: string, fence: Fence, attemptMs: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      let now: number;
+      try {
+        now = await this.checkFence(c, fence);
+      } catch (e) {
+        if (e instanceof EtapeError && e.code === 'store.fenced') return false;
+        throw e;
+      }
+      const until = now + Math.max(0, Math.floor(attemptMs));
+      const res = await c.query(
+        `UPDATE actions SET deadline = GREATEST(COALESCE(deadline, 0), $1), place = NULL, pgid = NULL
+         WHERE key = $2 AND token = $3 AND status = 'started'`,
+        [until, key, fence.token],
+      );
+      if ((res.rowCount ?? 0) === 0) return false;
+      // The lease outlives the attempt it covers.
+      await c.query('UPDATE leases SET until = GREATEST(until, $1) WHERE name = $2 AND token = $3', [until, fence.lease, fence.token]);
+      return true;
+    });
+  }
+
+  async noteAttempt(key: string, token: number, place: string, pgid: number): Promise<void> {
+    await this.query('UPDATE actions SET place = $1, pgid = $2 WHERE key = $3 AND token = $4', [place, pgid, key, token]);
+  }
+
+  async attemptOver(key: string, token: number): Promise<void> {
+    await this.query(`UPDATE actions SET deadline = 0 WHERE key = $1 AND token = $2 AND status = 'started'`, [key, token]);
+  }
+
+  async finishAction(key: string, status: 'succeeded' | 'failed', at: number, result: unknown, fence?: Fence): Promise<void> {
+    const res = fence
+      ? await this.query(
+          `UPDATE actions SET status = $1, finished_at = $2, result = $3::jsonb WHERE key = $4 AND token = $5 AND status = 'started'`,
+          [status, at, toJson(result), key, fence.token],
+        )
+      : await this.query('UPDATE actions SET status = $1, finished_at = $2, result = $3::jsonb WHERE key = $4', [
+          status,
+          at,
+          toJson(result),
+          key,
+        ]);
+    if (res.rowCount === 0) {
+      if (fence && (await this.query('SELECT 1 FROM actions WHERE key = $1', [key])).rowCount) throw fencedError(fence, `call ${key}`);
+      throw new EtapeError('not_found', `no action with key ${key}: call beginAction first`);
+    }
   }
 
   async getAction(key: string): Promise<ActionRecord | undefined> {
@@ -446,18 +595,34 @@ export class PostgresStore implements Store {
     return (await this.query<ObservationRow & pg.QueryResultRow>(sql, args)).rows.map(observationFromRow);
   }
 
-  async acquireLease(name: string, holder: string, now: number, until: number): Promise<boolean> {
-    const res = await this.query(
-      `INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until
-       WHERE leases.until <= $4 OR leases.holder = EXCLUDED.holder`,
-      [name, holder, until, now],
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseGrant | undefined> {
+    // One statement: free → token 1; expired or released → the next token; still ours → renewed, same token,
+    // never shortened. Expiry is judged by the database's clock.
+    const res = await this.query<{ token: number; until: number }>(
+      `INSERT INTO leases (name, holder, until, token) VALUES ($1, $2, ${DB_NOW} + $3, 1)
+       ON CONFLICT (name) DO UPDATE SET
+         holder = EXCLUDED.holder,
+         token = CASE WHEN leases.until > ${DB_NOW} THEN leases.token ELSE leases.token + 1 END,
+         until = CASE WHEN leases.until > ${DB_NOW} THEN GREATEST(leases.until, EXCLUDED.until) ELSE EXCLUDED.until END
+       WHERE leases.until <= ${DB_NOW} OR leases.holder = EXCLUDED.holder
+       RETURNING token, until`,
+      [name, holder, Math.max(1, Math.floor(ttlMs))],
     );
-    return (res.rowCount ?? 0) > 0;
+    const row = res.rows[0];
+    return row ? { name, holder, token: row.token, until: row.until } : undefined;
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    await this.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+    await this.query('UPDATE leases SET until = 0 WHERE name = $1 AND holder = $2', [name, holder]);
+  }
+
+  async getLease(name: string): Promise<LeaseGrant | undefined> {
+    const res = await this.query<LeaseGrant>('SELECT name, holder, until, token FROM leases WHERE name = $1', [name]);
+    return res.rows[0] ? { ...res.rows[0] } : undefined;
+  }
+
+  async now(): Promise<number> {
+    return (await this.query<{ now: number }>(`SELECT ${DB_NOW} AS now`)).rows[0].now;
   }
 
   async saveIncident(i: IncidentRecord): Promise<void> {

@@ -1,6 +1,26 @@
 // Pieces both store backends share: row shapes, the "open incident" rule, and JSON handling.
 import type { Observation } from '../core/types.js';
-import type { IncidentRecord, IncidentStatus, ObservationQuery } from './store.js';
+import { EtapeError } from '../core/errors.js';
+import type { Fence, IncidentRecord, IncidentStatus, ObservationQuery } from './store.js';
+
+/** The answer to a second start while a service has an active rollout (the one-active-rollout index said no). */
+export function activeRolloutConflict(service: string, active: { id: string; phase: string } | undefined): EtapeError {
+  return new EtapeError(
+    'conflict',
+    active
+      ? `service ${service} already has rollout ${active.id} (${active.phase}); wait for it to end or abort it with \`etape rollout abort ${active.id}\``
+      : `service ${service} already has an active rollout; see \`etape rollout status\``,
+    { problems: active ? [{ path: 'service', message: `active rollout ${active.id}` }] : [] },
+  );
+}
+
+/** A write refused because the lease holding it carried is no longer current (I5). */
+export function fencedError(f: Fence, what = 'the write'): EtapeError {
+  return new EtapeError(
+    'store.fenced',
+    `${what} was refused: ${f.holder} no longer holds lease ${f.lease} (token ${f.token}); another controller may be driving it now`,
+  );
+}
 
 /** Incident states that are over: anything else is open. */
 export const CLOSED_INCIDENT_STATUSES: readonly IncidentStatus[] = ['resolved', 'postmortem', 'completed'];

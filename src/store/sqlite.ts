@@ -7,8 +7,13 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { EtapeError } from '../core/errors.js';
 import type { Observation } from '../core/types.js';
+import { ACTIVE_PHASES } from '../rollout/phases.js';
 import { sqliteMigrations, type Migration } from './migrations.js';
+import { blockedMigration, pendingMigrations, type AppliedMigration } from './migration-plan.js';
+import { etapeVersion } from '../core/version.js';
 import {
+  activeRolloutConflict,
+  fencedError,
   clampLimit,
   isOpenIncident,
   observationFromRow,
@@ -20,8 +25,12 @@ import {
 } from './shared.js';
 import type {
   ActionRecord,
+  BeginActionOptions,
+  BeginActionResult,
   EventRecord,
+  Fence,
   IncidentRecord,
+  LeaseGrant,
   NewEvent,
   ObservationQuery,
   RolloutListFilter,
@@ -33,6 +42,11 @@ export interface SqliteStoreOptions {
   /** How long a writer waits for another process's write lock before failing (ms). Default 10 s. */
   busyTimeoutMs?: number;
   migrations?: Migration[];
+  /**
+   * The store's clock, by which lease expiry and call deadlines are judged. SQLite has no clock of its own:
+   * this host's (every process on one SQLite file runs on one host). Tests pass a virtual one.
+   */
+  clock?: { now(): number };
 }
 
 interface RolloutRow {
@@ -62,7 +76,14 @@ interface ActionRow {
   started_at: number;
   finished_at: number | null;
   result: string | null;
+  target: string | null;
+  token: number | null;
+  deadline: number | null;
+  place: string | null;
+  pgid: number | null;
 }
+
+const ACTIVE_SQL = ACTIVE_PHASES.map((p) => `'${p}'`).join(', ');
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
 
@@ -91,6 +112,11 @@ function actionFromRow(r: ActionRow): ActionRecord {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     result: parse(r.result),
+    target: r.target ?? null,
+    token: r.token ?? null,
+    deadline: r.deadline ?? null,
+    place: r.place ?? null,
+    pgid: r.pgid ?? null,
   };
 }
 
@@ -101,6 +127,7 @@ export class SqliteStore implements Store {
   private migrations: Migration[];
   private insertEventStmt: Database.Statement | undefined;
   private statements = new Map<string, Database.Statement>();
+  private clock: { now(): number };
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.path = path === ':memory:' ? path : resolve(path);
@@ -124,6 +151,7 @@ export class SqliteStore implements Store {
       throw new EtapeError('store.unavailable', `cannot open the SQLite store ${this.path}: ${(e as Error).message}`, { cause: e });
     }
     this.migrations = opts.migrations ?? sqliteMigrations;
+    this.clock = opts.clock ?? { now: () => Date.now() };
   }
 
   private get insertEvent(): Database.Statement {
@@ -156,11 +184,18 @@ export class SqliteStore implements Store {
       this.db.exec(
         'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
       );
-      const done = new Set((this.db.prepare('SELECT id FROM schema_migrations').all() as { id: number }[]).map((r) => r.id));
-      for (const m of [...this.migrations].sort((a, b) => a.id - b.id)) {
-        if (done.has(m.id)) continue;
+      const cols = (this.db.prepare('PRAGMA table_info(schema_migrations)').all() as { name: string }[]).map((c) => c.name);
+      if (!cols.includes('etape_version')) this.db.exec('ALTER TABLE schema_migrations ADD COLUMN etape_version TEXT');
+      const applied = this.db.prepare('SELECT id, name, etape_version FROM schema_migrations').all() as AppliedMigration[];
+      for (const m of pendingMigrations(this.migrations, applied, this.path)) {
+        if (m.blockers) {
+          const problems = (this.db.prepare(m.blockers.sql).all() as { problem: string }[]).map((r) => r.problem);
+          if (problems.length) throw blockedMigration(m, problems, this.path);
+        }
         this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, Date.now());
+        this.db
+          .prepare('INSERT INTO schema_migrations (id, name, applied_at, etape_version) VALUES (?, ?, ?, ?)')
+          .run(m.id, m.name, Date.now(), etapeVersion());
       }
     });
   }
@@ -179,12 +214,23 @@ export class SqliteStore implements Store {
   async createRollout(r: Omit<RolloutRecord, 'revision'>, events: NewEvent[]): Promise<RolloutRecord> {
     const rec: RolloutRecord = { ...r, revision: 1 };
     this.write(() => {
-      const res = this.db
-        .prepare(
-          `INSERT INTO rollouts (id, service, version, phase, state, revision, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        )
-        .run(r.id, r.service, r.version, r.phase, toJson(r.state), r.createdAt, r.updatedAt);
+      let res: Database.RunResult;
+      try {
+        res = this.db
+          .prepare(
+            `INSERT INTO rollouts (id, service, version, phase, state, revision, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING`,
+          )
+          .run(r.id, r.service, r.version, r.phase, toJson(r.state), r.createdAt, r.updatedAt);
+      } catch (e) {
+        // The one-active-rollout index (migration 4): another rollout of this service is active.
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /rollouts\.service/.test((e as Error).message)) {
+          const active = this.prepare(`SELECT * FROM rollouts WHERE service = ? AND phase IN (${ACTIVE_SQL}) LIMIT 1`).get(r.service) as
+            RolloutRow | undefined;
+          throw activeRolloutConflict(r.service, active && { id: active.id, phase: active.phase });
+        }
+        throw e;
+      }
       if (res.changes === 0) throw new EtapeError('store.conflict', `a rollout with id ${r.id} already exists`);
       this.appendEventsSync(events);
     });
@@ -226,8 +272,10 @@ export class SqliteStore implements Store {
     expectedRevision: number,
     next: { phase: string; state: unknown; updatedAt: number },
     events: NewEvent[],
+    fence?: Fence,
   ): Promise<number> {
     return this.write(() => {
+      if (fence) this.checkFence(fence);
       const res = this.db
         .prepare('UPDATE rollouts SET phase = ?, state = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ?')
         .run(next.phase, toJson(next.state), next.updatedAt, id, expectedRevision);
@@ -244,9 +292,25 @@ export class SqliteStore implements Store {
     });
   }
 
-  async appendEvents(events: NewEvent[]): Promise<void> {
+  async appendEvents(events: NewEvent[], fence?: Fence): Promise<void> {
     if (events.length === 0) return;
-    this.write(() => this.appendEventsSync(events));
+    this.write(() => {
+      if (fence) this.checkFence(fence);
+      this.appendEventsSync(events);
+    });
+  }
+
+  /** Inside a write transaction: throws store.fenced unless `f` is the lease's current, unexpired holding. */
+  private checkFence(f: Fence): number {
+    const now = this.clock.now();
+    const ok = this.prepare('SELECT 1 FROM leases WHERE name = ? AND holder = ? AND token = ? AND until > ?').get(
+      f.lease,
+      f.holder,
+      f.token,
+      now,
+    );
+    if (!ok) throw fencedError(f);
+    return now;
   }
 
   async listEvents(filter: { rolloutId?: string; afterSeq?: number; types?: string[]; limit?: number } = {}): Promise<EventRecord[]> {
@@ -274,21 +338,89 @@ export class SqliteStore implements Store {
     return (this.prepare(sql).all(...args) as EventRow[]).map(eventFromRow);
   }
 
-  async beginAction(key: string, rolloutId: string, at: number): Promise<{ record: ActionRecord; created: boolean }> {
+  async beginAction(key: string, rolloutId: string, at: number, opts: BeginActionOptions = {}): Promise<BeginActionResult> {
     return this.write(() => {
-      const res = this.db
-        .prepare(`INSERT INTO actions (key, rollout_id, status, started_at) VALUES (?, ?, 'started', ?) ON CONFLICT (key) DO NOTHING`)
-        .run(key, rolloutId, at);
+      const f = opts.fence;
+      if (!f) {
+        const res = this.db
+          .prepare(
+            `INSERT INTO actions (key, rollout_id, status, started_at, target) VALUES (?, ?, 'started', ?, ?) ON CONFLICT (key) DO NOTHING`,
+          )
+          .run(key, rolloutId, at, opts.target ?? null);
+        const row = this.prepare('SELECT * FROM actions WHERE key = ?').get(key) as ActionRow;
+        return { record: actionFromRow(row), created: res.changes > 0 };
+      }
+      const now = this.checkFence(f);
+      const deadline = now + Math.max(0, opts.holdMs ?? 0);
+      const cur = this.prepare('SELECT * FROM actions WHERE key = ?').get(key) as ActionRow | undefined;
+      if (cur && cur.status !== 'started') return { record: actionFromRow(cur), created: false };
+      // Another holding's call on this target (this one or another key) whose attempt may still run.
+      if (opts.target !== undefined) {
+        const other = this.prepare(
+          `SELECT * FROM actions WHERE rollout_id = ? AND target = ? AND status = 'started' AND token IS NOT ?
+             AND deadline > ? ORDER BY deadline DESC LIMIT 1`,
+        ).get(rolloutId, opts.target, f.token, now) as ActionRow | undefined;
+        if (other) {
+          const record = cur
+            ? actionFromRow(cur)
+            : { key, rolloutId, status: 'started' as const, startedAt: at, finishedAt: null, result: null };
+          return { record, created: false, busyUntil: other.deadline!, blocking: actionFromRow(other) };
+        }
+      }
+      if (!cur) {
+        this.db
+          .prepare(
+            `INSERT INTO actions (key, rollout_id, status, started_at, target, token, deadline) VALUES (?, ?, 'started', ?, ?, ?, ?)`,
+          )
+          .run(key, rolloutId, at, opts.target ?? null, f.token, deadline);
+      } else {
+        // Ours already, or another holding's whose attempt is surely over: this holding owns it now.
+        this.db.prepare('UPDATE actions SET token = ?, deadline = ?, place = NULL, pgid = NULL WHERE key = ?').run(f.token, deadline, key);
+      }
       const row = this.prepare('SELECT * FROM actions WHERE key = ?').get(key) as ActionRow;
-      return { record: actionFromRow(row), created: res.changes > 0 };
+      return { record: actionFromRow(row), created: !cur };
     });
   }
 
-  async finishAction(key: string, status: 'succeeded' | 'failed', at: number, result: unknown): Promise<void> {
-    const res = this.db
-      .prepare('UPDATE actions SET status = ?, finished_at = ?, result = ? WHERE key = ?')
-      .run(status, at, toJson(result), key);
-    if (res.changes === 0) throw new EtapeError('not_found', `no action with key ${key}: call beginAction first`);
+  async armAttempt(key: string, fence: Fence, attemptMs: number): Promise<boolean> {
+    return this.write(() => {
+      let now: number;
+      try {
+        now = this.checkFence(fence);
+      } catch {
+        return false;
+      }
+      const until = now + Math.max(0, attemptMs);
+      const res = this.db
+        .prepare(
+          `UPDATE actions SET deadline = MAX(COALESCE(deadline, 0), ?), place = NULL, pgid = NULL WHERE key = ? AND token = ? AND status = 'started'`,
+        )
+        .run(until, key, fence.token);
+      if (res.changes === 0) return false;
+      // The lease outlives the attempt it covers.
+      this.db.prepare('UPDATE leases SET until = MAX(until, ?) WHERE name = ? AND token = ?').run(until, fence.lease, fence.token);
+      return true;
+    });
+  }
+
+  async noteAttempt(key: string, token: number, place: string, pgid: number): Promise<void> {
+    this.prepare('UPDATE actions SET place = ?, pgid = ? WHERE key = ? AND token = ?').run(place, pgid, key, token);
+  }
+
+  async attemptOver(key: string, token: number): Promise<void> {
+    this.prepare(`UPDATE actions SET deadline = 0 WHERE key = ? AND token = ? AND status = 'started'`).run(key, token);
+  }
+
+  async finishAction(key: string, status: 'succeeded' | 'failed', at: number, result: unknown, fence?: Fence): Promise<void> {
+    const res = fence
+      ? this.db
+          .prepare(`UPDATE actions SET status = ?, finished_at = ?, result = ? WHERE key = ? AND token = ? AND status = 'started'`)
+          .run(status, at, toJson(result), key, fence.token)
+      : this.db.prepare('UPDATE actions SET status = ?, finished_at = ?, result = ? WHERE key = ?').run(status, at, toJson(result), key);
+    if (res.changes === 0) {
+      if (fence && this.prepare('SELECT 1 FROM actions WHERE key = ?').get(key)) throw fencedError(fence, `call ${key}`);
+      throw new EtapeError('not_found', `no action with key ${key}: call beginAction first`);
+    }
   }
 
   async getAction(key: string): Promise<ActionRecord | undefined> {
@@ -325,21 +457,37 @@ export class SqliteStore implements Store {
     return (this.prepare(sql).all(...args) as ObservationRow[]).map(observationFromRow);
   }
 
-  async acquireLease(name: string, holder: string, now: number, until: number): Promise<boolean> {
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseGrant | undefined> {
     return this.write(() => {
-      const res = this.db
-        .prepare(
-          `INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)
-           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
-           WHERE leases.until <= ? OR leases.holder = excluded.holder`,
-        )
-        .run(name, holder, until, now);
-      return res.changes > 0;
+      const now = this.clock.now();
+      const until = now + Math.max(1, Math.floor(ttlMs));
+      const cur = this.prepare('SELECT holder, until, token FROM leases WHERE name = ?').get(name) as
+        { holder: string; until: number; token: number } | undefined;
+      if (!cur) {
+        this.db.prepare('INSERT INTO leases (name, holder, until, token) VALUES (?, ?, ?, 1)').run(name, holder, until);
+        return { name, holder, token: 1, until };
+      }
+      const valid = cur.until > now;
+      if (valid && cur.holder !== holder) return undefined;
+      // A renewal keeps the token (and never shortens the lease); a new holding (free, expired, taken over) gets the next one.
+      const token = valid ? cur.token : cur.token + 1;
+      const next = valid ? Math.max(cur.until, until) : until;
+      this.db.prepare('UPDATE leases SET holder = ?, until = ?, token = ? WHERE name = ?').run(holder, next, token, name);
+      return { name, holder, token, until: next };
     });
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    this.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
+    this.prepare('UPDATE leases SET until = 0 WHERE name = ? AND holder = ?').run(name, holder);
+  }
+
+  async getLease(name: string): Promise<LeaseGrant | undefined> {
+    const row = this.prepare('SELECT name, holder, until, token FROM leases WHERE name = ?').get(name) as LeaseGrant | undefined;
+    return row ? { ...row } : undefined;
+  }
+
+  async now(): Promise<number> {
+    return this.clock.now();
   }
 
   async saveIncident(i: IncidentRecord): Promise<void> {

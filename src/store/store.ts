@@ -42,6 +42,52 @@ export interface ActionRecord {
   startedAt: number;
   finishedAt: number | null;
   result: unknown;
+  /** `region/cell` of the call, when the caller gave it. */
+  target?: string | null;
+  /** The lease token of the holding that runs (or last ran) it. */
+  token?: number | null;
+  /** Store-clock time by which its attempt in flight is surely over (its timeout has passed). */
+  deadline?: number | null;
+  /** Where its attempt in flight runs (see src/controller/process-place.ts) and its process group. */
+  place?: string | null;
+  pgid?: number | null;
+}
+
+/** A lease as granted: `token` grows with every new holding of the lease (not with a renewal). */
+export interface LeaseGrant {
+  name: string;
+  holder: string;
+  token: number;
+  /** Store-clock time it runs out. */
+  until: number;
+}
+
+/** What a fenced write carries: the store refuses it, in the same transaction, unless this is still the lease's current, unexpired holding. */
+export interface Fence {
+  lease: string;
+  holder: string;
+  token: number;
+}
+
+export interface BeginActionOptions {
+  /** Check the lease in the same transaction and make this holding the call's owner. */
+  fence?: Fence;
+  /** `region/cell`: while another holding's call on the same target may still run, this one waits. */
+  target?: string;
+  /** How long the first attempt may run (its timeout and kill grace), ms. */
+  holdMs?: number;
+}
+
+export interface BeginActionResult {
+  record: ActionRecord;
+  created: boolean;
+  /**
+   * Set when the call (or another call on the same target) is `started` by another holding whose attempt may
+   * still run: do not call the driver before this store-clock time; ask again then.
+   */
+  busyUntil?: number;
+  /** The call that makes it busy. */
+  blocking?: ActionRecord;
 }
 
 export interface ObservationQuery {
@@ -129,14 +175,31 @@ export interface Store {
     expectedRevision: number,
     next: { phase: string; state: unknown; updatedAt: number },
     events: NewEvent[],
+    fence?: Fence,
   ): Promise<number>;
 
-  appendEvents(events: NewEvent[]): Promise<void>;
+  /** Appends events; with a fence, only while that lease holding is current (else store.fenced). */
+  appendEvents(events: NewEvent[], fence?: Fence): Promise<void>;
   listEvents(filter?: { rolloutId?: string; afterSeq?: number; types?: string[]; limit?: number }): Promise<EventRecord[]>;
 
-  /** Marks a driver call as started unless it exists; returns the stored record either way. */
-  beginAction(key: string, rolloutId: string, at: number): Promise<{ record: ActionRecord; created: boolean }>;
-  finishAction(key: string, status: 'succeeded' | 'failed', at: number, result: unknown): Promise<void>;
+  /**
+   * Marks a driver call as started unless it exists; returns the stored record either way. With a fence
+   * (store.fenced if it is not current): a call `started` by another holding is taken over only once its
+   * attempt is surely over (`deadline` passed), else the answer carries `busyUntil`.
+   */
+  beginAction(key: string, rolloutId: string, at: number, opts?: BeginActionOptions): Promise<BeginActionResult>;
+  /**
+   * Before each attempt of a call: checks the fence, extends the lease to outlive the attempt (`attemptMs`
+   * from now on the store's clock) and sets the call's deadline. False (start nothing) if the lease or the
+   * call is no longer this holding's.
+   */
+  armAttempt(key: string, fence: Fence, attemptMs: number): Promise<boolean>;
+  /** Notes where a call's attempt runs (its owner `token`), so that a takeover on the same machine can tell when it is over. */
+  noteAttempt(key: string, token: number, place: string, pgid: number): Promise<void>;
+  /** Declares a call's attempt over (its process group is gone), if `token` still owns the call. */
+  attemptOver(key: string, token: number): Promise<void>;
+  /** Records a call's result; with a fence, only if that holding still owns the call (else store.fenced). */
+  finishAction(key: string, status: 'succeeded' | 'failed', at: number, result: unknown, fence?: Fence): Promise<void>;
   getAction(key: string): Promise<ActionRecord | undefined>;
 
   recordObservations(obs: Observation[]): Promise<void>;
@@ -144,9 +207,18 @@ export interface Store {
   /** The newest observation for each (service, region, cell, source) at or after `since`. */
   latestObservations(q: { service?: string; since: number }): Promise<Observation[]>;
 
-  /** Takes or renews a named lease until `until` if it is free, expired, or already `holder`'s. */
-  acquireLease(name: string, holder: string, now: number, until: number): Promise<boolean>;
+  /**
+   * Takes a named lease for `ttlMs` if it is free or expired, or renews it if `holder` holds it; expiry is
+   * judged by the store's clock. A new holding gets a greater token than any before; a renewal keeps it.
+   * Undefined if another holder has it.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseGrant | undefined>;
+  /** Ends `holder`'s holding at once (the token is kept, so the next holding's is greater). */
   releaseLease(name: string, holder: string): Promise<void>;
+  /** The current holding of a lease, expired or not. */
+  getLease(name: string): Promise<LeaseGrant | undefined>;
+  /** The store's clock (ms since the epoch): what lease expiry and call deadlines are judged by. */
+  now(): Promise<number>;
 
   /** Inserts or replaces an incident (the whole record, timeline included). */
   saveIncident(i: IncidentRecord): Promise<void>;

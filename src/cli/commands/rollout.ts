@@ -76,7 +76,7 @@ export function registerRolloutCommands(program: Command): void {
         );
         if (opts.follow) {
           process.exitCode = await follow(store, config, rec.id);
-        } else if (!(await serverRunning(store, systemClock))) {
+        } else if (!(await serverRunning(store))) {
           process.stdout.write(`no \`etape serve\` is running: start one, or drive it here with \`etape rollout follow ${rec.id}\`\n`);
         }
       });
@@ -192,7 +192,7 @@ function progressLine(s: RolloutSummary): string {
  */
 export async function follow(store: Store, config: EtapeConfig, id: string): Promise<number> {
   let runtime: Runtime | undefined;
-  if (!(await serverRunning(store, systemClock))) {
+  if (!(await serverRunning(store))) {
     const { composeRuntime } = await import('../../controller/runtime.js');
     const log = createLogger({ level: process.env.ETAPE_LOG_LEVEL ?? 'warn' });
     // The same parts as `etape serve` (probes, metric and judge runners), driving this one rollout.

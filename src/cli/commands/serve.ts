@@ -58,7 +58,7 @@ export function registerServeCommand(program: Command): void {
           `etape serve: WARNING: no API tokens are configured (server.tokens in ${file}), so every /api/ request is refused with 401.\n` +
             `  Add tokens, each with a name, a role (viewer or operator) and the token from the environment: { env: NAME }.\n`,
         );
-      const releaseServe = holdServeLease(store, systemClock, controller.holder, leaseMs);
+      const releaseServe = holdServeLease(store, controller.holder, leaseMs);
       controller.start();
       // The status page is rebuilt from the same evidence every statuspage.buildEvery, and published by
       // statuspage.publish if set; the files it leaves behind outlive this process and say how old they are.
