@@ -305,7 +305,7 @@ export class PostgresStore implements Store {
     return { ...r, revision: 1 };
   }
 
-  /** The insert of a rollout, turning the one-active-rollout index's refusal (migration 4) into a conflict naming the active one. */
+  /** The insert of a rollout, turning the one-active-rollout index's refusal (migration 5) into a conflict naming the active one. */
   private async createRolloutQuery(sql: string, args: unknown[]): Promise<pg.QueryResult> {
     try {
       return await this.query(sql, args);

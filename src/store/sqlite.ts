@@ -223,7 +223,7 @@ export class SqliteStore implements Store {
           )
           .run(r.id, r.service, r.version, r.phase, toJson(r.state), r.createdAt, r.updatedAt);
       } catch (e) {
-        // The one-active-rollout index (migration 4): another rollout of this service is active.
+        // The one-active-rollout index (migration 5): another rollout of this service is active.
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /rollouts\.service/.test((e as Error).message)) {
           const active = this.prepare(`SELECT * FROM rollouts WHERE service = ? AND phase IN (${ACTIVE_SQL}) LIMIT 1`).get(r.service) as
             RolloutRow | undefined;
