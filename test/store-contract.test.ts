@@ -215,7 +215,7 @@ function contract(backend: Backend): void {
       );
       assert.deepEqual(await store.listRollouts({ phases: [] }), []);
       // keyset pages: after c2 comes c1; ties on created_at fall back to the id
-      await store.createRollout(rollout('c0', 'queue', T0 + 20), []);
+      await store.createRollout(rollout('c0', 'queue', T0 + 20, 'completed'), []);
       const page1 = await store.listRollouts({ service: 'queue', limit: 2 });
       assert.deepEqual(
         page1.map((x) => x.id),
@@ -460,13 +460,13 @@ function contract(backend: Backend): void {
     it('fencing: a holding whose lease was taken over cannot save, append, begin, arm or finish; the new one can', async () => {
       await store.createRollout(rollout('f1'), []);
       const name = 'rollout:f1';
-      const old = await store.acquireLease(name, 'old', 200);
+      const old = await store.acquireLease(name, 'old', 1000);
       assert.ok(old);
       const oldFence = { lease: name, holder: 'old', token: old.token };
       assert.equal(await store.saveRollout('f1', 1, { phase: 'running', state: { n: 1 }, updatedAt: T0 }, [ev('f1', 'a')], oldFence), 2);
       const begun = await store.beginAction('f1:r1/c1:deploy:1', 'f1', T0, { fence: oldFence, target: 'r1/c1' });
       assert.equal(begun.created, true);
-      assert.equal(await store.armAttempt('f1:r1/c1:deploy:1', oldFence, 150), true);
+      assert.equal(await store.armAttempt('f1:r1/c1:deploy:1', oldFence, 500), true);
       // The old holder "sleeps" past its lease (and past its attempt's deadline); another takes over.
       const s2 = await second();
       let fresh;
@@ -499,7 +499,7 @@ function contract(backend: Backend): void {
     it('fencing: a call started by another holding is not repeated while its attempt may still run', async () => {
       await store.createRollout(rollout('f2'), []);
       const name = 'rollout:f2';
-      const a = await store.acquireLease(name, 'a', 100);
+      const a = await store.acquireLease(name, 'a', 5000);
       const fa = { lease: name, holder: 'a', token: a!.token };
       await store.beginAction('f2:r1/c1:deploy:1', 'f2', T0, { fence: fa, target: 'r1/c1' });
       // The attempt may run 1.5 s: the lease is extended to outlive it.
