@@ -134,7 +134,8 @@ test('after a crash, a started action is repeated with the same key and a finish
   a.hang.add(key);
   const ca = new Controller({ store, config: cfg, clock, driverFor: () => a, holder: 'A', leaseMs: 30_000 });
   await ca.tick();
-  await new Promise((r) => setTimeout(r, 20));
+  // Wait for the call to be under way (recorded, then handed to the driver), not for a fixed time.
+  while (!a.calls.some((c) => c.key === key)) await new Promise((r) => setTimeout(r, 5));
   assert.equal((await store.getAction(key))?.status, 'started');
 
   // Controller B cannot take the rollout while A's lease holds, then repeats the same key.
