@@ -12,7 +12,7 @@ import type { EtapeConfig } from '../config/schema.js';
 import type { ServiceConfig } from '../config/service.js';
 import { ms } from '../config/common.js';
 import type { Driver, DriverCall, DriverResult } from '../drivers/driver.js';
-import type { Fence, NewEvent, RolloutRecord, Store } from '../store/store.js';
+import type { Fence, RolloutRecord, Store } from '../store/store.js';
 import {
   decide,
   DEFAULT_LIMITS,
@@ -347,7 +347,7 @@ export class Controller {
     if (!fence) return undefined;
     const t0 = performance.now();
     const wall = Date.now();
-    let ok = false;
+    let ok: boolean;
     try {
       ok = await this.store.armAttempt(key, fence, attemptMs);
     } catch (e) {
