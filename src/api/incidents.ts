@@ -17,7 +17,7 @@ import {
   updateIncidentOp,
   type IncidentDeps,
 } from '../incidents/service.js';
-import type { ApiApp, ApiContext, RouteRegistrar } from './app.js';
+import type { ApiApp, ApiContext } from './app.js';
 
 const L = API_LIMITS;
 const title = z
@@ -58,11 +58,6 @@ function bool(v: string | undefined, name: string): boolean | undefined {
   if (v === 'true') return true;
   if (v === 'false') return false;
   throw new EtapeError('bad_request', `${name}: must be true or false`, { problems: [{ path: name, message: 'must be true or false' }] });
-}
-
-/** A registrar with options (a notifier shared with the status publisher). */
-export function incidentRoutes(opts: { notifier?: Notifier } = {}): RouteRegistrar {
-  return (app, ctx) => mount(app, ctx, opts.notifier);
 }
 
 /** Mounts the incident routes with the API's store, config, clock and log; changes go to the configured webhooks. */

@@ -29,6 +29,4 @@ export const fleetSchema = z.strictObject({
   regions: z.array(regionSchema).min(1),
 });
 
-export type CellConfig = z.infer<typeof cellSchema>;
-export type RegionConfig = z.infer<typeof regionSchema>;
 export type FleetConfig = z.infer<typeof fleetSchema>;

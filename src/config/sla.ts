@@ -123,14 +123,6 @@ export function slaFor(config: { sla: SlaConfig[] }, service: string): ResolvedS
   return def ? resolveSla(def) : undefined;
 }
 
-/**
- * Which measure a service's uptime is shown in: its SLA's, or minutes when it has none. The status page
- * uses this so its bars and the SLA report compute the same figure.
- */
-export function uptimeMeasureFor(config: { sla: SlaConfig[] }, service: string): 'requests' | 'minutes' {
-  return slaFor(config, service)?.measure ?? 'minutes';
-}
-
 /** Undirected pair graph of the fleet: region -> partners. */
 export function pairGraph(fleet: { regions: Array<{ id: string; pair?: string | string[] }> }): Map<string, Set<string>> {
   const g = new Map<string, Set<string>>();

@@ -2,7 +2,6 @@
 
 /** What a gate or a measurement concluded. `error` (could not measure) is never a pass (I3). */
 export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
-export const VERDICTS: readonly Verdict[] = ['pass', 'fail', 'inconclusive', 'error'];
 
 /** The smallest thing a driver deploys to: one cell of one region, for one service. */
 export interface Target {
@@ -19,12 +18,6 @@ export function targetId(t: { region: string; cell: string }): string {
 /** The idempotency key of one driver call: `${rolloutId}:${region}/${cell}:${step}:${attempt}` (I5). */
 export function idempotencyKey(rolloutId: string, target: { region: string; cell: string }, step: string, attempt: number): string {
   return `${rolloutId}:${target.region}/${target.cell}:${step}:${attempt}`;
-}
-
-export function parseTargetId(id: string): { region: string; cell: string } {
-  const i = id.indexOf('/');
-  if (i < 0) throw new Error(`not a target id: ${id}`);
-  return { region: id.slice(0, i), cell: id.slice(i + 1) };
 }
 
 /**

@@ -1,5 +1,6 @@
 // The gate contract: a gate kind turns the observations of its sources into a verdict with a reason.
-// Pure: no I/O, no clock but the `now` it is given. Kinds plug in through `registerGateKind` (gates/index.ts).
+// Pure: no I/O, no clock but the `now` it is given. The built-in kinds are in gates/index.ts;
+// others come in through the rollout's Limits (`gateKinds`).
 import type { Observation, Verdict } from '../core/types.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
 import { ms } from '../config/common.js';

@@ -1,5 +1,6 @@
-// Gate kinds by name. A new kind (metric, judge, …) registers itself here with `registerGateKind`; the
-// rollout core only ever calls `compileGate` and `evaluateGate`.
+// Gate kinds by name: the built-in ones (probe, metric, judge), and any others a caller passes in (the
+// `gateKinds` of the rollout Limits and of the operations context). No global registry: what a rollout can
+// evaluate is what its caller hands it. The rollout core only ever calls `compileGate` and `evaluateGate`.
 import { EtapeError } from '../core/errors.js';
 import type { GateConfig, ServiceConfig } from '../config/service.js';
 import type { GateInput, GateKind, GateResult, GateSpec } from './gate.js';
@@ -8,24 +9,12 @@ import { metricGate } from './metric-gate.js';
 import { judgeGate } from './judge-gate.js';
 
 export * from './gate.js';
-export { probeGate } from './probe-gate.js';
-export { metricGate } from './metric-gate.js';
-export { judgeGate, type JudgeGateResult } from './judge-gate.js';
 
-const kinds = new Map<string, GateKind>([
+const kinds: ReadonlyMap<string, GateKind> = new Map<string, GateKind>([
   [probeGate.kind, probeGate],
   [metricGate.kind, metricGate],
   [judgeGate.kind, judgeGate],
 ]);
-
-/** Adds (or replaces) a gate kind. */
-export function registerGateKind(kind: GateKind): void {
-  kinds.set(kind.kind, kind);
-}
-
-export function gateKind(kind: string): GateKind | undefined {
-  return kinds.get(kind);
-}
 
 /**
  * Resolves a configured gate. Approval gates have no evidence: the rollout core handles them itself

@@ -201,13 +201,6 @@ export function isUpcomingMaintenance(i: IncidentRecord, now: number): boolean {
   return i.kind === 'maintenance' && effectiveMaintenanceStatus(i, now) === 'scheduled';
 }
 
-/** Components under an active maintenance window at `now`. */
-export function componentsInMaintenance(incidents: Iterable<IncidentRecord>, now: number): Set<string> {
-  const out = new Set<string>();
-  for (const i of incidents) if (i.kind === 'maintenance' && isOpenAt(i, now)) for (const c of i.components) out.add(c);
-  return out;
-}
-
 export function regionsOf(i: IncidentRecord): string[] {
   const rs = new Set<string>();
   for (const c of i.components) {

@@ -7,7 +7,7 @@ import type { IncidentImpact, IncidentRecord } from '../store/store.js';
 import { ms } from '../config/common.js';
 import type { IncidentRulesConfig } from '../config/statuspage.js';
 import { STATUS_LABEL, type ComponentState, type ComponentStatus } from '../status/status.js';
-import { addUpdate, effectiveMaintenanceStatus, IMPACT_RANK, isClosedStatus, newIncidentId, openIncident, regionsOf } from './lifecycle.js';
+import { addUpdate, effectiveMaintenanceStatus, IMPACT_RANK, isClosedStatus, newIncidentId, openIncident } from './lifecycle.js';
 import { formatDuration } from '../core/duration.js';
 
 export interface IncidentRules {
@@ -319,6 +319,3 @@ export function decideIncidents(
 function rank(s: ComponentStatus): number {
   return ['operational', 'under_maintenance', 'unknown', 'degraded_performance', 'partial_outage', 'major_outage'].indexOf(s);
 }
-
-/** The regions an incident touches, for messages. */
-export { regionsOf };

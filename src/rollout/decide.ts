@@ -34,7 +34,7 @@ export interface Limits {
   maxParallel: number;
   /** How long a target put back by the driver may take to pass a probe on the old version (at least 3 probe intervals). */
   proveBackMs?: number;
-  /** Gate kinds beyond the registered ones. */
+  /** Gate kinds beyond the built-in ones (probe, metric, judge), by kind name. */
   gateKinds?: ReadonlyMap<string, GateKind>;
 }
 

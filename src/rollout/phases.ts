@@ -49,9 +49,6 @@ export const ACTIVE_PHASES: readonly Phase[] = ['pending', 'running', 'paused', 
 /** Phases nothing leaves. */
 export const TERMINAL_PHASES: readonly Phase[] = ['completed', 'rolled_back', 'failed'];
 
-export function isPhase(s: string): s is Phase {
-  return Object.hasOwn(PHASES, s);
-}
 export function isActive(p: string): boolean {
   return (ACTIVE_PHASES as readonly string[]).includes(p);
 }

@@ -93,7 +93,6 @@ export interface StopReason {
 }
 
 export interface RolloutState {
-  schema: 1;
   id: string;
   service: string;
   version: string;
@@ -153,7 +152,6 @@ export function newRolloutState(input: NewRolloutInput): RolloutState {
     }
   }
   return {
-    schema: 1,
     id: input.id,
     service: input.plan.service,
     version: input.version,

@@ -44,12 +44,6 @@ export function monthOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 7);
 }
 
-/** The month before the one containing `ms` (the usual one to bill). */
-export function previousMonth(ms: number): string {
-  const d = new Date(ms);
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
-}
-
 export interface SlaReportInput {
   period: BillingPeriod;
   /** Minutes at or after this are not counted (a period not over yet). */

@@ -250,25 +250,6 @@ function fillWindow(
   }
 }
 
-/** Splits mixed observations by component (`service/region`) and builds each one's series. */
-export function seriesByComponent(
-  observations: readonly Observation[],
-  fromMs: number,
-  toMs: number,
-  opts: SeriesOptions,
-): Map<string, MinuteSeries> {
-  const groups = new Map<string, Observation[]>();
-  for (const o of observations) {
-    const k = componentId(o.service, o.region);
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
-    g.push(o);
-  }
-  const out = new Map<string, MinuteSeries>();
-  for (const [k, g] of groups) out.set(k, seriesFromObservations(g, fromMs, toMs, opts));
-  return out;
-}
-
 export function startOfUtcDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
 }

@@ -4,7 +4,7 @@
 import type { IncidentRecord } from '../store/store.js';
 import { formatDuration } from '../core/duration.js';
 import { formatPercent, type DayUptime } from '../sla/availability.js';
-import { isOverdue, lastPublicUpdateAt, regionsOf } from '../incidents/lifecycle.js';
+import { regionsOf } from '../incidents/lifecycle.js';
 import { STATUS_LABEL, worseStatus, type ComponentState, type ComponentStatus } from '../status/status.js';
 import {
   activeMaintenances,
@@ -397,10 +397,3 @@ ${generatedLine(m)}</header>
 <main id="main"><ul>${items}</ul></main>`;
   return page({ title: `History · ${m.title}`, root: '../', staleAfterMs: m.staleAfterMs, body });
 }
-
-/** For operators: open incidents whose last public update is older than the cadence (I7). */
-export function overdueIncidents(m: SiteModel): IncidentRecord[] {
-  return m.incidents.filter((i) => isOverdue(i, m.generatedAt, m.updateCadenceMs));
-}
-
-export { lastPublicUpdateAt };
