@@ -28,12 +28,6 @@ export const nameField = (what: string) =>
     .min(1, `give the ${what}`)
     .max(API_LIMITS.nameChars, `the ${what} may be at most ${API_LIMITS.nameChars} characters`);
 
-/** A free-text field (at most textChars). */
-export const textField = (what: string) =>
-  z
-    .string({ error: `give the ${what} as a string` })
-    .max(API_LIMITS.textChars, `the ${what} may be at most ${API_LIMITS.textChars} characters`);
-
 /** Depth of nesting of a parsed JSON value, counted without recursion (a hostile body cannot overflow the stack). */
 export function jsonDepth(v: unknown, stopAt = Infinity): number {
   let max = 0;
