@@ -7,13 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { blobServerCommand } from '../src/demo/fleet.js';
 import { gateSchema, type GateConfig } from '../src/config/service.js';
-import {
-  PrometheusClient,
-  measureJudge,
-  startLocalPrometheus,
-  type LocalPrometheus,
-  type QueryTarget,
-} from '../src/evidence/prometheus.js';
+import { PrometheusClient, measureJudge, type QueryTarget } from '../src/evidence/prometheus.js';
+import { startLocalPrometheus, type LocalPrometheus } from '../src/demo/local-prometheus.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const children: ChildProcess[] = [];

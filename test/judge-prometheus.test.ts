@@ -8,15 +8,8 @@ import { freePort, waitFor } from './helpers.js';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import {
-  PrometheusClient,
-  measureJudge,
-  measureMetricGate,
-  renderQuery,
-  startLocalPrometheus,
-  type LocalPrometheus,
-  type QueryTarget,
-} from '../src/evidence/prometheus.js';
+import { PrometheusClient, measureJudge, measureMetricGate, renderQuery, type QueryTarget } from '../src/evidence/prometheus.js';
+import { startLocalPrometheus, type LocalPrometheus } from '../src/demo/local-prometheus.js';
 import { gateSchema, type GateConfig } from '../src/config/service.js';
 import { seededRandom } from '../src/core/random.js';
 

@@ -12,7 +12,7 @@ import { configSchema } from '../src/config/schema.js';
 import { openStore } from '../src/store/open.js';
 import { startRollout } from '../src/rollout/operations.js';
 import { systemClock } from '../src/core/clock.js';
-import { startLocalPrometheus } from '../src/evidence/prometheus.js';
+import { startLocalPrometheus } from '../src/demo/local-prometheus.js';
 import { fleetConfig, TargetFleet } from './rollout-fixture.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;

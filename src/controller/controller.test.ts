@@ -5,7 +5,7 @@ import { configSchema, type EtapeConfig } from '../config/schema.js';
 import type { Driver, DriverCall, DriverResult } from '../drivers/driver.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { handPlan } from '../rollout/sim.js';
+import { handPlan } from '../../test/sim.js';
 import { abortRollout, startRollout } from '../rollout/operations.js';
 import type { RolloutState } from '../rollout/state.js';
 import { Controller } from './controller.js';

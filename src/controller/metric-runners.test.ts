@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { handPlan } from '../rollout/sim.js';
+import { handPlan } from '../../test/sim.js';
 import { newRolloutState, type RolloutState } from '../rollout/state.js';
 import { judgeTargetsFromState, versionInState } from './metric-runners.js';
 

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { EtapeConfig } from '../config/schema.js';
 import { judgeGateSchema } from '../config/service.js';
-import { startLocalPrometheus, type LocalPrometheus } from '../evidence/prometheus.js';
+import { startLocalPrometheus, type LocalPrometheus } from '../demo/local-prometheus.js';
 
 export const DEMO_JUDGE_GATE = 'canary-judge';
 export const DEFAULT_PROMETHEUS = '/usr/bin/prometheus';

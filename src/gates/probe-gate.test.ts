@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Observation, Verdict } from '../core/types.js';
 import { probeGate } from './probe-gate.js';
 import { evaluateGate } from './index.js';
-import { probeGateSpec } from '../rollout/sim.js';
+import { probeGateSpec } from '../../test/sim.js';
 
 const spec = probeGateSpec('health', { failAfter: 3, consecutiveErrorLimit: 2, freshForMs: 30_000 });
 const target = { id: 'r1/c1', region: 'r1', cell: 'c1', since: 0 };

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GateSpec } from '../gates/gate.js';
-import { handPlan, Sim } from './sim.js';
+import { handPlan, Sim } from '../../test/sim.js';
 
 const MIN = 60_000;
 

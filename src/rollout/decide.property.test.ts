@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Verdict } from '../core/types.js';
-import { handPlan, probeGateSpec, Sim } from './sim.js';
+import { handPlan, probeGateSpec, Sim } from '../../test/sim.js';
 import { isTerminal } from './phases.js';
 import type { Command } from './commands.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { handPlan, probeGateSpec, Sim } from './sim.js';
+import { handPlan, probeGateSpec, Sim } from '../../test/sim.js';
 import { decide } from './decide.js';
 import type { NewEvent } from '../store/store.js';
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { DriverAction, Decision } from './decide.js';
-import { handPlan, probeGateSpec, Sim, type SimOptions } from './sim.js';
+import { handPlan, probeGateSpec, Sim, type SimOptions } from '../../test/sim.js';
 import { isTerminal } from './phases.js';
 
 const MIN = 60_000;

@@ -1,15 +1,23 @@
 // An in-memory harness around the pure core, on a virtual clock: targets that answer probes according to
 // the version they run, a driver whose outcomes a test chooses, and a loop that asks the core, performs
-// its actions and advances time to when it wants to look again. Used by the core tests and the benchmark.
-import { VirtualClock } from '../core/clock.js';
-import type { Observation, Verdict } from '../core/types.js';
-import type { NewEvent } from '../store/store.js';
-import type { Plan, Wave } from '../plan/types.js';
-import type { GateSpec } from '../gates/gate.js';
-import { decide, DEFAULT_LIMITS, isDriverAction, type Decision, type DriverAction, type DriverOutcome, type Limits } from './decide.js';
-import { applyCommand, type Command } from './commands.js';
-import { isTerminal } from './phases.js';
-import { newRolloutState, type RolloutState } from './state.js';
+// its actions and advances time to when it wants to look again. Used by the core tests; not part of the build.
+import { VirtualClock } from '../src/core/clock.js';
+import type { Observation, Verdict } from '../src/core/types.js';
+import type { NewEvent } from '../src/store/store.js';
+import type { Plan, Wave } from '../src/plan/types.js';
+import type { GateSpec } from '../src/gates/gate.js';
+import {
+  decide,
+  DEFAULT_LIMITS,
+  isDriverAction,
+  type Decision,
+  type DriverAction,
+  type DriverOutcome,
+  type Limits,
+} from '../src/rollout/decide.js';
+import { applyCommand, type Command } from '../src/rollout/commands.js';
+import { isTerminal } from '../src/rollout/phases.js';
+import { newRolloutState, type RolloutState } from '../src/rollout/state.js';
 
 export function handPlan(service: string, waves: { targets: string[]; bakeMs: number; gates?: string[]; approval?: boolean }[]): Plan {
   const ws: Wave[] = waves.map((w, i) => {
