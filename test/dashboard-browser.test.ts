@@ -294,6 +294,10 @@ test('a bad version halts and rolls back live, with the failing gate and its evi
   );
   assert.ok(await gate.locator('.chart canvas').count(), 'the probe chart is drawn');
   assert.match(await page.locator('.wave-item[data-wave="1"]').innerText(), /rolled back/);
+  // The rollback in its order, with each target's stage.
+  const rb = page.locator('table.rollback tr[data-rollback-target="r1/c1"]');
+  assert.match(await rb.innerText(), /back/);
+  assert.match(await rb.innerText(), /was failing/);
   const events = await page.locator('ol.events').innerText();
   assert.match(events, /rollout\.halted/);
   assert.match(events, /target\.rolled_back/);

@@ -8,6 +8,7 @@ import type { EtapeConfig } from '../config/schema.js';
 import { buildFleet } from '../fleet/fleet.js';
 import { ACTIVE_PHASES, PHASES, isActive, isTerminal } from '../rollout/phases.js';
 import { bakeLeft, currentWave, type RolloutState, type WaveState } from '../rollout/state.js';
+import { stageOf, type RollbackStage } from '../rollout/rollback.js';
 import { componentsFromConfig, componentStatuses, statusRulesFromConfig, type ComponentStatus } from '../status/status.js';
 import { listIncidentsOp, type IncidentView } from '../incidents/service.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
@@ -251,8 +252,30 @@ export interface EventView {
   text: string;
 }
 
+export interface RollbackTargetView {
+  id: string;
+  stage: RollbackStage;
+  /** It was failing when the rollback began (it goes back first); a timeout made it hung (forced at once). */
+  failing: boolean;
+  hung: boolean;
+  hungReason: string | null;
+  /** Why it is not going back yet (the pair rule, failing targets first), or why it is held. */
+  waitReason: string | null;
+  backAt: number | null;
+  provenBackAt: number | null;
+  lastError: string | null;
+}
+
+export interface RollbackView {
+  startedAt: number;
+  round: number;
+  /** In the order the targets go back. */
+  targets: RollbackTargetView[];
+}
+
 export interface RolloutDetail {
   row: RolloutRow;
+  rollback: RollbackView | null;
   state: RolloutState;
   revision: number;
   waves: WaveView[];
@@ -281,6 +304,7 @@ function waveLabel(s: RolloutState, w: WaveState): string {
   if (ts.length && ts.every((t) => t === 'rolled_back')) return 'rolled back';
   if (ts.some((t) => t === 'rolling_back' || t === 'forcing')) return 'rolling back';
   if (ts.some((t) => t === 'failed')) return 'rollback failed';
+  if (w.targets.some((id) => s.targets[id]?.held)) return 'held on the new version';
   if (w.status === 'waiting') return 'planned';
   return w.status.replace('_', ' ');
 }
@@ -428,6 +452,29 @@ export async function rolloutDetail(src: DashboardSource, id: string): Promise<R
   const shown = evs.slice(-EVENTS_SHOWN);
   return {
     row: rolloutRow(rec),
+    rollback: s.rollback
+      ? {
+          startedAt: s.rollback.startedAt,
+          round: s.rollback.round,
+          targets: s.rollback.order
+            .filter((tid) => s.targets[tid])
+            .map((tid) => {
+              const t = s.targets[tid];
+              const stage = stageOf(t);
+              return {
+                id: tid,
+                stage,
+                failing: !!t.failing,
+                hung: !!t.hung,
+                hungReason: t.hungReason ?? null,
+                waitReason: stage === 'waiting' || stage === 'held' ? (t.waitReason ?? null) : null,
+                backAt: t.backAt ?? null,
+                provenBackAt: t.provenBackAt ?? null,
+                lastError: t.lastError ?? null,
+              };
+            }),
+        }
+      : null,
     state: s,
     revision: rec.revision,
     waves: s.waves.map((w) => ({

@@ -204,6 +204,15 @@ function EvidenceTable(props: { gate: GateEvidence; now: number }) {
   );
 }
 
+const STAGE_WORD: Record<string, string> = {
+  waiting: 'waits its turn',
+  in_flight: 'going back',
+  proving: 'back, awaiting a passing probe',
+  back: 'back and proven',
+  failed: 'rollback failed',
+  held: 'held on the new version',
+};
+
 export function RolloutView(props: {
   d: RolloutDetail;
   now: number;
@@ -304,6 +313,49 @@ export function RolloutView(props: {
           </li>
         ))}
       </ol>
+
+      {d.rollback ? (
+        <>
+          <h2>Rollback</h2>
+          <p>
+            Began {utc(d.rollback.startedAt)}
+            {d.rollback.round > 1 ? `, round ${d.rollback.round}` : ''}. Targets go back in this order: failing ones first, and a region's
+            pair partner only once the region passes on the old version.
+          </p>
+          <div class="scroll">
+            <table class="rollback">
+              <caption class="sr">Rollback order</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Order</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">Stage</th>
+                  <th scope="col">When it rolled back</th>
+                  <th scope="col">Why</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.rollback.targets.map((t, i) => (
+                  <tr data-rollback-target={t.id} data-stage={t.stage}>
+                    <td>{i + 1}</td>
+                    <th scope="row">{t.id}</th>
+                    <td>
+                      {STAGE_WORD[t.stage] ?? t.stage}
+                      {t.failing ? ' · was failing' : ''}
+                      {t.hung ? ' · hung, forced' : ''}
+                    </td>
+                    <td>
+                      {t.backAt ? `back ${utc(t.backAt)}` : '—'}
+                      {t.provenBackAt ? `, proven ${utc(t.provenBackAt)}` : ''}
+                    </td>
+                    <td>{[t.waitReason, t.hungReason, t.lastError].filter(Boolean).join('; ')}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : null}
 
       <h2>Gates</h2>
       {d.gates.length === 0 ? <p class="empty">This rollout has no gates.</p> : null}
