@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from './helpers.js';
 import { Fleet, isRunning, getJson, type FleetSpec } from '../src/demo/fleet.js';
-import { createFleetDriver } from '../src/drivers/fleet.js';
+import { createFleetDriver } from '../src/demo/fleet-driver.js';
 import type { DriverCall } from '../src/drivers/driver.js';
 
 const fleets: Fleet[] = [];

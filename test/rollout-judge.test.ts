@@ -12,7 +12,7 @@ import { LoadGenerator } from '../src/demo/load.js';
 import { demoConfig } from '../src/demo/run.js';
 import { startStagedRollout, type StagedHandle } from '../src/demo/staged.js';
 import { createDriver } from '../src/drivers/index.js';
-import { fleetDriverMaker } from '../src/drivers/fleet.js';
+import { fleetDriverMaker } from '../src/demo/fleet-driver.js';
 import { skipWithout } from './helpers.js';
 
 const PROMETHEUS = process.env.ETAPE_PROMETHEUS ?? '/usr/bin/prometheus';

@@ -14,7 +14,7 @@ import type { EtapeConfig } from '../config/schema.js';
 import type { Plan } from '../plan/types.js';
 import type { EventRecord, Store } from '../store/store.js';
 import { createDriver } from '../drivers/index.js';
-import { fleetDriverMaker } from '../drivers/fleet.js';
+import { fleetDriverMaker } from './fleet-driver.js';
 import { FAULTS, type Fault } from './blob-server.js';
 import { defaultFleetSpec, Fleet, isRunning, pairsOf, type FleetSpec, type VersionBehaviour } from './fleet.js';
 import { failed, LoadGenerator, type Counts } from './load.js';

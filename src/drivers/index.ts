@@ -102,7 +102,7 @@ function createBareDriver(service: ServiceConfig, opts: DriverFactoryOptions): D
     case 'http':
       return createHttpDriver(cfg, { clock: opts.clock, log: opts.log, env: opts.env, backoffMs: opts.backoffMs });
     case 'fleet':
-      // The local demo fleet's driver lives with the demo (src/drivers/fleet.ts) and is passed in `extra`.
+      // The local demo fleet's driver lives with the demo (src/demo/fleet-driver.ts) and is passed in `extra`.
       throw new EtapeError(
         'config.invalid',
         `service ${service.name} uses the fleet driver, which only works with the local demo fleet: run it through \`etape demo\`, or use an exec or http driver`,

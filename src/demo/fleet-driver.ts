@@ -1,11 +1,12 @@
-// The `fleet` driver: deploys to the demo's local fleet of real processes. Deploy and rollback are a
+// The `fleet` driver: deploys to the demo's local fleet of real processes (it lives with the demo and reaches
+// etape through createDriver's extra makers). Deploy and rollback are a
 // graceful restart that the cell is asked for (a hung cell never answers: the call fails with timedOut);
 // force kills the process without asking and starts it on the given version (I4).
 import type { Target } from '../core/types.js';
 import { ms } from '../config/common.js';
-import type { Driver, DriverCall, DriverResult, Observed } from './driver.js';
-import type { DriverMaker } from './index.js';
-import type { Fleet, RestartResult } from '../demo/fleet.js';
+import type { Driver, DriverCall, DriverResult, Observed } from '../drivers/driver.js';
+import type { DriverMaker } from '../drivers/index.js';
+import type { Fleet, RestartResult } from './fleet.js';
 
 export interface FleetDriverOptions {
   /** How long a cell has to answer a graceful restart request before the call fails with timedOut. */
