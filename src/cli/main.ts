@@ -11,6 +11,7 @@ import { registerIncidentCommands } from './commands/incident.js';
 import { registerSlaCommands } from './commands/sla.js';
 import { registerJudgeCommand } from './commands/judge.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerFreezeCommands } from './commands/freeze.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerSlaCommands(program);
   registerJudgeCommand(program);
   registerDemoCommand(program);
+  registerFreezeCommands(program);
   return program;
 }
 

@@ -6,6 +6,7 @@ import { serviceSchema } from './service.js';
 import { incidentRulesSchema, statusPageSchema, webhookSchema } from './statuspage.js';
 import { customerSchema, slaSchema } from './sla.js';
 import { duration, FLOORS, secretRef } from './common.js';
+import { healthSchema } from './health.js';
 
 export const tokenSchema = z.strictObject({
   name: z.string().min(1),
@@ -21,6 +22,8 @@ export const configSchema = z.strictObject({
   policy: policySchema.default(policySchema.parse({})),
   statuspage: statusPageSchema.default(statusPageSchema.parse({})),
   incidents: incidentRulesSchema.default(incidentRulesSchema.parse({})),
+  /** Health signals that belong to no rollout, and stop-the-line (docs/stop-the-line.md). */
+  health: healthSchema.default(healthSchema.parse({})),
   sla: z.array(slaSchema).default([]),
   customers: z.array(customerSchema).default([]),
   notifications: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).default({ webhooks: [] }),

@@ -128,6 +128,26 @@ export function validateConfig(config: EtapeConfig, opts: { referencesOnly?: boo
     });
   });
 
+  // ---- health signals ----
+  const signalNames = new Map<string, number>();
+  config.health.signals.forEach((h, i) => {
+    const prev = signalNames.get(h.name);
+    if (prev !== undefined)
+      add(['health', 'signals', i, 'name'], `duplicate health signal "${h.name}" (also health.signals[${prev}]): names must be unique`);
+    else signalNames.set(h.name, i);
+    if (h.service !== undefined && !config.services.some((s) => s.name === h.service)) {
+      const names = config.services.map((s) => s.name);
+      add(
+        ['health', 'signals', i, 'service'],
+        `unknown service "${h.service}"${didYouMean(h.service, names)}; services are declared under services`,
+      );
+    }
+    if (Array.isArray(h.regions))
+      h.regions.forEach((r, j) => {
+        if (!regionIds.has(r)) add(['health', 'signals', i, 'regions', j], `health signal "${h.name}" measures ${unknownRegion(r)}`);
+      });
+  });
+
   // ---- sla and customers (their own checks) ----
   for (const p of checkSlaConfig(config)) problems.push({ path: p.path, message: p.message });
 

@@ -2,6 +2,7 @@
 // the store, ask the core what to do, save the next state with the revision check, and perform the driver
 // calls with their idempotency keys (I5). Nothing waits in a timer: the core says when to look again.
 import { hostname } from 'node:os';
+import type { Hold } from '../linestop/line.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
@@ -60,6 +61,8 @@ export interface ControllerOptions {
   evidenceWindowMs?: number;
   /** Rollouts reconciled at once (default 8). */
   concurrency?: number;
+  /** Freezes and failing regions in force now (stop the line); no wave starts where one applies. */
+  holds?: () => readonly Hold[];
   /** Called after each reconcile with its duration in ms (benchmarks, metrics). */
   onReconcile?: (id: string, ms: number, d: Decision | undefined) => void;
   /** Called when this process takes or loses a rollout's lease (metrics). */
@@ -386,7 +389,7 @@ export class Controller {
     const state = rec.state as RolloutState;
     const observations = await this.evidence(state, now);
     const outcomes = this.outcomes.get(id) ?? new Map<string, DriverOutcome>();
-    const d = decide(state, { observations, outcomes }, now, this.limits);
+    const d = decide(state, { observations, outcomes, holds: this.opts.holds?.() ?? [] }, now, this.limits);
     const changed = d.events.length > 0;
     if (d.changed) {
       try {

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { Prober, probeChecks } from '../evidence/prober.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { metricRunners } from './metric-runners.js';
+import { healthProbeChecks, LineStop } from './line-stop.js';
 
 export interface RuntimeSettings {
   /** The probe runner writes to the store once this many observations wait… */
@@ -42,6 +43,8 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   controller: Controller;
+  /** Stop the line: health signals, freezes, blame (docs/stop-the-line.md). */
+  lineStop: LineStop;
   /** The probe runner (undefined with `probes: false`). */
   prober?: Prober;
   settings: RuntimeSettings;
@@ -62,7 +65,7 @@ export function newProber(
     store: sink,
     clock: opts.clock,
     log: opts.log,
-    checks: probeChecks(config),
+    checks: [...probeChecks(config), ...healthProbeChecks(config)],
     batchSize: settings.probeBatchSize,
     flushEveryMs: settings.probeFlushEveryMs,
   });
@@ -79,7 +82,11 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
   const toSink: Pick<Store, 'recordObservations'> = { recordObservations: (o) => sink.recordObservations(o) };
   const prober = opts.probes === false ? undefined : newProber(config, toSink, { clock, log, settings });
   const runners = metricRunners({ config, store, clock, log, sink: () => sink });
+  // The line-stop nudges the controller when holds or rollouts change; the controller asks it for holds.
+  let nudge: () => void = () => undefined;
+  const lineStop = new LineStop({ store, config, clock, log, onChange: () => nudge() });
   const controller = new Controller({
+    holds: () => lineStop.holds(),
     store,
     config,
     clock,
@@ -92,11 +99,19 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     ...(opts.driverFor ? { driverFor: opts.driverFor } : {}),
   });
   sink = controller.evidenceSink();
+  nudge = () => controller.nudge({ relist: true });
   return {
     controller,
+    lineStop,
     prober,
     settings,
-    start: () => controller.start(),
-    stop: (o) => controller.stop(o),
+    start: () => {
+      controller.start();
+      lineStop.start();
+    },
+    stop: async (o) => {
+      await lineStop.stop();
+      await controller.stop(o);
+    },
   };
 }

@@ -8,6 +8,7 @@ import { evaluateGate } from '../gates/index.js';
 import { transition, waveTransition, type Phase } from './phases.js';
 import { bakeLeft, currentWave, touchedTargets, type DriverStep, type RolloutState, type TargetState, type WaveState } from './state.js';
 import { failingTargets, holdReason, partnersOf, proofOfBack, proofSources, rollbackOrder, stageOf } from './rollback.js';
+import { holdCovers, type Hold } from '../linestop/line.js';
 
 /** What came back from a driver call. */
 export interface DriverOutcome {
@@ -21,6 +22,8 @@ export interface Evidence {
   observations: Observation[];
   /** Outcomes of finished driver calls, by idempotency key. */
   outcomes: ReadonlyMap<string, DriverOutcome> | Record<string, DriverOutcome>;
+  /** Freezes and failing regions (stop the line): no wave starts where one applies. */
+  holds?: readonly Hold[];
 }
 
 export interface Limits {
@@ -73,6 +76,8 @@ export interface Decision {
 }
 
 const ACTOR = 'controller';
+/** A held wave looks again this often even if nobody nudges the controller. */
+const HOLD_RECHECK_MS = 5_000;
 /** Gate kinds that compare the new version with targets still on the old one (the canary judge). */
 const COMPARES_WITH_BASELINE: ReadonlySet<string> = new Set(['judge']);
 
@@ -80,7 +85,7 @@ export function decide(state: RolloutState, evidence: Evidence, now: number, lim
   // The state is JSON by contract: copying through JSON also gives the text to tell whether anything changed.
   const before = JSON.stringify(state);
   const s = JSON.parse(before) as RolloutState;
-  const ctx: Ctx = { s, now, limits, events: [], actions: [], wake: [], verdicts: [] };
+  const ctx: Ctx = { s, now, limits, events: [], actions: [], wake: [], verdicts: [], holds: evidence.holds ?? [] };
   const outcome = (key: string): DriverOutcome | undefined =>
     evidence.outcomes instanceof Map ? evidence.outcomes.get(key) : (evidence.outcomes as Record<string, DriverOutcome>)[key];
 
@@ -130,6 +135,7 @@ interface Ctx {
   actions: Action[];
   wake: number[];
   verdicts: GateResult[];
+  holds: readonly Hold[];
 }
 
 function emit(ctx: Ctx, type: string, data: Record<string, unknown>, actor = ACTOR): void {
@@ -388,6 +394,20 @@ function advance(ctx: Ctx, observations: Observation[]): void {
   if (freeze) {
     ctx.wake.push(freeze.end);
     return;
+  }
+  const hold = ctx.holds.find((h) => holdCovers(h, s.service, w.regions));
+  if (hold) {
+    // A freeze or a failing region (stop the line): the wave waits; the supervisor nudges when it lifts.
+    if (w.heldBy !== hold.reason) {
+      w.heldBy = hold.reason;
+      emit(ctx, 'wave.held', { wave: w.index, regions: w.regions, by: hold.by, reason: hold.reason });
+    }
+    ctx.wake.push(now + HOLD_RECHECK_MS);
+    return;
+  }
+  if (w.heldBy !== undefined) {
+    w.heldBy = undefined;
+    emit(ctx, 'wave.hold_lifted', { wave: w.index });
   }
   if (w.approval && !w.approvedBy) {
     if (w.status === 'waiting') setWave(ctx, w, 'awaiting_approval');

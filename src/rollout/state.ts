@@ -81,6 +81,8 @@ export interface WaveState {
   waitingForData?: string;
   /** Gates not judged in this wave: a judge gate when no target is left on the old version to compare with. */
   skippedGates?: string[];
+  /** Why the wave may not start now (a freeze, or a region failing its health signals), while it waits. */
+  heldBy?: string;
   /** The latest verdict of each gate, for people and for change detection. */
   verdicts: GateSummary[];
 }

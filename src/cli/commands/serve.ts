@@ -59,7 +59,7 @@ export function registerServeCommand(program: Command): void {
             `  Add tokens, each with a name, a role (viewer or operator) and the token from the environment: { env: NAME }.\n`,
         );
       const releaseServe = holdServeLease(store, controller.holder, leaseMs);
-      controller.start();
+      runtime.start();
       // The status page is rebuilt from the same evidence every statuspage.buildEvery, and published by
       // statuspage.publish if set; the files it leaves behind outlive this process and say how old they are.
       const publisher: StatusPublisher | undefined = opts.statusPage
@@ -75,7 +75,7 @@ export function registerServeCommand(program: Command): void {
           stopping = true;
           log.info({ signal }, 'stopping');
           await server.close();
-          await controller.stop({ abortCalls: true });
+          await runtime.stop({ abortCalls: true });
           await publisher?.stop();
           await releaseServe();
           await store.close();
