@@ -28,5 +28,4 @@ export const healthSchema = z.strictObject({
   signals: z.array(healthSignalSchema).default([]),
 });
 
-export type HealthConfig = z.infer<typeof healthSchema>;
 export type HealthSignalConfig = z.infer<typeof healthSignalSchema>;
