@@ -512,8 +512,13 @@ function table(title: string, rows: Row[], ms: { e: number; k: number; ki: numbe
   line('median looks to decision, all cases', ...per((d) => f0(med(rows.map((r) => d(r).look)))));
   line('median looks to catch a bad case', ...per((d) => f0(med(bad.filter((r) => d(r).flagged).map((r) => d(r).look)))));
   line('median looks to decide a no-change case', ...per((d) => f0(med(good.map((r) => d(r).look)))));
-  line('median canary samples at decision, all cases', ...per((d) => f0(med(rows.map((r) => d(r).samples)))));
-  line('compute time, whole set (ms)', f0(ms.e), f0(ms.k), f0(ms.ki));
+  const withCounts = rows.filter((r) => r.c.metrics.includes('count'));
+  const valuesOnly = rows.filter((r) => !r.c.metrics.includes('count'));
+  if (withCounts.length)
+    line('median canary requests at decision (cases with a count metric)', ...per((d) => f0(med(withCounts.map((r) => d(r).samples)))));
+  if (valuesOnly.length)
+    line('median canary points at decision (latency-like cases)', ...per((d) => f0(med(valuesOnly.map((r) => d(r).samples)))));
+  line('compute time, whole set (ms, wall clock)', f0(ms.e), f0(ms.k), f0(ms.ki));
   console.log('  per scenario: share judged fail (etape | Kayenta | K.interim), median looks to decision (etape | Kayenta | K.interim)');
   for (const sc of [...new Set(rows.map((r) => r.c.scenario))]) {
     const rs = rows.filter((r) => r.c.scenario === sc);

@@ -63,6 +63,12 @@ test('too little data is inconclusive (exit 3), never a pass', () => {
     const r = etape('judge', '--baseline', join(dir, 'b.csv'), '--canary', join(dir, 'c.csv'));
     assert.equal(r.code, 3, r.out + r.err);
     assert.match(r.out, /too few samples to pass \(12 vs 12 samples(, compared within the same time buckets)?, need 50 each\)/);
+    // as the last look of a bake, 60 samples a side decide; 12 stay inconclusive (too few)
+    writeFileSync(join(dir, 'b60.csv'), rows(60));
+    writeFileSync(join(dir, 'c60.csv'), rows(60));
+    assert.equal(etape('judge', '--baseline', join(dir, 'b.csv'), '--canary', join(dir, 'c.csv'), '--end-of-bake').code, 3);
+    const end = etape('judge', '--baseline', join(dir, 'b60.csv'), '--canary', join(dir, 'c60.csv'), '--end-of-bake');
+    assert.equal(end.code, 0, end.out + end.err);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

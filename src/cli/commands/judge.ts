@@ -21,6 +21,7 @@ interface JudgeOptions {
   marginalScore: string;
   perCell: boolean;
   alignInTime?: boolean;
+  endOfBake?: boolean;
 }
 
 function readText(file: string): string {
@@ -86,6 +87,7 @@ export function registerJudgeCommand(program: Command): void {
     .option('--marginal-score <n>', 'score under which the judgment fails', String(DEFAULT_JUDGE_CONFIG.marginalScore))
     .option('--no-per-cell', 'do not judge each canary target on its own')
     .option('--align-in-time', 'latency: compare canary and baseline only within the same time (cancels a common daily cycle)')
+    .option('--end-of-bake', 'judge as the last look of a bake: pass or fail unless data are too few')
     .action((opts: JudgeOptions) => {
       const baseline = parseSeries(readText(opts.baseline), opts.baseline);
       const canary = parseSeries(readText(opts.canary), opts.canary);
@@ -122,6 +124,7 @@ export function registerJudgeCommand(program: Command): void {
         marginalScore: num('--marginal-score', opts.marginalScore, 0, 100),
         perCell: opts.perCell,
         minBuckets: Math.max(1, Math.min(DEFAULT_JUDGE_CONFIG.minBuckets, buckets)),
+        endOfBake: opts.endOfBake === true,
       });
       process.stdout.write(
         opts.json
