@@ -187,3 +187,49 @@ e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
     assert.equal(code, 0);
   });
 });
+
+describe('output for people and for machines', () => {
+  it('user text printed to a terminal is stripped of escape sequences; --json keeps it exact', async () => {
+    const cfg = file('titles.yaml', `${FLEET}services:\n  - name: web\n`);
+    const db = join(dir, 'titles.db');
+    const hostile = 'Evil\u001b]0;pwned\u0007\u001b[2J title\u001b[31m red\u009b1m';
+    const open = await runInProcess(['incident', 'open', '-c', cfg, '--store', db, '--title', hostile, '--component', 'web']);
+    assert.equal(open.code, 0, open.stderr);
+    // (The test runner shares this process's stdout: look at the command's own lines.)
+    const ours = (out: string) => out.split('\n').filter((l) => /^inc-\S+ .*Evil/.test(l));
+    assert.equal(ours(open.stdout).length, 1);
+    assert.doesNotMatch(ours(open.stdout)[0], /[\u001b\u0007\u009b]/);
+    const list = await runInProcess(['incident', 'list', '-c', cfg, '--store', db]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(ours(list.stdout).length, 1);
+    assert.match(ours(list.stdout)[0], /Evil title red/);
+    assert.doesNotMatch(ours(list.stdout)[0], /[\u001b\u0007\u009b]/);
+    const json = await runInProcess(['incident', 'list', '--json', '-c', cfg, '--store', db]);
+    const start = json.stdout.lastIndexOf('\n[\n') + 1;
+    assert.ok((JSON.parse(json.stdout.slice(start)) as { title: string }[])[0].title.startsWith('Evil\u001b]0;pwned\u0007\u001b[2J title'));
+  });
+
+  it('logs are lines for people on a terminal (or with ETAPE_LOG_FORMAT=pretty), never in the output of --json', async () => {
+    const cfg = file(
+      'logs.yaml',
+      `${FLEET}services:\n  - name: web\nnotifications:\n  webhooks: [{ url: "http://127.0.0.1:1/hook", secret: { env: ETAPE_TEST_UNSET_HOOK } }]\n`,
+    );
+    const db = join(dir, 'logs.db');
+    const mainTs = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+    const args = ['incident', 'open', '--json', '-c', cfg, '--store', db, '--title', 'Slow', '--component', 'web'];
+    const script = `const { main } = await import(${JSON.stringify(mainTs)}); process.exitCode = await main(['node', 'etape', ...${JSON.stringify(args)}]);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ETAPE_LOG_FORMAT: 'pretty', ETAPE_LOG_LEVEL: 'info', ETAPE_TEST_UNSET_HOOK: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.equal((JSON.parse(stdout) as { title: string }).title, 'Slow', 'stdout is exactly the JSON');
+    assert.match(stderr, /^\d\d:\d\d:\d\d error webhook secret is not set .* url=http:\/\/127\.0\.0\.1:1\/hook$/m);
+    assert.doesNotMatch(stderr, /"level":/);
+  });
+});

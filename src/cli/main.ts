@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isEtapeError, type ErrorCode } from '../core/errors.js';
+import { printable } from '../core/text.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerRolloutCommands } from './commands/rollout.js';
@@ -111,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : EXIT.badInput;
     }
     if (isEtapeError(e)) {
-      process.stderr.write(`etape: ${e.describe()}\n`);
+      process.stderr.write(`etape: ${printable(e.describe())}\n`);
       return FAILURE_CODES.has(e.code) ? EXIT.failed : EXIT.badInput;
     }
     const d = describeUnexpected(e);

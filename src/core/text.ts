@@ -15,5 +15,5 @@ export function printable(s: string): string {
 
 /** One line of `s`: printable, with line breaks as spaces. */
 export function printableLine(s: string): string {
-  return printable(s).replace(/[\r\n\t]+/g, ' ');
+  return printable(s.replace(/[\r\n\t]+/g, ' '));
 }

@@ -4,6 +4,7 @@ import { userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
+import { printable } from '../../core/text.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import { EtapeError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
@@ -27,6 +28,9 @@ import {
   type IncidentView,
 } from '../../incidents/service.js';
 import { effectiveMaintenanceStatus } from '../../incidents/lifecycle.js';
+
+/** Writes to stdout without the escape sequences user text may carry (titles, reasons, command output). */
+const say = (s: string): boolean => process.stdout.write(printable(s));
 
 function actor(): string {
   if (process.env.ETAPE_ACTOR) return process.env.ETAPE_ACTOR;
@@ -98,13 +102,13 @@ function line(i: IncidentView, now: number): string {
 
 function print(i: IncidentView, json: boolean | undefined): void {
   if (json) {
-    process.stdout.write(JSON.stringify(i, null, 2) + '\n');
+    say(JSON.stringify(i, null, 2) + '\n');
     return;
   }
   const now = systemClock.now();
   const out = [line(i, now)];
   for (const u of [...i.updates].reverse()) out.push(`  ${new Date(u.at).toISOString()}  ${u.status.padEnd(13)} ${u.body}  (${u.actor})`);
-  process.stdout.write(out.join('\n') + '\n');
+  say(out.join('\n') + '\n');
 }
 
 export function registerIncidentCommands(program: Command): void {
@@ -218,11 +222,11 @@ export function registerIncidentCommands(program: Command): void {
         }),
       );
       if (o.json) {
-        process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+        say(JSON.stringify(list, null, 2) + '\n');
         return;
       }
       const now = systemClock.now();
-      process.stdout.write(list.length ? list.map((i) => line(i, now)).join('\n') + '\n' : 'No incidents.\n');
+      say(list.length ? list.map((i) => line(i, now)).join('\n') + '\n' : 'No incidents.\n');
       const overdue = list.filter((i) => i.overdue);
       if (overdue.length)
         process.stderr.write(`${overdue.length} open incident(s) overdue for a public update: etape incident update ID --message "…"\n`);

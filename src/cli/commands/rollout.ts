@@ -3,6 +3,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
+import { printable } from '../../core/text.js';
 import { EtapeError, isEtapeError } from '../../core/errors.js';
 import { formatDuration } from '../../core/duration.js';
 import { createLogger } from '../../core/log.js';
@@ -15,6 +16,9 @@ import { isTerminal } from '../../rollout/phases.js';
 import { renderEvent, renderSummary, summarize, type RolloutSummary } from '../../rollout/view.js';
 import type { Runtime } from '../../controller/runtime.js';
 import { serverRunning } from '../../controller/presence.js';
+
+/** Writes to stdout without the escape sequences user text may carry (titles, reasons, command output). */
+const say = (s: string): boolean => process.stdout.write(printable(s));
 
 export function cliActor(): string {
   try {
@@ -71,13 +75,11 @@ export function registerRolloutCommands(program: Command): void {
           { service, version, actor: cliActor(), id: opts.id, rollbackOnHalt: opts.rollback },
         );
         const s = summarize(rec);
-        process.stdout.write(
-          `started rollout ${rec.id}: ${s.service} ${s.fromVersion ?? '?'} → ${s.version} in ${s.waves.length} wave(s)\n`,
-        );
+        say(`started rollout ${rec.id}: ${s.service} ${s.fromVersion ?? '?'} → ${s.version} in ${s.waves.length} wave(s)\n`);
         if (opts.follow) {
           process.exitCode = await follow(store, config, rec.id);
         } else if (!(await serverRunning(store))) {
-          process.stdout.write(`no \`etape serve\` is running: start one, or drive it here with \`etape rollout follow ${rec.id}\`\n`);
+          say(`no \`etape serve\` is running: start one, or drive it here with \`etape rollout follow ${rec.id}\`\n`);
         }
       });
     });
@@ -106,16 +108,15 @@ export function registerRolloutCommands(program: Command): void {
       await withStore(cmd, config, async (store) => {
         if (id) {
           const s = summarize(await ops.getRollout(store, id));
-          process.stdout.write(opts.json ? JSON.stringify(s, null, 2) + '\n' : renderSummary(s) + '\n');
+          say(opts.json ? JSON.stringify(s, null, 2) + '\n' : renderSummary(s) + '\n');
           return;
         }
         const list = (await ops.listRollouts(store, { service: opts.service, active: !opts.all, limit: opts.all ? 20 : undefined })).map(
           summarize,
         );
-        if (opts.json) process.stdout.write(JSON.stringify({ rollouts: list }, null, 2) + '\n');
-        else if (list.length === 0)
-          process.stdout.write(opts.all ? 'no rollouts yet\n' : 'no active rollouts (see recent ones with --all)\n');
-        else process.stdout.write(list.map(renderSummary).join('\n\n') + '\n');
+        if (opts.json) say(JSON.stringify({ rollouts: list }, null, 2) + '\n');
+        else if (list.length === 0) say(opts.all ? 'no rollouts yet\n' : 'no active rollouts (see recent ones with --all)\n');
+        else say(list.map(renderSummary).join('\n\n') + '\n');
       });
     });
 
@@ -134,7 +135,7 @@ export function registerRolloutCommands(program: Command): void {
         await withStore(cmd, config, async (store) => {
           await run(store, id, opts);
           const s = summarize(await ops.getRollout(store, id));
-          process.stdout.write(renderSummary(s) + '\n');
+          say(renderSummary(s) + '\n');
         });
       });
   const ctx = (store: Store) => ({ store, clock: systemClock });
@@ -158,8 +159,7 @@ export function registerRolloutCommands(program: Command): void {
       const config = await configOptional(cmd);
       await withStore(cmd, config, async (store) => {
         const events = await ops.rolloutHistory(store, id);
-        for (const e of events)
-          process.stdout.write((opts.json ? JSON.stringify(e) : `${String(e.seq).padStart(6)}  ${renderEvent(e)}`) + '\n');
+        for (const e of events) say((opts.json ? JSON.stringify(e) : `${String(e.seq).padStart(6)}  ${renderEvent(e)}`) + '\n');
       });
     });
 }
@@ -198,7 +198,7 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
     // The same parts as `etape serve` (probes, metric and judge runners), driving this one rollout.
     runtime = composeRuntime({ store, config, clock: systemClock, log, only: [id] });
     runtime.start();
-    process.stdout.write(`no \`etape serve\` is running: driving rollout ${id} from here (Ctrl-C stops; it resumes where it was)\n`);
+    say(`no \`etape serve\` is running: driving rollout ${id} from here (Ctrl-C stops; it resumes where it was)\n`);
   }
   let stopping = false;
   const onSignal = () => {
@@ -213,7 +213,7 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
     for (;;) {
       const events = await store.listEvents({ rolloutId: id, afterSeq: after });
       for (const e of events) {
-        process.stdout.write(renderEvent(e) + '\n');
+        say(renderEvent(e) + '\n');
         after = e.seq;
       }
       const rec = await ops.getRollout(store, id);
@@ -223,16 +223,16 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
       const shape = line.replace(/[\d.]+(ms|[smhdw])\b/g, '');
       const now = Date.now();
       if (shape !== lastShape || now - lastLineAt >= 5000) {
-        process.stdout.write(line + '\n');
+        say(line + '\n');
         lastShape = shape;
         lastLineAt = now;
       }
       if (isTerminal(rec.phase)) {
-        process.stdout.write(renderSummary(s) + '\n');
+        say(renderSummary(s) + '\n');
         return rec.phase === 'completed' ? 0 : 1;
       }
       if (stopping) {
-        process.stdout.write(
+        say(
           `stopped following ${id}; it is ${rec.phase} and goes on when a controller runs (\`etape serve\` or \`etape rollout follow ${id}\`)\n`,
         );
         return 1;
