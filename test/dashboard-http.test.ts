@@ -264,3 +264,125 @@ test('the change feed tells listeners which rollouts changed, from the event log
     await store.close();
   }
 });
+
+test('metric values are shown against their condition, and a judge look per metric with its estimate and interval', async () => {
+  const { judge } = await import('../src/judge/judge.js');
+  const { startRollout } = await import('../src/rollout/operations.js');
+  const { systemClock } = await import('../src/core/clock.js');
+  const cfg = configSchema.parse({
+    ...config,
+    services: [
+      {
+        name: 'blob',
+        initialVersion: 'v1',
+        driver: { kind: 'exec', deploy: 'true' },
+        gates: [
+          {
+            kind: 'metric',
+            name: 'error-ratio',
+            prometheus: 'http://127.0.0.1:9',
+            query: 'x{region="{region}"}',
+            successCondition: 'result < 0.05',
+          },
+          {
+            kind: 'judge',
+            name: 'canary-judge',
+            prometheus: 'http://127.0.0.1:9',
+            metrics: [
+              { name: 'p99 latency', query: 'y' },
+              { name: 'p50 latency', query: 'z' },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  const store = await openStore(':memory:');
+  const rec = await startRollout(
+    { store, config: cfg, clock: systemClock },
+    { service: 'blob', version: 'v2', actor: 'api:ops', id: 'm-1' },
+  );
+  const s = structuredClone(rec.state) as import('../src/rollout/state.js').RolloutState;
+  const now = Date.now();
+  s.phase = 'running';
+  s.waves[0].status = 'baking';
+  s.waves[0].startedAt = now - 60_000;
+  for (const id of s.waves[0].targets) s.targets[id].status = 'deployed';
+  // A real judge look: canary p99 about 40% slower than the baseline, p50 the same.
+  const series = (base: number, n: number, target: string) => ({
+    target,
+    points: Array.from({ length: n }, (_, i) => ({ t: i * 1000, value: base + ((i * 7) % 11) })),
+  });
+  const look = judge([
+    {
+      name: 'p99 latency',
+      kind: 'latency',
+      direction: 'increase',
+      critical: false,
+      weight: 1,
+      canary: [series(140, 120, 'r1/c1')],
+      baseline: [series(100, 120, 'r2/c1')],
+    },
+    {
+      name: 'p50 latency',
+      kind: 'latency',
+      direction: 'increase',
+      critical: false,
+      weight: 1,
+      canary: [series(50, 120, 'r1/c1')],
+      baseline: [series(50, 120, 'r2/c1')],
+    },
+  ]);
+  s.waves[0].verdicts = [
+    { gate: 'error-ratio', kind: 'metric', verdict: 'fail', reason: 'r1/c1: result 0.2 is not < 0.05', at: now },
+    { gate: 'canary-judge', kind: 'judge', verdict: look.verdict, reason: look.reason, at: now },
+  ];
+  await store.saveRollout('m-1', rec.revision, { phase: s.phase, state: s, updatedAt: now }, []);
+  await store.recordObservations([
+    { service: 'blob', region: 'r1', cell: 'c1', source: 'error-ratio', at: now - 20_000, verdict: 'pass', value: 0.001 },
+    {
+      service: 'blob',
+      region: 'r1',
+      cell: 'c1',
+      source: 'error-ratio',
+      at: now - 10_000,
+      verdict: 'fail',
+      value: 0.2,
+      detail: 'result 0.2',
+    },
+    {
+      service: 'blob',
+      region: 'r1',
+      cell: 'c1',
+      source: 'canary-judge',
+      at: now - 5_000,
+      verdict: look.verdict,
+      value: look.score,
+      detail: look.reason,
+    },
+  ]);
+  const app = createApi({ store, config: cfg, clock: systemClock, routes: extraRoutes });
+  const si = await app.request('/ui/signin', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost', host: 'localhost' },
+    body: `token=${OP}`,
+  });
+  const cookie = si.headers.get('set-cookie')!.split(';')[0];
+  const html = await (await app.request('/ui/rollouts/m-1', { headers: { cookie } })).text();
+  const gate = (name: string) =>
+    html.slice(html.indexOf(`data-gate="${name}"`), html.indexOf('</section>', html.indexOf(`data-gate="${name}"`)));
+  const metric = gate('error-ratio');
+  assert.match(metric, /Rule: pass when result &lt; 0.05/);
+  assert.match(metric, /r1\/c1: result 0.2 is not &lt; 0.05/);
+  assert.match(metric, /<td>0.2<\/td>/, 'the newest value');
+  assert.match(metric, /<td>0.001<\/td>/, 'the lowest value');
+  assert.match(metric, /data-chart=/);
+  const judged = gate('canary-judge');
+  assert.match(judged, /Rule: canary vs baseline at 98% confidence/);
+  // The look's reason names each metric it rests on (on a fail, the failing ones) with its estimate and interval.
+  assert.equal(look.verdict, 'fail');
+  const p99 = look.metrics.find((m) => m.name === 'p99 latency')!;
+  assert.ok(judged.includes(`<li>${p99.detail}</li>`), `a line for p99 with its estimate and interval: ${p99.detail}`);
+  assert.match(judged, /p99 latency \+\d+% \(98% CI \+\d+%…\+\d+%\)/, 'the p99 estimate and interval');
+  await store.close();
+});
