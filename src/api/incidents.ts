@@ -1,11 +1,12 @@
 // Incident routes for the HTTP API: viewers read (with overdue flags), operators open, update, resolve
 // and schedule maintenance. Mounted by `etape serve` through createApi's `routes`.
+import { createNotifier } from '../notify/outbox.js';
 import { z } from 'zod';
 import { EtapeError } from '../core/errors.js';
 import { API_LIMITS } from '../core/limits.js';
 import { ms } from '../config/common.js';
 import { componentsFromConfig } from '../status/status.js';
-import { createWebhookNotifier, type Notifier } from '../incidents/notify.js';
+import type { Notifier } from '../incidents/notify.js';
 import {
   getIncidentOp,
   knownFrom,
@@ -62,7 +63,7 @@ function bool(v: string | undefined, name: string): boolean | undefined {
 
 /** Mounts the incident routes with the API's store, config, clock and log; changes go to the configured webhooks. */
 export function registerIncidentRoutes(app: ApiApp, ctx: ApiContext): void {
-  mount(app, ctx, createWebhookNotifier(ctx.config.notifications.webhooks, { clock: ctx.clock, log: ctx.log }));
+  mount(app, ctx, createNotifier({ config: ctx.config, store: ctx.store, clock: ctx.clock, log: ctx.log }));
 }
 
 function mount(app: ApiApp, ctx: ApiContext, notifier: Notifier | undefined): void {

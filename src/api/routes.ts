@@ -5,7 +5,13 @@
 import type { RouteRegistrar } from './app.js';
 import { registerIncidentRoutes } from './incidents.js';
 import { registerFreezeRoutes } from './freezes.js';
+import { registerSubscriptionRoutes } from './subscriptions.js';
 import { registerDashboard } from '../dashboard/index.js';
 
 // The operator dashboard under /ui (it reads which action routes exist from the OpenAPI document at request time).
-export const extraRoutes: RouteRegistrar[] = [registerIncidentRoutes, (app, ctx) => registerFreezeRoutes(app, ctx), registerDashboard];
+export const extraRoutes: RouteRegistrar[] = [
+  registerIncidentRoutes,
+  (app, ctx) => registerFreezeRoutes(app, ctx),
+  registerSubscriptionRoutes,
+  registerDashboard,
+];

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { fleetSchema } from './fleet.js';
 import { policySchema } from './policy.js';
 import { serviceSchema } from './service.js';
-import { incidentRulesSchema, statusPageSchema, webhookSchema } from './statuspage.js';
+import { incidentRulesSchema, statusPageSchema } from './statuspage.js';
+import { notificationsSchema } from './notifications.js';
 import { customerSchema, slaSchema } from './sla.js';
 import { duration, FLOORS, secretRef } from './common.js';
 import { healthSchema } from './health.js';
@@ -26,7 +27,7 @@ export const configSchema = z.strictObject({
   health: healthSchema.default(healthSchema.parse({})),
   sla: z.array(slaSchema).default([]),
   customers: z.array(customerSchema).default([]),
-  notifications: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).default({ webhooks: [] }),
+  notifications: notificationsSchema.default(notificationsSchema.parse({})),
   server: z
     .strictObject({
       listen: z.string().default('127.0.0.1:7070'),

@@ -73,7 +73,13 @@ export interface WebhookNotifierOptions {
   random?: () => number;
 }
 
-export function createWebhookNotifier(hooks: WebhookConfig[], opts: WebhookNotifierOptions = {}): Notifier {
+/** How a notification's body is shaped for a webhook: etape's JSON (default), or Slack- and Teams-compatible. */
+export type NotificationBodyFormatter = (n: Notification, format: 'slack' | 'teams') => unknown;
+
+export function createWebhookNotifier(
+  hooks: Array<WebhookConfig & { format?: 'etape' | 'slack' | 'teams' }>,
+  opts: WebhookNotifierOptions & { formatBody?: NotificationBodyFormatter } = {},
+): Notifier {
   if (hooks.length === 0) return nullNotifier;
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? silentLogger;
@@ -93,7 +99,10 @@ export function createWebhookNotifier(hooks: WebhookConfig[], opts: WebhookNotif
           backoffDelay(attempt, { baseMs: opts.backoffMs ?? 500, maxMs: opts.maxBackoffMs ?? 30_000, random: opts.random }),
         );
       const timestamp = Math.floor(clock.now() / 1000);
-      const raw = JSON.stringify({ ...n, timestamp });
+      const raw =
+        t.format === 'slack' || t.format === 'teams'
+          ? JSON.stringify(opts.formatBody ? opts.formatBody(n, t.format) : { text: n.incident?.title ?? n.component?.id ?? n.type })
+          : JSON.stringify({ ...n, timestamp });
       try {
         const res = await fetch(t.url, {
           method: 'POST',

@@ -1,6 +1,7 @@
 // One status build against the store, and the loop `etape serve` runs: read evidence and incidents,
 // apply the automatic incident rules (one process at a time, under a lease), flag overdue updates, build
 // the static site, then run the publish command. Failures of one cycle are logged; the loop goes on.
+import { createNotifier } from '../notify/outbox.js';
 import type { Observation } from '../core/types.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { MeasurementTracker, type MeasurementStarts } from '../sla/measurement.j
 import { incidentImpactFromStore, type IncidentImpact } from '../sla/incident-impact.js';
 import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
 import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
-import { componentNotification, createWebhookNotifier, incidentNotification, type Notifier } from '../incidents/notify.js';
+import { componentNotification, incidentNotification, type Notifier } from '../incidents/notify.js';
 import { componentsFromConfig, type ComponentDef, type ComponentState } from '../status/status.js';
 import { maintenanceFromIncidents, measureFromSlaConfig, StoreHistorySource, type HistorySource } from './history.js';
 import { createSiteModel, newBuildState, renderSite, writeSite, type BuildState, type WriteResult } from './build.js';
@@ -83,7 +84,7 @@ export class StatusBuilder {
     // Evidence is read with exactly the options the SLA report uses.
     this.history =
       o.history ?? new StoreHistorySource(o.store, seriesOptionsFromConfig(o.config), { measure: measureFromSlaConfig(o.config.sla) });
-    this.notifier = o.notifier ?? createWebhookNotifier(o.config.notifications.webhooks, { clock: o.clock, log: this.log });
+    this.notifier = o.notifier ?? createNotifier({ config: o.config, store: o.store, clock: o.clock, log: this.log });
   }
 
   get outDir(): string {
@@ -269,6 +270,17 @@ export class StatusBuilder {
       const last = lastPublicUpdateAt(i);
       if (this.overdueLogged.get(i.id) === last) continue;
       this.overdueLogged.set(i.id, last);
+      // An event operators can be notified of (notifications.operators: incident.update_overdue).
+      if (this.o.applyRules !== false)
+        await store.appendEvents([
+          {
+            rolloutId: typeof i.data.rolloutId === 'string' ? i.data.rolloutId : null,
+            at: now,
+            actor: 'etape',
+            type: 'incident.update_overdue',
+            data: { id: i.id, title: i.title, lastUpdateAt: last, reason: `no public update for ${Math.round((now - last) / 60_000)} min` },
+          },
+        ]);
       this.log.warn(
         { incident: i.id, lastUpdateAt: new Date(last).toISOString(), cadence: sp.updateCadence },
         `incident ${i.id} is overdue for a public update (last one ${Math.round((now - last) / 60_000)} min ago): etape incident update ${i.id} --message "…"`,

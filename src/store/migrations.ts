@@ -175,6 +175,68 @@ ALTER TABLE actions ADD COLUMN pgid {int};
 CREATE INDEX actions_target ON actions (rollout_id, target, status);
 `,
   },
+  {
+    id: 7,
+    name: 'notifications',
+    // Subscribers (email with double opt-in, webhooks), the durable outbox of messages to send and the log of
+    // every delivery attempt (src/store/notifications.ts).
+    sql: `
+CREATE TABLE subscribers (
+  id              {text} PRIMARY KEY,
+  channel         {text} NOT NULL,
+  address         {text} NOT NULL,
+  services        {text},
+  regions         {text},
+  format          {text},
+  secret          {text},
+  status          {text} NOT NULL,
+  token           {text} NOT NULL,
+  created_at      {bigint} NOT NULL,
+  updated_at      {bigint} NOT NULL,
+  confirmed_at    {bigint},
+  unsubscribed_at {bigint},
+  confirm_sent_at {bigint}
+);
+CREATE UNIQUE INDEX subscribers_address ON subscribers (channel, address);
+CREATE UNIQUE INDEX subscribers_token ON subscribers (token);
+CREATE INDEX subscribers_status ON subscribers (status, created_at);
+
+CREATE TABLE outbox (
+  id            {serial},
+  key           {text} NOT NULL,
+  channel       {text} NOT NULL,
+  target        {text} NOT NULL,
+  subscriber_id {text},
+  kind          {text} NOT NULL,
+  payload       {text} NOT NULL,
+  status        {text} NOT NULL,
+  attempts      {int} NOT NULL,
+  next_at       {bigint} NOT NULL,
+  created_at    {bigint} NOT NULL,
+  sent_at       {bigint},
+  last_error    {text},
+  claimed_by    {text},
+  claimed_until {bigint}
+);
+CREATE UNIQUE INDEX outbox_key ON outbox (key);
+CREATE INDEX outbox_due ON outbox (status, next_at);
+
+CREATE TABLE deliveries (
+  id         {serial},
+  message_id {bigint} NOT NULL,
+  at         {bigint} NOT NULL,
+  attempt    {int} NOT NULL,
+  ok         {int} NOT NULL,
+  detail     {text}
+);
+CREATE INDEX deliveries_message ON deliveries (message_id, id);
+
+CREATE TABLE notification_cursors (
+  name {text} PRIMARY KEY,
+  seq  {bigint} NOT NULL
+);
+`,
+  },
 ];
 
 export const sqliteMigrations: Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: inDialect(m.sql, 'sqlite') }));

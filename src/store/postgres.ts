@@ -19,6 +19,7 @@ import { postgresMigrations, type Migration } from './migrations.js';
 import { blockedMigration, pendingMigrations, type AppliedMigration } from './migration-plan.js';
 import { etapeVersion } from '../core/version.js';
 import { ACTIVE_PHASES } from '../rollout/phases.js';
+import { notificationStore, numberPlaceholders, type NotificationStore } from './notifications.js';
 import { redactStoreUrl } from './url.js';
 import {
   activeRolloutConflict,
@@ -174,7 +175,13 @@ export class PostgresStore implements Store {
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => {});
+    this.notifications = notificationStore({
+      all: async <R>(sql: string, args: unknown[] = []) => (await this.query(numberPlaceholders(sql), args)).rows as R[],
+      run: async (sql: string, args: unknown[] = []) => (await this.query(numberPlaceholders(sql), args)).rowCount ?? 0,
+    });
   }
+
+  readonly notifications: NotificationStore;
 
   private unavailable(e: unknown): unknown {
     const code = (e as { code?: string })?.code;

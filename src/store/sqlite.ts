@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { EtapeError } from '../core/errors.js';
 import type { Observation } from '../core/types.js';
 import { ACTIVE_PHASES } from '../rollout/phases.js';
+import { notificationStore, type NotificationStore } from './notifications.js';
 import { sqliteMigrations, type Migration } from './migrations.js';
 import { blockedMigration, pendingMigrations, type AppliedMigration } from './migration-plan.js';
 import { etapeVersion } from '../core/version.js';
@@ -152,7 +153,13 @@ export class SqliteStore implements Store {
     }
     this.migrations = opts.migrations ?? sqliteMigrations;
     this.clock = opts.clock ?? { now: () => Date.now() };
+    this.notifications = notificationStore({
+      all: async <R>(sql: string, args: unknown[] = []) => this.prepare(sql).all(...args) as R[],
+      run: async (sql: string, args: unknown[] = []) => this.prepare(sql).run(...args).changes,
+    });
   }
+
+  readonly notifications: NotificationStore;
 
   private get insertEvent(): Database.Statement {
     this.insertEventStmt ??= this.db.prepare('INSERT INTO events (rollout_id, at, actor, type, data) VALUES (?, ?, ?, ?, ?)');

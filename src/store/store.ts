@@ -1,6 +1,7 @@
 // The Store contract. Every state change is an event appended here (I5); the same contract test suite
 // runs against both backends (SQLite in one file, PostgreSQL).
 import type { Observation } from '../core/types.js';
+import type { NotificationStore } from './notifications.js';
 
 /** A rollout as stored: its identity, its phase, and the core's state as JSON. */
 export interface RolloutRecord {
@@ -159,6 +160,8 @@ export interface RolloutListFilter {
 export interface Store {
   /** Applies numbered migrations that have not run yet. Idempotent. */
   migrate(): Promise<void>;
+  /** Subscribers, the outbox of messages and the delivery log (src/store/notifications.ts). */
+  readonly notifications: NotificationStore;
   close(): Promise<void>;
 
   /** Creates a rollout and appends its first events in one transaction. */

@@ -1,5 +1,6 @@
 // `etape incident open|update|resolve|show|list|maintenance`: people's side of incidents. Every change is
 // a public update on the status page; `list` flags open incidents overdue for one (I7).
+import { createNotifier } from '../../notify/outbox.js';
 import { userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -14,7 +15,6 @@ import type { EtapeConfig } from '../../config/schema.js';
 import type { Store } from '../../store/store.js';
 import { storeFromProgram } from '../store-context.js';
 import { componentsFromConfig } from '../../status/status.js';
-import { createWebhookNotifier } from '../../incidents/notify.js';
 import {
   getIncidentOp,
   knownFrom,
@@ -46,7 +46,7 @@ async function withDeps<T>(cmd: Command, f: (deps: IncidentDeps, config: EtapeCo
   const { config } = await loadConfig(g.config);
   const store: Store = await storeFromProgram(cmd, config);
   const log = createLogger({ name: 'etape' });
-  const notifier = createWebhookNotifier(config.notifications.webhooks, { clock: systemClock, log });
+  const notifier = createNotifier({ config, store, clock: systemClock, log });
   try {
     return await f(
       {

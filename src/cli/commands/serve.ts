@@ -1,5 +1,7 @@
 // `etape serve`: the controller, the probes and the HTTP API in one long-running process. SIGTERM or SIGINT
 // stops it cleanly: no new work, driver calls in flight finish (or are repeated after a restart), leases released.
+import { Deliverer } from '../../notify/deliverer.js';
+import { OperatorNotifier } from '../../notify/operators.js';
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import { EtapeError } from '../../core/errors.js';
@@ -65,6 +67,11 @@ export function registerServeCommand(program: Command): void {
       const publisher: StatusPublisher | undefined = opts.statusPage
         ? startStatusPublisher({ store, config, clock: systemClock, log })
         : undefined;
+      // Notifications: the outbox is sent in the background; operator events are read from the event log.
+      const deliverer = new Deliverer({ store, config, clock: systemClock, log });
+      deliverer.start();
+      const operators = new OperatorNotifier({ store, config, clock: systemClock, log, baseUrl: config.notifications.email?.publicUrl });
+      operators.start();
       log.info({ config: file, url: server.url, holder: controller.holder }, 'etape serve started');
       process.stdout.write(`etape serve: listening on ${server.url} (API under /api/, dashboard at /ui/, description at /openapi.json)\n`);
 
@@ -77,6 +84,8 @@ export function registerServeCommand(program: Command): void {
           await server.close();
           await runtime.stop({ abortCalls: true });
           await publisher?.stop();
+          await operators.stop();
+          await deliverer.stop();
           await releaseServe();
           await store.close();
           resolve();
