@@ -86,10 +86,10 @@ before(async () => {
   smtpPort = await startSmtp(0);
   store = await openStore(join(dir, 'etape.db'));
   // The public endpoint listens first, so the config can name its address in the links.
-  let app: ReturnType<typeof createApi> | undefined;
-  http = await serveApi({ fetch: (req: Request, env: unknown) => app!.fetch(req, env) } as never, '127.0.0.1:0');
+  const holder: { app?: ReturnType<typeof createApi> } = {};
+  http = await serveApi({ fetch: (req: Request, env: unknown) => holder.app!.fetch(req, env) } as never, '127.0.0.1:0');
   config = (await loadConfig(writeConfig(http.url))).config;
-  app = createApi({ store, config, routes: [registerSubscriptionRoutes] });
+  holder.app = createApi({ store, config, routes: [registerSubscriptionRoutes] });
   deliverer = new Deliverer({ store, config, clock: systemClock, pollMs: 20 });
   deliverer.start();
 });

@@ -75,7 +75,7 @@ export function registerSubscriptionRoutes(app: ApiApp, ctx: ApiContext): void {
     const stop = limited(c);
     if (stop) return stop;
     const type = c.req.header('content-type') ?? '';
-    let raw: Record<string, unknown> = {};
+    let raw: Record<string, unknown>;
     try {
       if (type.includes('application/json')) raw = (await c.req.json()) as Record<string, unknown>;
       else raw = (await c.req.parseBody({ all: true })) as Record<string, unknown>;

@@ -93,8 +93,3 @@ export const notificationsSchema = z
       }),
     );
   });
-
-export type NotificationsConfig = z.infer<typeof notificationsSchema>;
-export type EmailConfig = z.infer<typeof emailSchema>;
-export type ChannelConfig = z.infer<typeof channelSchema>;
-export type DeliveryConfig = z.infer<typeof deliverySchema>;

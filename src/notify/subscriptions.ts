@@ -213,7 +213,6 @@ export async function addWebhookSubscriber(
 
 /** What may be shown of a subscriber (no token, no secret). */
 export function publicView(s: SubscriberRecord): Omit<SubscriberRecord, 'token' | 'secret'> {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { token: _t, secret: _s, ...rest } = s;
   return rest;
 }

@@ -128,6 +128,11 @@ interface MessageRow {
   last_error: string | null;
 }
 
+function add(where: string[], args: unknown[], cond: string, v: unknown): void {
+  where.push(cond);
+  args.push(v);
+}
+
 const num = (v: number | string | null): number | null => (v === null || v === undefined ? null : Number(v));
 
 function subscriberFromRow(r: SubscriberRow): SubscriberRecord {
@@ -202,10 +207,10 @@ export function notificationStore(db: SqlRunner): NotificationStore {
     async findSubscriber(q) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (q.id !== undefined) (where.push('id = ?'), args.push(q.id));
-      if (q.token !== undefined) (where.push('token = ?'), args.push(q.token));
-      if (q.channel !== undefined) (where.push('channel = ?'), args.push(q.channel));
-      if (q.address !== undefined) (where.push('address = ?'), args.push(q.address));
+      if (q.id !== undefined) add(where, args, 'id = ?', q.id);
+      if (q.token !== undefined) add(where, args, 'token = ?', q.token);
+      if (q.channel !== undefined) add(where, args, 'channel = ?', q.channel);
+      if (q.address !== undefined) add(where, args, 'address = ?', q.address);
       if (where.length === 0) return undefined;
       const rows = await db.all<SubscriberRow>(`SELECT ${SUBSCRIBER_COLUMNS} FROM subscribers WHERE ${where.join(' AND ')} LIMIT 1`, args);
       return rows[0] ? subscriberFromRow(rows[0]) : undefined;
@@ -213,10 +218,13 @@ export function notificationStore(db: SqlRunner): NotificationStore {
     async listSubscribers(f = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (f.status !== undefined) (where.push('status = ?'), args.push(f.status));
-      if (f.channel !== undefined) (where.push('channel = ?'), args.push(f.channel));
+      if (f.status !== undefined) add(where, args, 'status = ?', f.status);
+      if (f.channel !== undefined) add(where, args, 'channel = ?', f.channel);
       let sql = `SELECT ${SUBSCRIBER_COLUMNS} FROM subscribers${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`;
-      if (f.limit !== undefined) ((sql += ' LIMIT ?'), args.push(Math.max(0, Math.floor(f.limit))));
+      if (f.limit !== undefined) {
+        sql += ' LIMIT ?';
+        args.push(Math.max(0, Math.floor(f.limit)));
+      }
       return (await db.all<SubscriberRow>(sql, args)).map(subscriberFromRow);
     },
     async enqueue(messages) {
@@ -265,10 +273,13 @@ export function notificationStore(db: SqlRunner): NotificationStore {
     async listMessages(f = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (f.status !== undefined) (where.push('status = ?'), args.push(f.status));
-      if (f.kind !== undefined) (where.push('kind = ?'), args.push(f.kind));
+      if (f.status !== undefined) add(where, args, 'status = ?', f.status);
+      if (f.kind !== undefined) add(where, args, 'kind = ?', f.kind);
       let sql = `SELECT ${MESSAGE_COLUMNS} FROM outbox${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC`;
-      if (f.limit !== undefined) ((sql += ' LIMIT ?'), args.push(Math.max(0, Math.floor(f.limit))));
+      if (f.limit !== undefined) {
+        sql += ' LIMIT ?';
+        args.push(Math.max(0, Math.floor(f.limit)));
+      }
       return (await db.all<MessageRow>(sql, args)).map(messageFromRow);
     },
     async countMessages() {
@@ -280,9 +291,15 @@ export function notificationStore(db: SqlRunner): NotificationStore {
     async listDeliveries(f = {}) {
       const args: unknown[] = [];
       let sql = 'SELECT id, message_id, at, attempt, ok, detail FROM deliveries';
-      if (f.messageId !== undefined) ((sql += ' WHERE message_id = ?'), args.push(f.messageId));
+      if (f.messageId !== undefined) {
+        sql += ' WHERE message_id = ?';
+        args.push(f.messageId);
+      }
       sql += ' ORDER BY id DESC';
-      if (f.limit !== undefined) ((sql += ' LIMIT ?'), args.push(Math.max(0, Math.floor(f.limit))));
+      if (f.limit !== undefined) {
+        sql += ' LIMIT ?';
+        args.push(Math.max(0, Math.floor(f.limit)));
+      }
       const rows = await db.all<{
         id: number | string;
         message_id: number | string;
