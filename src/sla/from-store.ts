@@ -9,9 +9,9 @@ import {
   componentId,
   DAY_MS,
   emptySeries,
-  MINUTE_MS,
   seriesEndMs,
   seriesFromObservations,
+  spliceSeries,
   seriesOptionsFromRules,
   startOfUtcDay,
   type MinuteSeries,
@@ -88,14 +88,7 @@ export async function componentSeriesFromStore(o: {
       to: Math.min(next, end),
     });
     const part = seriesFromObservations(obs, day, next, { ...opts, cells });
-    const at = (day - o.fromMs) / MINUTE_MS;
-    out.states.set(part.states, at);
-    if (part.requests) {
-      out.requests ??= new Uint32Array(out.states.length);
-      out.failures ??= new Uint32Array(out.states.length);
-      out.requests.set(part.requests, at);
-      out.failures.set(part.failures!, at);
-    }
+    spliceSeries(out, part);
     day = next;
   }
   return out;

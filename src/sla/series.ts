@@ -45,6 +45,23 @@ export function seriesEndMs(s: MinuteSeries): number {
   return s.startMs + s.states.length * MINUTE_MS;
 }
 
+/**
+ * Writes `part` into `into` at its place (`part.startMs`, inside `into`), request counts too: they are
+ * added to `into` when `part` has them. Used to build a long series a day (or a tail) at a time.
+ */
+export function spliceSeries(into: MinuteSeries, part: MinuteSeries): void {
+  const at = (part.startMs - into.startMs) / MINUTE_MS;
+  if (!Number.isInteger(at) || at < 0 || at + part.states.length > into.states.length)
+    throw new Error(`spliceSeries: the part (${part.startMs}, ${part.states.length} minutes) is not inside the series`);
+  into.states.set(part.states, at);
+  if (part.requests) {
+    into.requests ??= new Uint32Array(into.states.length);
+    into.failures ??= new Uint32Array(into.states.length);
+    into.requests.set(part.requests, at);
+    into.failures.set(part.failures!, at);
+  }
+}
+
 export interface SeriesOptions {
   /** Evidence older than this is not evidence (statuspage.rules.freshFor). */
   freshForMs: number;

@@ -11,6 +11,7 @@ import {
   dailyUptime,
   formatPercent,
   seriesFromObservations,
+  spliceSeries,
   startOfUtcDay,
   sumUptime,
   type DayUptime,
@@ -237,14 +238,7 @@ export class StoreHistorySource implements HistorySource {
       const obs = by.get(d.id) ?? [];
       for (const o of obs) cells.add(o.cell ?? '');
       const tail = seriesFromObservations(obs, tailFrom, end, this.optsFor(d, cells));
-      const off = (tailFrom - today) / MINUTE_MS;
-      series.states.set(tail.states, off);
-      if (tail.requests) {
-        series.requests ??= new Uint32Array(series.states.length);
-        series.failures ??= new Uint32Array(series.states.length);
-        series.requests.set(tail.requests, off);
-        series.failures.set(tail.failures!, off);
-      }
+      spliceSeries(series, tail);
     }
     t.builtTo = now;
 
