@@ -61,7 +61,10 @@ test('a version that hangs its target is halted by probe timeouts and rolled bac
     // (against the floor (k−1)·interval + timeout) is a figure: bench/detect.ts prints it; a test does not time it.
     const obs = await store.queryObservations({ service: 'blob', source: 'http' });
     const deployedAt = new Map(
-      events.filter((e) => e.type === 'target.deployed').map((e) => [(e.data as { target: string }).target, e.at]),
+      // A hung target never reports the new version (I9): its deploy call returned, and then it timed out.
+      events
+        .filter((e) => e.type === 'target.deployed' || e.type === 'target.deploy_returned')
+        .map((e) => [(e.data as { target: string }).target, e.at]),
     );
     const firstTimeout = obs
       .filter((o) => o.timedOut && deployedAt.has(`${o.region}/${o.cell}`) && o.at >= deployedAt.get(`${o.region}/${o.cell}`)!)

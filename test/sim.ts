@@ -2,7 +2,7 @@
 // the version they run, a driver whose outcomes a test chooses, and a loop that asks the core, performs
 // its actions and advances time to when it wants to look again. Used by the core tests; not part of the build.
 import { VirtualClock } from '../src/core/clock.js';
-import type { Observation, Verdict } from '../src/core/types.js';
+import { OBSERVE_SOURCE, type Observation, type Verdict } from '../src/core/types.js';
 import type { NewEvent } from '../src/store/store.js';
 import type { Plan, Wave } from '../src/plan/types.js';
 import type { GateSpec } from '../src/gates/gate.js';
@@ -80,6 +80,10 @@ export interface SimOptions {
   probeEveryMs?: number;
   /** Pair edges between the plan's regions. */
   pairs?: [string, string][];
+  /** How targets prove their version (I9); observe actions are answered from what the sim's targets run. */
+  versionCheck?: RolloutState['versionCheck'];
+  /** Whether a successful driver call really changes what the target runs (default: yes). */
+  takesEffect?: (a: DriverAction) => boolean;
 }
 
 export class Sim {
@@ -107,6 +111,7 @@ export class Sim {
       createdAt: this.clock.now(),
       createdBy: 'test',
       pairs: opts.pairs,
+      versionCheck: opts.versionCheck,
     });
     for (const id of Object.keys(this.state.targets)) this.versions.set(id, from);
   }
@@ -119,10 +124,15 @@ export class Sim {
     this.state = d.nextState;
     this.events.push(...d.events);
     for (const a of d.actions) {
+      if (a.kind === 'observe') {
+        const id = `${a.target.region}/${a.target.cell}`;
+        this.observations.push({ ...a.target, source: OBSERVE_SOURCE, at: now, verdict: 'pass', version: this.versions.get(id) });
+        continue;
+      }
       if (!isDriverAction(a) || this.outcomes.has(a.key)) continue;
       this.calls.push(a);
       const o = this.opts.driver ? this.opts.driver(a, this) : { ok: true, detail: 'ok' };
-      if (o.ok) this.versions.set(`${a.target.region}/${a.target.cell}`, a.version);
+      if (o.ok && (this.opts.takesEffect?.(a) ?? true)) this.versions.set(`${a.target.region}/${a.target.cell}`, a.version);
       this.outcomes.set(a.key, o);
     }
     this.last = d;

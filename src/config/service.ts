@@ -47,6 +47,16 @@ export const probeSchema = z.strictObject({
   bodyMatch: z.string().optional(),
   interval: duration(FLOORS.probeInterval).default('10s'),
   timeout: duration(FLOORS.probeTimeout).default('2s'),
+  /** The answer's header that says which version answered (default: X-Etape-Version, then X-Version). */
+  versionHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, { message: 'a header name: letters, digits and "-", like X-Version' })
+    .optional(),
+  /** A field of the answer's JSON body that says which version answered, as a dotted path (`build.version`); wins over the header. */
+  versionField: z
+    .string()
+    .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, { message: 'a dotted path into the JSON body, like version or build.version' })
+    .optional(),
 });
 
 const limits = {
@@ -155,6 +165,19 @@ export const approvalGateSchema = z.strictObject({
 
 export const gateSchema = z.discriminatedUnion('kind', [probeGateSchema, metricGateSchema, judgeGateSchema, approvalGateSchema]);
 
+export const versionSchema = z.strictObject({
+  /**
+   * Where the version comes from: `observe` (the driver's observe: an exec command that prints it, an http
+   * driver's observe call), `probe` (the answers of the service's probes: `versionHeader` / `versionField`),
+   * or `auto` (default): whichever of them reports one.
+   */
+  from: z.enum(['auto', 'observe', 'probe'], { message: 'version.from is auto, observe or probe' }).default('auto'),
+  /** How long a target may take, after its deploy or rollback call returns, to report the version it should run. */
+  timeout: duration({ min: '1s', why: 'a deploy needs time to show' }).default('1m'),
+  /** How often the driver's observe runs: while proving a deploy or a rollback, and for drift in `etape serve`. */
+  every: duration({ min: '1s', why: 'observing every target more often than once a second floods them' }).default('30s'),
+});
+
 export const serviceSchema = z.strictObject({
   name: id(),
   description: z.string().optional(),
@@ -165,6 +188,12 @@ export const serviceSchema = z.strictObject({
   gates: z.array(gateSchema).default([]),
   /** Version running everywhere before any rollout (the last verified version). */
   initialVersion: z.string().optional(),
+  /** How etape reads the version a target runs, to prove a deploy and a rollback (I9) and to see drift. */
+  version: versionSchema.optional(),
+  /** A target found running a version etape did not put there: `alert` (default) or `revert` it, along the pair-safe path. */
+  drift: z
+    .enum(['alert', 'revert'], { message: 'drift is `alert` (report it) or `revert` (report it and put the verified version back)' })
+    .default('alert'),
   /**
    * When measurement of this service began in every region. Before it, the history shows "not monitored" and
    * the SLA counts nothing; after it, time without evidence counts as down (I8). Default: each component's

@@ -25,7 +25,7 @@ function config(): EtapeConfig {
       {
         name: 'blob',
         initialVersion: 'v1',
-        driver: { kind: 'exec', deploy: 'true' },
+        driver: { kind: 'exec', deploy: 'true', observe: 'true' },
         probes: [{ name: 'http', url: 'http://127.0.0.1:9/{region}/{cell}', interval: '10s', timeout: '2s' }],
         gates: [{ kind: 'probe', name: 'health', probe: 'http', failAfter: 3 }],
       },
@@ -53,7 +53,7 @@ class FakeDriver implements Driver {
   deploy = (c: DriverCall) => this.result(c);
   rollback = (c: DriverCall) => this.result(c);
   force = (c: DriverCall) => this.result(c);
-  observe = async () => ({ detail: 'n/a' });
+  observe = async (t: { region: string; cell: string }) => ({ version: this.versions.get(`${t.region}/${t.cell}`) ?? 'v1', detail: 'ok' });
 }
 
 /** Drives the controller in virtual time, feeding passing (or chosen) evidence for every deployed target. */

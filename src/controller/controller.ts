@@ -8,11 +8,11 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { EtapeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import type { Observation } from '../core/types.js';
+import { OBSERVE_SOURCE, type Observation, type Target } from '../core/types.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { ServiceConfig } from '../config/service.js';
 import { ms } from '../config/common.js';
-import type { Driver, DriverCall, DriverResult } from '../drivers/driver.js';
+import type { Driver, DriverCall, DriverResult, Observed } from '../drivers/driver.js';
 import type { Fence, RolloutRecord, Store } from '../store/store.js';
 import {
   decide,
@@ -103,6 +103,8 @@ export class Controller {
   /** Driver calls running in this process, by `rollout|target`. */
   private inflight = new Map<string, InFlight>();
   private busy = new Map<string, Promise<number | undefined>>();
+  /** Observe calls running in this process, by target. */
+  private observing = new Map<string, Promise<void>>();
   private again = new Set<string>();
   private wakeAt = new Map<string, number>();
   private running = false;
@@ -158,6 +160,7 @@ export class Controller {
     if (opts.abortCalls) for (const f of this.inflight.values()) f.ac.abort();
     await Promise.allSettled([...this.inflight.values()].map((f) => f.done));
     await Promise.allSettled([...this.busy.values()]);
+    await Promise.allSettled([...this.observing.values()]);
     await this.opts.prober?.stop();
     for (const r of this.opts.runners ?? []) await r.stop();
     for (const id of this.holdings.keys()) await this.store.releaseLease(leaseName(id), this.holder).catch(() => {});
@@ -183,8 +186,8 @@ export class Controller {
 
   /** Resolves once no reconcile and no driver call of this controller is running (tests, benchmarks). */
   async idle(): Promise<void> {
-    while (this.busy.size > 0 || this.inflight.size > 0) {
-      await Promise.allSettled([...this.busy.values(), ...[...this.inflight.values()].map((f) => f.done)]);
+    while (this.busy.size > 0 || this.inflight.size > 0 || this.observing.size > 0) {
+      await Promise.allSettled([...this.busy.values(), ...this.observing.values(), ...[...this.inflight.values()].map((f) => f.done)]);
     }
   }
 
@@ -423,7 +426,10 @@ export class Controller {
     for (const k of outcomes.keys()) if (!wanted.has(k)) outcomes.delete(k);
     if (outcomes.size === 0) this.outcomes.delete(id);
 
-    for (const a of d.actions) if (isDriverAction(a)) this.perform(d.nextState, a);
+    for (const a of d.actions) {
+      if (isDriverAction(a)) this.perform(d.nextState, a);
+      else if (a.kind === 'observe') this.observe(id, a.target);
+    }
     if (isTerminal(d.nextState.phase)) {
       this.forget(id);
       this.ended.add(id);
@@ -452,6 +458,41 @@ export class Controller {
     );
     const window = Math.max(this.opts.evidenceWindowMs ?? 15 * 60_000, need);
     return this.store.queryObservations({ service: state.service, from: now - window });
+  }
+
+  /** Observes what a target runs through its driver and stores it as an observation (I9); one at a time per target. */
+  private observe(rolloutId: string, target: Target): void {
+    const slot = `observe|${target.service}|${target.region}/${target.cell}`;
+    if (this.observing.has(slot)) return;
+    const p = (async () => {
+      const at = this.clock.now();
+      let o: Observed;
+      try {
+        const driver = await this.driver(target.service);
+        o = await driver.observe(target, AbortSignal.timeout(10_000));
+      } catch (e) {
+        o = { detail: `observe failed: ${(e as Error).message}` };
+      }
+      await this.store.recordObservations([
+        {
+          service: target.service,
+          region: target.region,
+          cell: target.cell,
+          source: OBSERVE_SOURCE,
+          at,
+          verdict: o.version !== undefined ? 'pass' : 'error',
+          ...(o.version !== undefined ? { version: o.version } : {}),
+          detail: o.detail,
+        },
+      ]);
+    })()
+      .catch((e) => this.log.error({ err: e, target }, 'observe failed'))
+      .finally(() => {
+        this.observing.delete(slot);
+        this.again.add(rolloutId);
+        this.nudge();
+      });
+    this.observing.set(slot, p);
   }
 
   private driver(service: string): Promise<Driver> {

@@ -3,6 +3,12 @@
 /** What a gate or a measurement concluded. `error` (could not measure) is never a pass (I3). */
 export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
 
+/**
+ * The `source` of observations made by a driver's `observe` (the version a target runs, I9). They say what
+ * runs, not whether it is up: not availability evidence, not gate evidence.
+ */
+export const OBSERVE_SOURCE = 'etape:observe';
+
 /** The smallest thing a driver deploys to: one cell of one region, for one service. */
 export interface Target {
   service: string;

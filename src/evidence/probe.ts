@@ -211,7 +211,7 @@ export async function runProbe(
   const t0 = performance.now();
   let answer: Answer;
   try {
-    answer = await request(url, probe.method, signal, match !== undefined);
+    answer = await request(url, probe.method, signal, match !== undefined || probe.versionField !== undefined);
   } catch (e) {
     const latencyMs = round(performance.now() - t0);
     if (opts.signal?.aborted) return { ...error('probe aborted'), latencyMs };
@@ -230,7 +230,7 @@ export async function runProbe(
     return { ...base, verdict: 'error', latencyMs, detail: `could not probe: ${code ? `${code} ` : ''}${msg}` };
   }
   const latencyMs = round(performance.now() - t0);
-  const version = headerValue(answer.headers['x-etape-version']) ?? headerValue(answer.headers['x-version']);
+  const version = answerVersion(probe, answer);
   const obs: Observation = { ...base, latencyMs, ...(version ? { version } : {}) };
   if (!statusExpected(probe, answer.status)) {
     const want = Array.isArray(probe.expectStatus) ? probe.expectStatus.join('/') : String(probe.expectStatus);
@@ -239,6 +239,26 @@ export async function runProbe(
   if (match && !match(answer.body))
     return { ...obs, verdict: 'fail', detail: `HTTP ${answer.status}, body does not match ${probe.bodyMatch}` };
   return { ...obs, verdict: 'pass', detail: `HTTP ${answer.status}` };
+}
+
+/** The version an answer says it comes from (I9): the probe's JSON field, else its header, else X-Etape-Version / X-Version. */
+export function answerVersion(
+  probe: { versionHeader?: string; versionField?: string },
+  answer: { headers: Record<string, string | string[] | undefined>; body: string },
+): string | undefined {
+  if (probe.versionField !== undefined) {
+    try {
+      let v: unknown = JSON.parse(answer.body);
+      for (const k of probe.versionField.split('.'))
+        v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+      if ((typeof v === 'string' && v.trim() !== '') || typeof v === 'number') return String(v).trim().slice(0, 100);
+    } catch {
+      // not JSON: no version from the body
+    }
+    return undefined;
+  }
+  if (probe.versionHeader !== undefined) return headerValue(answer.headers[probe.versionHeader.toLowerCase()]);
+  return headerValue(answer.headers['x-etape-version']) ?? headerValue(answer.headers['x-version']);
 }
 
 function headerValue(h: string | string[] | undefined): string | undefined {

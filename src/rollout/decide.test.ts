@@ -86,8 +86,9 @@ test('erroring evidence accrues no bake and halts after its limit', () => {
   const halted = sim.eventsOf('rollout.halted')[0];
   assert.match((halted.data as { reason: string }).reason, /kept erroring/);
   assert.equal((halted.data as { verdict: string }).verdict, 'error');
-  // consecutiveErrorLimit 4: the fifth consecutive error halts, not an earlier one.
-  const errorsBefore = sim.observations.filter((o) => o.at <= halted.at && o.region === 'r1').length;
+  // consecutiveErrorLimit 4: the fifth consecutive error of the new version halts, not an earlier one (the
+  // measurement taken at the instant of the deploy answered from v1 and is no evidence about v2, I9).
+  const errorsBefore = sim.observations.filter((o) => o.at <= halted.at && o.region === 'r1' && o.version === 'v2').length;
   assert.equal(errorsBefore, 5);
   assert.ok(!sim.events.some((e) => e.type === 'wave.verified'));
 });
@@ -303,4 +304,49 @@ test('no wave starts inside a freeze window; the next one starts when it ends', 
   assert.equal(sim.state.phase, 'completed');
   const w2 = sim.events.find((e) => e.type === 'wave.deploying' && (e.data as { wave: number }).wave === 2)!;
   assert.equal(w2.at, t0 + 5 * HOUR, 'wave 2 waited for the end of the freeze');
+});
+
+test('a deploy that changes nothing never completes: retried, then halted naming the target and the version it still runs (I9)', () => {
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: healthy,
+    versionCheck: { timeoutMs: 60_000, everyMs: 10_000, observe: true, sources: null },
+    takesEffect: (a) => a.kind !== 'deploy',
+  });
+  sim.run();
+  assert.equal(sim.state.phase, 'rolled_back');
+  assert.match(sim.state.stop!.reason, /could not deploy v2 to r1\/c1: it still runs v1/);
+  assert.equal(sim.calls.filter((c) => c.kind === 'deploy').length, 2, 'two attempts');
+  assert.ok(!sim.events.some((e) => e.type === 'wave.baking'), 'no bake on evidence from the old version');
+  assert.ok(!sim.events.some((e) => e.type === 'target.deployed'));
+});
+
+test('bake starts only once the target reports the new version; evidence from the old one does not count (I9)', () => {
+  // The deploy takes effect 45 s after the driver returns (a slow restart).
+  const applied = new Map<string, number>();
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: healthy,
+    versionCheck: { timeoutMs: 120_000, everyMs: 5_000, observe: true, sources: null },
+    takesEffect: (a) => {
+      if (a.kind !== 'deploy') return true;
+      applied.set(`${a.target.region}/${a.target.cell}`, sim.clock.now());
+      return false;
+    },
+  });
+  const tick = sim.tick.bind(sim);
+  sim.tick = () => {
+    for (const [id, at] of applied) if (sim.clock.now() - at >= 45_000) sim.versions.set(id, 'v2');
+    return tick();
+  };
+  sim.run();
+  assert.equal(sim.state.phase, 'completed');
+  for (const e of sim.eventsOf('target.deployed')) {
+    const returned = sim.events.find(
+      (x) => x.type === 'target.deploy_returned' && (x.data as { target: string }).target === (e.data as { target: string }).target,
+    )!;
+    assert.ok(e.at - returned.at >= 45_000, 'deployed only once it reports v2');
+  }
 });

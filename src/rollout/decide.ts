@@ -1,7 +1,7 @@
 // The rollout core: state + evidence + now → actions, events, next state and when to look again.
 // Pure: no I/O, no clock, no randomness. The controller performs the driver actions and hands their
 // outcomes back in the next call's evidence, keyed by idempotency key (I5).
-import { idempotencyKey, type Observation, type Target } from '../core/types.js';
+import { idempotencyKey, OBSERVE_SOURCE, type Observation, type Target } from '../core/types.js';
 import type { NewEvent } from '../store/store.js';
 import type { GateKind, GateResult, GateTarget } from '../gates/gate.js';
 import { evaluateGate } from '../gates/index.js';
@@ -55,6 +55,7 @@ export type Action =
   | { kind: 'mark_verified'; wave: number }
   | { kind: 'halt'; reason: string }
   | { kind: 'complete' }
+  | { kind: 'observe'; target: Target }
   | { kind: 'wake'; at: number };
 
 export type DriverAction = Extract<Action, { kind: 'deploy' | 'rollback' | 'force' }>;
@@ -193,6 +194,15 @@ function applyOutcome(ctx: Ctx, t: TargetState, o: DriverOutcome): void {
         endStep(t);
         return;
       }
+      if (o.ok && s.versionCheck) {
+        // The driver says done; the target has to say so too (I9): it stays deploying until it reports the new version.
+        endStep(t);
+        t.calledAt = ctx.now;
+        t.observeAskedAt = undefined;
+        t.lastError = undefined;
+        emit(ctx, 'target.deploy_returned', { ...base, version: s.version });
+        return;
+      }
       if (o.ok) {
         endStep(t);
         t.status = 'deployed';
@@ -268,8 +278,9 @@ function step(ctx: Ctx, observations: Observation[]): void {
 function evaluateGates(ctx: Ctx, w: WaveState, observations: Observation[]): { results: GateResult[]; cannotJudge: string[] } {
   const { s, now } = ctx;
   const targets: GateTarget[] = Object.values(s.targets)
-    .filter((t) => t.status === 'deployed' && t.wave <= w.index)
-    .map((t) => ({ id: t.id, region: t.region, cell: t.cell, since: t.deployedAt ?? 0 }));
+    .filter((t) => (t.status === 'deployed' || (t.status === 'deploying' && t.calledAt !== undefined)) && t.wave <= w.index)
+    // A target still proving its version is judged too: a new version that hangs never gets to report itself.
+    .map((t) => ({ id: t.id, region: t.region, cell: t.cell, since: t.deployedAt ?? t.calledAt ?? 0 }));
   const results: GateResult[] = [];
   const cannotJudge: string[] = [];
   if (targets.length === 0) return { results, cannotJudge };
@@ -284,7 +295,7 @@ function evaluateGates(ctx: Ctx, w: WaveState, observations: Observation[]): { r
       cannotJudge.push(name);
       continue;
     }
-    results.push(evaluateGate({ spec, targets, observations, now }, ctx.limits.gateKinds));
+    results.push(evaluateGate({ spec, targets, observations: fromNewVersion(s, observations), now }, ctx.limits.gateKinds));
   }
   return { results, cannotJudge };
 }
@@ -370,9 +381,13 @@ function advance(ctx: Ctx, observations: Observation[]): void {
       for (const id of w.targets) {
         const t = s.targets[id];
         if (t.status !== 'pending' || paused || room <= 0) continue;
+        if (t.fromVersion === undefined && !learnVersion(ctx, w, t, observations)) continue;
         startStep(ctx, t, 'deploy', 1);
         room--;
       }
+      for (const id of w.targets)
+        if (s.targets[id].calledAt !== undefined && s.targets[id].status === 'deploying') confirmDeploy(ctx, s.targets[id], observations);
+      if (s.phase !== 'running' && s.phase !== 'paused') return;
       if (w.targets.every((id) => s.targets[id].status === 'deployed')) {
         w.bakeStartedAt = now;
         w.lastAccrualAt = null;
@@ -415,6 +430,111 @@ function advance(ctx: Ctx, observations: Observation[]): void {
   }
   w.startedAt = now;
   setWave(ctx, w, 'deploying', { targets: w.targets.length, regions: w.regions });
+}
+
+/**
+ * Evidence that can bake the new version: an observation of a deployed target that says it came from another
+ * version is left out (I9). The judge's baseline (targets still on the old version) keeps its evidence.
+ */
+function fromNewVersion(s: RolloutState, observations: Observation[]): Observation[] {
+  return observations.filter((o) => {
+    if (o.source === OBSERVE_SOURCE) return false;
+    if (o.version === undefined || o.version === s.version || o.cell === null) return true;
+    const t = s.targets[`${o.region}/${o.cell}`];
+    return !t || (t.status !== 'deployed' && t.calledAt === undefined);
+  });
+}
+
+/** The newest observation of a target after `since` that says which version it runs. */
+function reportedVersion(
+  s: RolloutState,
+  t: TargetState,
+  observations: Observation[],
+  since: number,
+  want?: string,
+): Observation | undefined {
+  const sources = s.versionCheck?.sources;
+  let best: Observation | undefined;
+  for (const o of observations) {
+    if (o.region !== t.region || o.cell !== t.cell || o.version === undefined || o.at <= since) continue;
+    if (sources && !sources.includes(o.source)) continue;
+    if (want !== undefined && o.version !== want) continue;
+    if (want !== undefined ? !best || o.at < best.at : !best || o.at > best.at) best = o;
+  }
+  return best;
+}
+
+/**
+ * A target whose last verified version nobody knows (no completed rollout, no `initialVersion`) learns it
+ * through the driver's observe before it is deployed, so a rollback has somewhere to go. True once known.
+ */
+function learnVersion(ctx: Ctx, w: WaveState, t: TargetState, observations: Observation[]): boolean {
+  const { s, now } = ctx;
+  const seen = reportedVersion(s, t, observations, (w.startedAt ?? now) - 1);
+  if (seen && seen.version !== s.version) {
+    t.fromVersion = seen.version;
+    emit(ctx, 'target.version_learned', { target: t.id, wave: t.wave, version: seen.version, reportedBy: seen.source });
+    return true;
+  }
+  const vc = s.versionCheck;
+  if (vc?.observe && now < (w.startedAt ?? now) + vc.timeoutMs) {
+    askObserve(ctx, t);
+    ctx.wake.push((w.startedAt ?? now) + vc.timeoutMs);
+    return false;
+  }
+  const why = seen ? `it already reports ${seen.version}` : 'it reported no version';
+  halt(ctx, `cannot learn the version ${t.id} runs before deploying it (${why}): set services[].initialVersion`, { target: t.id });
+  return false;
+}
+
+/** Asks the driver to observe a target that has a version to prove, at most every `everyMs` (I9). */
+function askObserve(ctx: Ctx, t: TargetState): void {
+  const vc = ctx.s.versionCheck;
+  if (!vc) return;
+  const every = Math.max(1, Math.min(vc.everyMs, 2000));
+  if (vc.observe && (t.observeAskedAt === undefined || ctx.now - t.observeAskedAt >= every)) {
+    t.observeAskedAt = ctx.now;
+    ctx.actions.push({ kind: 'observe', target: { service: ctx.s.service, region: t.region, cell: t.cell } });
+  }
+  ctx.wake.push(ctx.now + every);
+}
+
+/**
+ * A deploy counts once the target reports the new version (I9); evidence from before that is about the old
+ * one. A target that still reports another version when the timeout runs out is a failed deploy: retried,
+ * then the rollout halts naming the target and what it runs.
+ */
+function confirmDeploy(ctx: Ctx, t: TargetState, observations: Observation[]): void {
+  const { s, now, limits } = ctx;
+  const vc = s.versionCheck!;
+  const since = t.calledAt!;
+  const proof = reportedVersion(s, t, observations, since, s.version);
+  if (proof) {
+    t.status = 'deployed';
+    t.deployedAt = proof.at;
+    t.calledAt = undefined;
+    emit(ctx, 'target.deployed', { target: t.id, wave: t.wave, attempt: t.attempt, version: s.version, reportedBy: proof.source });
+    return;
+  }
+  if (now < since + vc.timeoutMs) {
+    askObserve(ctx, t);
+    ctx.wake.push(since + vc.timeoutMs);
+    return;
+  }
+  const seen = reportedVersion(s, t, observations, since);
+  const runs = seen ? `it still runs ${seen.version}` : 'it reported no version';
+  const detail = `${runs} ${Math.round(vc.timeoutMs / 1000)}s after the deploy of ${s.version} returned`;
+  t.calledAt = undefined;
+  t.lastError = detail;
+  const retrying = t.attempt < limits.deployAttempts;
+  emit(ctx, 'target.deploy_failed', { target: t.id, wave: t.wave, attempt: t.attempt, detail, running: seen?.version ?? null, retrying });
+  if (retrying) startStep(ctx, t, 'deploy', t.attempt + 1);
+  else
+    halt(
+      ctx,
+      `could not deploy ${s.version} to ${t.id}: ${runs}${seen ? '' : ' (set services[].version: an observe command, or a probe versionHeader/versionField)'}`,
+      { target: t.id, running: seen?.version ?? null },
+    );
 }
 
 /** Halts the rollout when a gate failed or kept erroring past its limit (I3, I4); says whether it did. */
@@ -501,6 +621,7 @@ function beginRollback(ctx: Ctx, observations: Observation[]): void {
     t.hung = hung !== undefined;
     t.hungReason = hung ? `gate ${hung.gate}: ${hung.reason}` : undefined;
     t.backAt = undefined;
+    t.calledAt = undefined;
     t.provenBackAt = undefined;
     t.waitReason = undefined;
     t.held = undefined;
@@ -545,23 +666,39 @@ function continueRollback(ctx: Ctx, observations: Observation[] = []): void {
   const probeEvery = Object.values(s.gates)
     .filter((g) => g.kind === 'probe')
     .map((g) => g.intervalMs);
-  const proveMs = Math.max(limits.proveBackMs ?? DEFAULT_LIMITS.proveBackMs!, 3 * Math.max(0, ...probeEvery));
+  const vc = s.versionCheck;
+  const proveMs = Math.max(limits.proveBackMs ?? DEFAULT_LIMITS.proveBackMs!, 3 * Math.max(0, ...probeEvery), vc?.timeoutMs ?? 0);
   for (const t of touched) {
     if (t.status !== 'rolled_back' || t.provenBackAt !== undefined || t.backAt === undefined) continue;
-    const proof = sources.size === 0 ? undefined : proofOfBack(t, observations, sources);
-    if (sources.size === 0 || proof) {
-      t.provenBackAt = proof?.at ?? t.backAt;
+    const probe = sources.size === 0 ? undefined : proofOfBack(t, observations, sources);
+    // I9: the target must also say it runs the old version again.
+    const reported = vc ? reportedVersion(s, t, observations, t.backAt, t.fromVersion) : undefined;
+    if ((sources.size === 0 || probe) && (!vc || reported)) {
+      t.provenBackAt = Math.max(probe?.at ?? t.backAt, reported?.at ?? t.backAt);
       emit(ctx, 'target.proven_back', {
         target: t.id,
         wave: t.wave,
         version: t.fromVersion,
-        by: proof ? `probe ${proof.source}` : 'driver (no probe gate to prove it)',
+        by: [
+          probe ? `probe ${probe.source}` : '',
+          reported ? `reported by ${reported.source}` : '',
+          !probe && !reported ? 'driver (nothing else to prove it)' : '',
+        ]
+          .filter(Boolean)
+          .join(', '),
       });
     } else if (now >= t.backAt + proveMs) {
+      const seen = vc && !reported ? reportedVersion(s, t, observations, t.backAt) : undefined;
       t.status = 'failed';
-      t.lastError = `back on ${t.fromVersion} by the driver, but no probe passed on it within ${Math.round(proveMs / 1000)}s`;
+      t.lastError =
+        vc && !reported
+          ? `back on ${t.fromVersion} by the driver, but ${seen ? `it still runs ${seen.version}` : 'it reported no version'} after ${Math.round(proveMs / 1000)}s`
+          : `back on ${t.fromVersion} by the driver, but no probe passed on it within ${Math.round(proveMs / 1000)}s`;
       emit(ctx, 'target.failed', { target: t.id, wave: t.wave, version: t.fromVersion, detail: t.lastError });
-    } else ctx.wake.push(Math.min(t.backAt + proveMs, now + Math.max(1, Math.min(...probeEvery))));
+    } else {
+      if (vc && !reported) askObserve(ctx, t);
+      ctx.wake.push(Math.min(t.backAt + proveMs, now + Math.max(1, Math.min(...probeEvery, vc?.everyMs ?? Infinity))));
+    }
   }
 
   // Start whatever the pair rule and the failing-first order allow, in the rollback's order.

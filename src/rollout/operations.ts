@@ -11,6 +11,8 @@ import type { Plan } from '../plan/types.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
 import { compileGate } from '../gates/index.js';
 import { buildFleet, pairEdges } from '../fleet/fleet.js';
+import { ms } from '../config/common.js';
+import { OBSERVE_SOURCE } from '../core/types.js';
 import type { GateKind } from '../gates/gate.js';
 import { applyCommand, type Command } from './commands.js';
 import { ACTIVE_PHASES } from './phases.js';
@@ -74,6 +76,21 @@ export function newRolloutId(service: string, now: number): string {
   return `${service}-${t}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Whether the service's driver can report what a target runs (exec with an `observe` command, http, fleet). */
+export function driverObserves(service: ServiceConfig): boolean {
+  const d = service.driver;
+  if (!d) return false;
+  return d.kind === 'exec' ? d.observe !== undefined : true;
+}
+
+/** How targets of the service prove the version they run (I9), from `services[].version`. */
+export function versionCheckOf(service: ServiceConfig): NonNullable<RolloutState['versionCheck']> {
+  const v = service.version ?? { from: 'auto' as const, timeout: '1m', every: '30s' };
+  const observe = v.from !== 'probe' && driverObserves(service);
+  const sources = v.from === 'observe' ? [OBSERVE_SOURCE] : v.from === 'probe' ? service.probes.map((p) => p.name) : null;
+  return { timeoutMs: ms(v.timeout), everyMs: ms(v.every), observe, sources };
+}
+
 /** Plans and creates a rollout (phase `pending`); a controller picks it up. */
 export async function startRollout(ctx: OperationsContext, input: StartInput): Promise<RolloutRecord> {
   const service = findService(ctx.config, input.service);
@@ -91,6 +108,14 @@ export async function startRollout(ctx: OperationsContext, input: StartInput): P
     );
   }
   const fromVersion = await lastVerifiedVersion(ctx.store, service);
+  if (fromVersion === undefined && !driverObserves(service)) {
+    // Nothing to roll back to and no way to learn it: a bad version would be stuck where it landed.
+    throw new EtapeError(
+      'config.invalid',
+      `service ${service.name}: etape does not know which version runs now, and cannot find out: set services[].initialVersion (the version running everywhere now), or give the driver a way to observe it (exec: an \`observe\` command that prints the version)`,
+      { problems: [{ path: `services.${service.name}.initialVersion`, message: 'unknown, and the driver cannot observe it' }] },
+    );
+  }
   if (fromVersion === input.version) {
     throw new EtapeError('conflict', `service ${service.name} is already on version ${input.version}: nothing to roll out`);
   }
@@ -109,6 +134,7 @@ export async function startRollout(ctx: OperationsContext, input: StartInput): P
     freeze: ctx.config.policy.freeze.map((f) => ({ start: Date.parse(f.start), end: Date.parse(f.end), reason: f.reason })),
     rollbackOnHalt: input.rollbackOnHalt,
     pairs: pairEdges(buildFleet(ctx.config.fleet)),
+    versionCheck: versionCheckOf(service),
   });
   if (await ctx.store.getRollout(id)) throw new EtapeError('conflict', `a rollout with id ${id} exists already`);
   return ctx.store.createRollout(

@@ -6,7 +6,7 @@
 //      is back and passing its probes on the old version.
 // A target is "back" when its rollback or force call succeeded, and "proven" once a probe of the rollout's
 // gates passed on it after that, on the old version (when the observation says which version it saw).
-import type { Observation } from '../core/types.js';
+import { OBSERVE_SOURCE, type Observation } from '../core/types.js';
 import type { RolloutState, TargetState } from './state.js';
 
 /** Where a touched target is in the rollback. */
@@ -79,7 +79,9 @@ export function failingTargets(
     if (o.cell === null) continue;
     const id = `${o.region}/${o.cell}`;
     const t = s.targets[id];
-    if (!t || t.deployedAt === undefined || o.at < t.deployedAt) continue;
+    const since = t?.deployedAt ?? t?.calledAt;
+    if (!t || since === undefined || o.at < since) continue;
+    if (o.source === OBSERVE_SOURCE || (o.version !== undefined && o.version !== s.version)) continue;
     const cur = newest.get(id);
     if (!cur || o.at > cur.at) newest.set(id, o);
   }

@@ -30,6 +30,10 @@ export interface TargetState {
   deployedAt?: number;
   /** The last driver failure, for people. */
   lastError?: string;
+  /** Deploy or rollback call returned; the target has not yet reported the version it should run (I9). */
+  calledAt?: number;
+  /** When the core last asked the driver to observe the target. */
+  observeAskedAt?: number;
   /** Rollback: its newest evidence was not a pass when the rollback began (it was down already). */
   failing?: boolean;
   /** Rollback: that evidence was a timeout, so it is forced straight away (I4). */
@@ -113,6 +117,12 @@ export interface RolloutState {
   rollbackOnHalt: boolean;
   /** Pair edges between the plan's regions (undirected, each once): no driver action changes both at once (I2). */
   pairs?: [string, string][];
+  /**
+   * How a target proves the version it runs (I9): a deploy counts once an observation of the target says the
+   * new version within `timeoutMs` of the call returning; a rollback once one says the old one. `sources`
+   * null: any observation with a version. `observe`: the core asks the driver to observe every `everyMs`.
+   */
+  versionCheck?: { timeoutMs: number; everyMs: number; observe: boolean; sources: string[] | null };
   /** The rollback in progress or done: when it began and the order targets go back in. */
   rollback?: { startedAt: number; order: string[]; round: number };
   pausedBy?: string;
@@ -135,6 +145,7 @@ export interface NewRolloutInput {
   rollbackOnHalt?: boolean;
   /** Pair edges of the fleet; edges with a region outside the plan are dropped. */
   pairs?: [string, string][];
+  versionCheck?: RolloutState['versionCheck'];
 }
 
 export function newRolloutState(input: NewRolloutInput): RolloutState {
@@ -179,6 +190,7 @@ export function newRolloutState(input: NewRolloutInput): RolloutState {
     gates: Object.fromEntries(input.gates.map((g) => [g.name, g])),
     freeze: input.freeze ?? [],
     rollbackOnHalt: input.rollbackOnHalt ?? true,
+    ...(input.versionCheck ? { versionCheck: input.versionCheck } : {}),
     pairs: pairsWithin(input.pairs ?? [], new Set(input.plan.waves.flatMap((w) => w.regions))),
   };
 }
