@@ -202,3 +202,82 @@ test('a failing gate halts and the controller rolls back the touched targets; ab
   await c.stop();
   await store.close();
 });
+
+test('a controller woken after its lease expired cannot write state or start a driver call; the new holder goes on', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'etape-fenced-'));
+  // The store's clock is virtual too: "A sleeps" is the store's time passing while A does nothing.
+  const clock = new VirtualClock();
+  const storeA = await openStore(join(dir, 'etape.db'), { clock });
+  const storeB = await openStore(join(dir, 'etape.db'), { clock });
+  const cfg = config();
+  const rec = await startRollout({ store: storeA, config: cfg, clock }, { service: 'blob', version: 'v2', actor: 'test', plan: plan() });
+  const key = `${rec.id}:r1/c1:deploy:1`;
+
+  // A's canary deploy is under way when A stops (a GC pause, SIGSTOP, a VM migration).
+  let wake!: () => void;
+  const aCalls: string[] = [];
+  const a: Driver = {
+    deploy: (c) => {
+      aCalls.push(c.key);
+      return new Promise((r) => (wake = () => r({ ok: true, detail: 'ok', durationMs: 1, attempts: 1 })));
+    },
+    rollback: async (c) => (aCalls.push(c.key), { ok: true, detail: 'ok', durationMs: 1, attempts: 1 }),
+    force: async (c) => (aCalls.push(c.key), { ok: true, detail: 'ok', durationMs: 1, attempts: 1 }),
+    observe: async () => ({ detail: 'n/a' }),
+  };
+  const ca = new Controller({ store: storeA, config: cfg, clock, driverFor: () => a, holder: 'A', leaseMs: 30_000 });
+  await ca.tick();
+  while (!aCalls.includes(key)) await new Promise((r) => setTimeout(r, 5));
+  const fenceA = ca.fenceOf(rec.id)!;
+  assert.ok(fenceA, 'A holds the lease');
+
+  // A sleeps past its lease and past the call's deadline; B takes the rollout over and repeats the call.
+  clock.advance(120_000);
+  const b = new FakeDriver();
+  const cb = new Controller({ store: storeB, config: cfg, clock, driverFor: () => b, holder: 'B', leaseMs: 30_000 });
+  await cb.tick();
+  await cb.idle();
+  assert.deepEqual(
+    b.calls.map((c) => c.key),
+    [key],
+    'B repeats the call once A can no longer be running it',
+  );
+  const tokenB = (await storeB.getLease(`rollout:${rec.id}`))!.token;
+  assert.ok(tokenB > fenceA.token);
+  await cb.tick();
+  await cb.idle();
+  const before = (await storeA.getRollout(rec.id))!;
+  const eventsBefore = (await storeA.listEvents({ rolloutId: rec.id })).length;
+
+  // A wakes: its call returns, it tries to record it, to save state, to go on.
+  wake();
+  await ca.idle();
+  for (let i = 0; i < 3; i++) {
+    await ca.tick();
+    await ca.idle();
+  }
+  const after = (await storeA.getRollout(rec.id))!;
+  assert.equal(after.revision, before.revision, 'A saved no state');
+  assert.equal((await storeA.listEvents({ rolloutId: rec.id })).length, eventsBefore, 'A appended no event');
+  assert.deepEqual(aCalls, [key], 'A started no driver call after it woke');
+  assert.equal((await storeA.getAction(key))?.token, tokenB, 'the call stays B’s');
+  assert.equal(ca.fenceOf(rec.id), undefined, 'A knows it lost the lease');
+  // Each kind of write A could still attempt with its old token is refused by the store itself.
+  await assert.rejects(
+    storeA.saveRollout(rec.id, after.revision, { phase: after.phase, state: after.state, updatedAt: clock.now() }, [], fenceA),
+    /no longer holds lease/,
+  );
+  assert.equal(await storeA.armAttempt(key, fenceA, 1000), false);
+
+  // B finishes the rollout.
+  const done = await drive(cb, storeB, clock, rec.id);
+  assert.equal(done.phase, 'completed');
+  await ca.stop();
+  await cb.stop();
+  await storeA.close();
+  await storeB.close();
+  rmSync(dir, { recursive: true, force: true });
+});
