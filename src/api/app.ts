@@ -45,6 +45,8 @@ export interface ApiOptions {
   config: EtapeConfig;
   clock?: Clock;
   log?: Logger;
+  /** The store's health (etape serve): /healthz answers 503 while it is not ok. */
+  health?: () => { ok: boolean; since: number; error?: string };
   /** Called after a write, so a controller in the same process acts at once. */
   onChange?: (rolloutId: string) => void;
   routes?: RouteRegistrar[];
@@ -109,7 +111,21 @@ export function createApi(opts: ApiOptions): ApiApp {
   );
 
   app.get('/openapi.json', (c) => c.json(doc));
-  app.get('/healthz', (c) => c.json({ ok: true, at: new Date(clock.now()).toISOString() }));
+  // The store's health is the server's: 503 while the store cannot be written (see src/store/health.ts).
+  app.get('/healthz', (c) => {
+    const store = opts.health?.();
+    const ok = store?.ok ?? true;
+    return c.json(
+      {
+        ok,
+        at: new Date(clock.now()).toISOString(),
+        ...(store
+          ? { store: { ok: store.ok, since: new Date(store.since).toISOString(), ...(store.error ? { error: store.error } : {}) } }
+          : {}),
+      },
+      ok ? 200 : 503,
+    );
+  });
 
   // Authentication for everything under /api/, then the role a method needs.
   app.use('/api/*', async (c, next) => {

@@ -27,6 +27,7 @@ import { ACTIVE_PHASES, isTerminal } from '../rollout/phases.js';
 import type { RolloutState } from '../rollout/state.js';
 import { knownSecrets } from '../config/secrets.js';
 import { processGroupGone, processPlace } from './process-place.js';
+import { BackoffLog } from '../store/health.js';
 
 /**
  * Something that keeps evidence coming while the controller runs: `etape serve` passes a Prober over every
@@ -65,6 +66,8 @@ export interface ControllerOptions {
   holds?: () => readonly Hold[];
   /** Called after each reconcile with its duration in ms (benchmarks, metrics). */
   onReconcile?: (id: string, ms: number, d: Decision | undefined) => void;
+  /** Called when a reconcile fails (the store's health, metrics). */
+  onError?: (err: unknown) => void;
   /** Called when this process takes or loses a rollout's lease (metrics). */
   onLease?: (id: string, what: 'acquired' | 'lost') => void;
   /** Called after each driver call with its result and duration in ms (metrics). */
@@ -125,6 +128,8 @@ export class Controller {
   private ended = new Set<string>();
   private listedAt: number | undefined;
   private listAgain = false;
+  private passFailed = false;
+  private failures: BackoffLog;
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -136,6 +141,7 @@ export class Controller {
     this.leaseMs = opts.leaseMs ?? 15_000;
     this.everyMs = opts.reconcileEveryMs ?? ms(opts.config.server.reconcileEvery);
     this.holder = opts.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.failures = new BackoffLog(this.log, 'reconcile');
   }
 
   /** Resumes every active rollout from the store and keeps reconciling until `stop`. */
@@ -184,6 +190,13 @@ export class Controller {
     };
   }
 
+  /** A failed reconcile: logged with backoff (not once per rollout per pass), reported, and the loop backs off. */
+  private failed(err: unknown, rollout?: string): void {
+    this.passFailed = true;
+    this.failures.failed(rollout ? Object.assign(err instanceof Error ? err : new Error(String(err)), { rollout }) : err);
+    this.opts.onError?.(err);
+  }
+
   /** Resolves once no reconcile and no driver call of this controller is running (tests, benchmarks). */
   async idle(): Promise<void> {
     while (this.busy.size > 0 || this.inflight.size > 0 || this.observing.size > 0) {
@@ -204,15 +217,26 @@ export class Controller {
   }
 
   private async run(): Promise<void> {
+    let failedPasses = 0;
     while (this.running) {
       this.nudged = false;
       let next: number | undefined;
+      this.passFailed = false;
       try {
         next = await this.tick();
       } catch (e) {
-        this.log.error({ err: e }, 'reconcile pass failed');
+        this.failed(e);
       }
       if (!this.running) break;
+      // A store that fails is not retried in a tight loop: back off 0.5 s, 1 s, 2 s … 30 s (real time).
+      failedPasses = this.passFailed ? failedPasses + 1 : 0;
+      if (failedPasses > 0) {
+        this.sleeper = new AbortController();
+        await systemClock.sleep(Math.min(30_000, 250 * 2 ** failedPasses), this.sleeper.signal);
+        this.sleeper = undefined;
+        continue;
+      }
+      this.failures.ok();
       if (this.nudged) continue;
       const now = this.clock.now();
       const wait = Math.max(0, Math.min(this.everyMs, (next ?? Infinity) - now));
@@ -252,7 +276,7 @@ export class Controller {
       Array.from({ length: Math.min(limit, due.length) }, async () => {
         while (i < due.length) {
           const id = due[i++];
-          await this.reconcile(id, fresh.get(id)).catch((e) => this.log.error({ err: e, rollout: id }, 'reconcile failed'));
+          await this.reconcile(id, fresh.get(id)).catch((e) => this.failed(e, id));
         }
       }),
     );

@@ -39,6 +39,8 @@ export interface RuntimeOptions {
   driverFor?: ControllerOptions['driverFor'];
   /** Settings a user chose; the rest are DEFAULT_RUNTIME_SETTINGS. */
   settings?: Partial<RuntimeSettings>;
+  /** Hooks the controller calls (the store's health, metrics). */
+  hooks?: Pick<ControllerOptions, 'onError' | 'onLease' | 'onDriverCall' | 'onReconcile'>;
 }
 
 export interface Runtime {
@@ -97,6 +99,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     ...(settings.reconcileEveryMs !== undefined ? { reconcileEveryMs: settings.reconcileEveryMs } : {}),
     ...(opts.only ? { only: opts.only } : {}),
     ...(opts.driverFor ? { driverFor: opts.driverFor } : {}),
+    ...opts.hooks,
   });
   sink = controller.evidenceSink();
   nudge = () => controller.nudge({ relist: true });

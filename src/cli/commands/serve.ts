@@ -15,6 +15,7 @@ import { composeRuntime } from '../../controller/runtime.js';
 import { createApi } from '../../api/app.js';
 import { extraRoutes } from '../../api/routes.js';
 import { serveApi } from '../../api/server.js';
+import { StoreHealth } from '../../store/health.js';
 import { startStatusPublisher, type StatusPublisher } from '../../statuspage/publisher.js';
 
 function durationOption(name: string, v: string | undefined, fallback: number): number {
@@ -45,9 +46,40 @@ export function registerServeCommand(program: Command): void {
       const store = await storeFromProgram(cmd, config);
       // The controller, the probes and the metric and judge runners, as every driver of rollouts runs them;
       // what the probes and runners record wakes the controller at once when it is bad news.
-      const runtime = composeRuntime({ store, config, clock: systemClock, log, probes: opts.probes, settings: { leaseMs } });
+      let health: StoreHealth | undefined;
+      let stopServe: ((why: string, code: number) => Promise<void>) | undefined;
+      const runtime = composeRuntime({
+        store,
+        config,
+        clock: systemClock,
+        log,
+        probes: opts.probes,
+        settings: { leaseMs },
+        hooks: { onError: (e) => health?.report(e) },
+      });
       const controller = runtime.controller;
-      const app = createApi({ store, config, log, onChange: () => controller.nudge({ relist: true }), routes: extraRoutes });
+      // The store's health is the server's: /healthz fails while it cannot be written, and a SQLite file
+      // that disappears stops the server rather than let it go on without history.
+      health = new StoreHealth({
+        store,
+        holder: controller.holder,
+        log,
+        onVanished: (why) => {
+          log.fatal({ why }, 'the store is gone: stopping');
+          process.stderr.write(
+            `etape serve: ${why}; stopping (nothing more can be recorded). Restore the file or point --store at a store.\n`,
+          );
+          void stopServe?.('store gone', 1);
+        },
+      });
+      const app = createApi({
+        store,
+        config,
+        log,
+        onChange: () => controller.nudge({ relist: true }),
+        routes: extraRoutes,
+        health: () => health.current,
+      });
       let server;
       try {
         server = await serveApi(app, opts.listen ?? config.server.listen);
@@ -61,6 +93,7 @@ export function registerServeCommand(program: Command): void {
             `  Add tokens, each with a name, a role (viewer or operator) and the token from the environment: { env: NAME }.\n`,
         );
       const releaseServe = holdServeLease(store, controller.holder, leaseMs);
+      health.start();
       runtime.start();
       // The status page is rebuilt from the same evidence every statuspage.buildEvery, and published by
       // statuspage.publish if set; the files it leaves behind outlive this process and say how old they are.
@@ -77,10 +110,12 @@ export function registerServeCommand(program: Command): void {
 
       await new Promise<void>((resolve) => {
         let stopping = false;
-        const stop = async (signal: string) => {
+        const stop = async (signal: string, code = 0) => {
           if (stopping) return;
           stopping = true;
+          if (code) process.exitCode = code;
           log.info({ signal }, 'stopping');
+          health?.stop();
           await server.close();
           await runtime.stop({ abortCalls: true });
           await publisher?.stop();
@@ -90,6 +125,7 @@ export function registerServeCommand(program: Command): void {
           await store.close();
           resolve();
         };
+        stopServe = stop;
         process.once('SIGTERM', () => void stop('SIGTERM'));
         process.once('SIGINT', () => void stop('SIGINT'));
       });
