@@ -46,23 +46,12 @@ export function registerServeCommand(program: Command): void {
       const store = await storeFromProgram(cmd, config);
       // The controller, the probes and the metric and judge runners, as every driver of rollouts runs them;
       // what the probes and runners record wakes the controller at once when it is bad news.
-      let health: StoreHealth | undefined;
       let stopServe: ((why: string, code: number) => Promise<void>) | undefined;
-      const runtime = composeRuntime({
-        store,
-        config,
-        clock: systemClock,
-        log,
-        probes: opts.probes,
-        settings: { leaseMs },
-        hooks: { onError: (e) => health?.report(e) },
-      });
-      const controller = runtime.controller;
       // The store's health is the server's: /healthz fails while it cannot be written, and a SQLite file
       // that disappears stops the server rather than let it go on without history.
-      health = new StoreHealth({
+      const health = new StoreHealth({
         store,
-        holder: controller.holder,
+        holder: `serve:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
         log,
         onVanished: (why) => {
           log.fatal({ why }, 'the store is gone: stopping');
@@ -72,6 +61,16 @@ export function registerServeCommand(program: Command): void {
           void stopServe?.('store gone', 1);
         },
       });
+      const runtime = composeRuntime({
+        store,
+        config,
+        clock: systemClock,
+        log,
+        probes: opts.probes,
+        settings: { leaseMs },
+        hooks: { onError: (e) => health.report(e) },
+      });
+      const controller = runtime.controller;
       const app = createApi({
         store,
         config,
@@ -115,7 +114,7 @@ export function registerServeCommand(program: Command): void {
           stopping = true;
           if (code) process.exitCode = code;
           log.info({ signal }, 'stopping');
-          health?.stop();
+          health.stop();
           await server.close();
           await runtime.stop({ abortCalls: true });
           await publisher?.stop();
