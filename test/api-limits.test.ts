@@ -221,3 +221,30 @@ describe('API limits', () => {
     );
   });
 });
+
+describe('tokens', () => {
+  it('401 says why: no tokens configured, or their environment variables unset when the server started', async () => {
+    const base = { fleet: config.fleet, services: [] };
+    const none = createApi({ store, config: configSchema.parse(base) });
+    const r1 = await none.request('/api/rollouts', { headers: { authorization: 'Bearer x' } });
+    assert.equal(r1.status, 401);
+    assert.match(
+      ((await r1.json()) as { error: { message: string } }).error.message,
+      /has no API tokens configured: its operator must add server.tokens/,
+    );
+    const unset = createApi({
+      store,
+      config: configSchema.parse({
+        ...base,
+        server: { tokens: [{ name: 'ops', role: 'operator', token: { env: 'ETAPE_TEST_NOT_SET' } }] },
+      }),
+      env: {},
+    });
+    const r2 = await unset.request('/api/rollouts', { headers: { authorization: 'Bearer x' } });
+    assert.equal(r2.status, 401);
+    assert.match(
+      ((await r2.json()) as { error: { message: string } }).error.message,
+      /environment variables of server.tokens \(ops\) were not set/,
+    );
+  });
+});

@@ -199,6 +199,16 @@ export function createApi(opts: ApiOptions): ApiApp {
 
   registerRolloutRoutes(app, ctx, opsCtx, opts.onChange ?? (() => {}));
   for (const r of opts.routes ?? []) r(app, ctx);
+  // The body and time limits hold for every route, whoever mounted it: say so on every operation that takes a body.
+  for (const item of Object.values(doc.paths))
+    for (const [method, op] of Object.entries(item)) {
+      if (!op || method === 'get') continue;
+      op.responses['413'] ??= {
+        description: `The body is larger than ${API_LIMITS.bodyBytes / 1024} KiB; refused before it is read whole`,
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
+      op.responses['408'] ??= { description: `The request did not arrive within ${API_LIMITS.requestMs / 1000} s` };
+    }
   return app;
 }
 
