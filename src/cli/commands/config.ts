@@ -129,16 +129,23 @@ policy:
 services:
   - name: web
     regions: all              # or a list of region ids
+    initialVersion: "1.0.0"   # the version running everywhere now: where the first rollback goes back to
+    version:                  # how etape reads what a target runs, to prove a deploy and a rollback (I9)
+      from: auto              # observe (the driver's observe), probe (a probe's header or JSON field), or auto
+      timeout: 1m             # a deploy not reporting the new version by then has failed
+    drift: alert              # a version etape did not put there: alert, or revert it along the pair-safe path
     driver:
       kind: exec              # commands run through the shell with ETAPE_REGION, ETAPE_CELL, ETAPE_VERSION, …
       deploy: echo "deploy $ETAPE_VERSION to $ETAPE_REGION/$ETAPE_CELL"
       rollback: echo "roll back $ETAPE_REGION/$ETAPE_CELL to $ETAPE_VERSION"
+      observe: curl -sS -m 2 -o /dev/null -w '%header{x-version}' http://127.0.0.1:{port}/health   # prints the version
       timeout: 60s
     probes:
       - name: health
         url: http://127.0.0.1:{port}/health   # {region}, {cell} and any vars of the region or cell
         timeout: 2s                           # a hang is a timeout, and a timeout is a failure
         interval: 10s
+        versionHeader: X-Version              # or versionField: version (a field of a JSON answer)
     gates:
       - kind: probe
         name: health-ok
