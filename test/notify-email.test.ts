@@ -4,7 +4,7 @@
 // mail server that is stopped and started again delaying mail without losing or doubling any.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -181,6 +181,8 @@ test('double opt-in, an incident opened by a failing gate, a stopped mail server
   const builder = new StatusBuilder({ store, config, clock: systemClock, publish: false, notifier });
   const report = await builder.build();
   await builder.close();
+  // The static page offers the sign-up form, posting to this endpoint.
+  assert.match(readFileSync(join(dir, 'site', 'index.html'), 'utf8'), new RegExp(`<form method="post" action="${http.url}/subscribe">`));
   const opened = report.actions.find((a) => a.kind === 'open');
   assert.ok(opened, 'the failing gate opened an incident');
   const incident = (await store.getIncident(opened.id))!;

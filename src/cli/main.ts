@@ -13,6 +13,7 @@ import { registerSlaCommands } from './commands/sla.js';
 import { registerJudgeCommand } from './commands/judge.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerFreezeCommands } from './commands/freeze.js';
+import { registerSubscriberCommands } from './commands/subscribers.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerJudgeCommand(program);
   registerDemoCommand(program);
   registerFreezeCommands(program);
+  registerSubscriberCommands(program);
   return program;
 }
 

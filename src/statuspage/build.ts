@@ -39,6 +39,8 @@ export interface SiteModelInput {
   now: number;
   /** When measurement of each component began (src/sla/measurement.ts). */
   measuredSince?: Map<string, number>;
+  /** notifications.email.publicUrl: the page offers email sign-up through it. */
+  signupBaseUrl?: string;
   /** Resolved incidents' measurements and credits (src/sla/incident-impact.ts). */
   impacts?: Map<string, IncidentImpact>;
 }
@@ -70,6 +72,7 @@ export function createSiteModel(i: SiteModelInput): SiteModel {
     historyDays: sp.historyDays,
     ...(i.measuredSince ? { measuredSince: i.measuredSince } : {}),
     ...(i.impacts ? { impacts: i.impacts } : {}),
+    ...(i.signupBaseUrl ? { signupUrl: `${i.signupBaseUrl.replace(/\/+$/, '')}/subscribe` } : {}),
   };
 }
 

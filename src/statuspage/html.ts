@@ -230,6 +230,7 @@ ${generatedLine(m)}</header>
     parts.push('</ul></details>\n');
   }
   parts.push('</section>\n');
+  if (m.signupUrl) parts.push(signupForm(m));
   parts.push(`<p><a href="history/index.html">Uptime history (${m.historyDays} days)</a> · <a href="incidents/index.html">Past incidents</a> · <a href="feed.atom">Atom feed</a> · <a href="api/v2/summary.json">JSON</a></p>
 </main>
 <footer><p>Status from fresh probe and metric evidence; a component without it shows Unknown. Generated <time datetime="${GENERATED_AT_ISO}">${GENERATED_AT_TEXT}</time>.</p></footer>`);
@@ -241,6 +242,21 @@ ${generatedLine(m)}</header>
     banner: bannerHtml(m, ''),
     body: parts.join(''),
   });
+}
+
+/** Email sign-up: a plain form (no JavaScript) posting to etape serve's public endpoint; double opt-in follows. */
+function signupForm(m: SiteModel): string {
+  const services = [...byService(m.components).keys()];
+  const regions = [...new Set(m.components.map((c) => c.region))].sort();
+  const opts = (xs: string[], all: string) => `<option value="">${all}</option>` + xs.map((x) => `<option>${esc(x)}</option>`).join('');
+  return `<section aria-labelledby="h-sub"><h2 id="h-sub">Get notified</h2>
+<form method="post" action="${esc(m.signupUrl!)}"><p><label>Email <input type="email" name="email" required autocomplete="email"></label>
+<label>Service <select name="service">${opts(services, 'all services')}</select></label>
+<label>Region <select name="region">${opts(regions, 'all regions')}</select></label>
+<button type="submit">Subscribe</button></p>
+<p class="sum">You will get a confirmation link first; every message has a one-click unsubscribe link. <a href="feed.atom">Atom feed</a> without signing up.</p></form>
+</section>
+`;
 }
 
 function componentItem(c: ComponentState): string {

@@ -24,6 +24,8 @@ export interface SiteModel {
   historyDays: number;
   /** When measurement of each component began (ms); a component not in it has not been measured yet. */
   measuredSince?: Map<string, number>;
+  /** Where the sign-up form posts (notifications.email.publicUrl + /subscribe), when email is configured. */
+  signupUrl?: string;
   /** What each resolved incident measured and what it means under the SLA, by incident id. */
   impacts?: Map<string, IncidentImpact>;
 }

@@ -307,6 +307,7 @@ export class StatusBuilder {
       now,
       measuredSince,
       impacts,
+      signupBaseUrl: config.notifications.email?.publicUrl,
     });
     const files = renderSite(model, this.state);
     const write = await writeSite(this.outDir, files, now, this.state, ms(sp.staleAfter) / 2);
