@@ -215,6 +215,14 @@ test('assets come from the installed packages and our folder; the fleet and inci
   assert.match(fleet.html, /<a href="#region-r3">r3<\/a>/, 'r2 links to its pair');
   assert.match(fleet.html, /data-component="queue\/r3"/);
   assert.match(fleet.html, /unknown/, 'no evidence is unknown, never operational');
+  const frozen = await api('POST', '/api/freezes', { scope: 'region', value: 'r2', reason: 'network work in r2' });
+  assert.equal(frozen.status, 201, JSON.stringify(frozen.json));
+  const fleet2 = await get('/ui/fleet', op.cookie);
+  assert.match(fleet2.html, /Frozen<\/strong> region r2 by api:ops since [^:]+:\d\d:\d\dZ: network work in r2/);
+  const r2 = fleet2.html.slice(fleet2.html.indexOf('data-component="blob/r2"'));
+  assert.match(r2.slice(0, r2.indexOf('</td>')), /frozen/);
+  const r3 = fleet2.html.slice(fleet2.html.indexOf('data-component="blob/r3"'));
+  assert.doesNotMatch(r3.slice(0, r3.indexOf('</td>')), /frozen/);
   const opened = await api('POST', '/api/incidents', { title: 'Queue slow', components: ['queue/r1'], message: 'Looking.' });
   assert.equal(opened.status, 201);
   const inc = await get('/ui/incidents', op.cookie);

@@ -11,6 +11,8 @@ import { bakeLeft, currentWave, type RolloutState, type WaveState } from '../rol
 import { stageOf, type RollbackStage } from '../rollout/rollback.js';
 import { componentsFromConfig, componentStatuses, statusRulesFromConfig, type ComponentStatus } from '../status/status.js';
 import { listIncidentsOp, type IncidentView } from '../incidents/service.js';
+import { activeFreezes } from '../rollout/freeze-operations.js';
+import { holdCovers, type Freeze } from '../linestop/line.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
 
 export interface DashboardSource {
@@ -525,6 +527,8 @@ export interface FleetCell {
   expected: string | null;
   /** A cell runs a version that is neither expected nor in flight. */
   drift: boolean;
+  /** Freezes set by people (`etape freeze`, /api/freezes) that cover this service in this region. */
+  frozen: Freeze[];
   /** The active rollout touching this region, and its wave's status here. */
   rollout: { id: string; version: string; phase: string; wave: number; waveStatus: string } | null;
 }
@@ -535,6 +539,8 @@ export interface FleetView {
   /** `service/region` → cell; absent where the service does not run. */
   cells: Map<string, FleetCell>;
   freezes: { start: number; end: number; reason?: string; now: boolean }[];
+  /** Freezes in force, set by people or the line-stop: no wave starts in their scope until lifted. */
+  held: Freeze[];
   generatedAt: number;
 }
 
@@ -560,6 +566,7 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
     const k = `${o.service}/${o.region}/${o.cell}`;
     if ((cellVersion.get(k)?.at ?? -1) < o.at) cellVersion.set(k, { v: o.version, at: o.at });
   }
+  const held = await activeFreezes(src.store);
   const cells = new Map<string, FleetCell>();
   for (const d of defs) {
     const st = byId.get(d.id);
@@ -594,6 +601,7 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
       cells: d.cells.length,
       expected,
       drift: allowed.size > 0 && versions.some((v) => !allowed.has(v.version)),
+      frozen: held.filter((f) => holdCovers(f, d.service, [d.region])),
       rollout,
     });
   }
@@ -611,6 +619,7 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
       .map((f) => ({ start: Date.parse(f.start), end: Date.parse(f.end), reason: f.reason }))
       .filter((f) => f.end > now)
       .map((f) => ({ ...f, now: f.start <= now && now < f.end })),
+    held,
     generatedAt: now,
   };
 }

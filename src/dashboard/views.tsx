@@ -532,8 +532,18 @@ export function FleetView(props: { view: FleetView; now: number }) {
           ))}
         </ul>
       ) : (
-        <p class="small">No freeze window now or ahead.</p>
+        <p class="small">No freeze window in the config now or ahead.</p>
       )}
+      {v.held.length ? (
+        <ul class="freeze" aria-label="Freezes in force">
+          {v.held.map((f) => (
+            <li data-freeze={f.id}>
+              <strong>Frozen</strong> {f.scope === 'global' ? 'everywhere' : `${f.scope} ${f.value ?? ''}`} by {f.by} since {utc(f.at)}
+              {f.reason ? `: ${f.reason}` : ''}. No wave starts there until it is lifted.
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <div class="scroll">
         <table class="fleet">
           <caption class="sr">Services by region</caption>
@@ -578,6 +588,12 @@ export function FleetView(props: { view: FleetView; now: number }) {
                         <strong class="drift">
                           {' '}
                           <span aria-hidden="true">⚠</span> drift from {c.expected ?? '?'}
+                        </strong>
+                      ) : null}
+                      {c.frozen.length ? (
+                        <strong class="frozen">
+                          {' '}
+                          <span aria-hidden="true">❄</span> frozen
                         </strong>
                       ) : null}
                       {c.rollout ? (
