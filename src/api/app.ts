@@ -45,6 +45,8 @@ export interface ApiOptions {
   config: EtapeConfig;
   clock?: Clock;
   log?: Logger;
+  /** /metrics in the Prometheus text format (etape serve). Outside /api/: no token, like /healthz. */
+  metrics?: () => Promise<{ body: string; contentType: string }>;
   /** The store's health (etape serve): /healthz answers 503 while it is not ok. */
   health?: () => { ok: boolean; since: number; error?: string };
   /** Called after a write, so a controller in the same process acts at once. */
@@ -111,6 +113,13 @@ export function createApi(opts: ApiOptions): ApiApp {
   );
 
   app.get('/openapi.json', (c) => c.json(doc));
+  if (opts.metrics) {
+    const metrics = opts.metrics;
+    app.get('/metrics', async (c) => {
+      const m = await metrics();
+      return c.body(m.body, 200, { 'content-type': m.contentType });
+    });
+  }
   // The store's health is the server's: 503 while the store cannot be written (see src/store/health.ts).
   app.get('/healthz', (c) => {
     const store = opts.health?.();

@@ -16,6 +16,7 @@ import { createApi } from '../../api/app.js';
 import { extraRoutes } from '../../api/routes.js';
 import { serveApi } from '../../api/server.js';
 import { StoreHealth } from '../../store/health.js';
+import { EtapeMetrics } from '../../api/metrics.js';
 import { startStatusPublisher, type StatusPublisher } from '../../statuspage/publisher.js';
 
 function durationOption(name: string, v: string | undefined, fallback: number): number {
@@ -49,7 +50,12 @@ export function registerServeCommand(program: Command): void {
       let stopServe: ((why: string, code: number) => Promise<void>) | undefined;
       // The store's health is the server's: /healthz fails while it cannot be written, and a SQLite file
       // that disappears stops the server rather than let it go on without history.
+      const metrics = new EtapeMetrics({ store, heldRollouts: () => runtime.controller.heldRollouts.length });
       const health = new StoreHealth({
+        onChange: (h) => {
+          metrics.storeUp.set(h.ok ? 1 : 0);
+          if (!h.ok) metrics.storeErrors.inc();
+        },
         store,
         holder: `serve:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
         log,
@@ -68,7 +74,15 @@ export function registerServeCommand(program: Command): void {
         log,
         probes: opts.probes,
         settings: { leaseMs },
-        hooks: { onError: (e) => health.report(e) },
+        hooks: {
+          onError: (e) => {
+            metrics.storeErrors.inc();
+            health.report(e);
+          },
+          onLease: (_id, what) => metrics.leases.inc({ event: what }),
+          onDriverCall: (kind, r, ms) => metrics.onDriverCall(kind, r, ms),
+          onReconcile: (_id, ms) => metrics.reconcileSeconds.observe(ms / 1000),
+        },
       });
       const controller = runtime.controller;
       const app = createApi({
@@ -78,6 +92,7 @@ export function registerServeCommand(program: Command): void {
         onChange: () => controller.nudge({ relist: true }),
         routes: extraRoutes,
         health: () => health.current,
+        metrics: () => metrics.text(),
       });
       let server;
       try {
