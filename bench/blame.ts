@@ -120,6 +120,7 @@ function trial(seed: number, kind: Kind): TrialResult {
   const blamed = new Set<string>();
   let unexplainedStops = 0;
   const seenUnexplained = new Set<string>();
+  const explained = new Map<string, { region: string; since: number; rolloutId: string }>();
   for (let now = 0; now <= HORIZON; now += TICK) {
     // Rollouts advance.
     for (const r of rollouts) {
@@ -131,8 +132,9 @@ function trial(seed: number, kind: Kind): TrialResult {
       if (r.phase === 'rolling_back' && r.rollbackDoneAt !== undefined && now >= r.rollbackDoneAt) {
         r.phase = 'rolled_back';
         r.deployedAt.clear();
-        r.faultAt.clear();
       }
+      // The probes see the region pass again one detection delay after the old version is back.
+      if (r.phase === 'rolled_back' && r.rollbackDoneAt !== undefined && now >= r.rollbackDoneAt + DETECT) r.faultAt.clear();
       if (r.phase !== 'running') continue;
       const w = r.waves[r.wave];
       if (!w) {
@@ -174,18 +176,27 @@ function trial(seed: number, kind: Kind): TrialResult {
     // Nothing failing and nobody paused by the line: the core would decide nothing (no freezes here).
     if (!health.some((h) => h.condition === 'failing') && !rollouts.some((r) => r.phase === 'paused')) continue;
     const active = rollouts.filter((r) => ['pending', 'running', 'paused', 'rolling_back'].includes(r.phase));
+    // As the supervisor does: a fault already blamed on a rollout is not blamed on another.
+    for (const s of health) if (s.condition !== 'failing') explained.delete(s.region);
     const footprints: (RolloutFootprint & { regions: string[] })[] = active.map((r) => ({
       id: r.id,
       service: r.service,
       version: 'v2',
       phase: r.phase,
       ...(r.pausedBy ? { pausedBy: r.pausedBy } : {}),
-      changes: [...r.deployedAt].flatMap(([region, at]) =>
-        cellsOf(region).map((target) => ({ target, region, at, onNewVersion: r.phase !== 'rolled_back' })),
-      ),
+      changes: [...r.deployedAt].flatMap(([region, at]) => cellsOf(region).map((target) => ({ target, region, at, onNewVersion: true }))),
       regions: r.waves.flat(),
     }));
-    const d = decideLine({ now, regions: health, rollouts: footprints, freezes: [], settings: DEFAULT_BLAME });
+    const d = decideLine({
+      now,
+      regions: health,
+      rollouts: footprints,
+      freezes: [],
+      settings: DEFAULT_BLAME,
+      explained: [...explained.values()],
+    });
+    for (const s of d.stopped)
+      if (s.blamed && !explained.has(s.region)) explained.set(s.region, { region: s.region, since: s.since, rolloutId: s.blamed });
     for (const s of d.stopped) {
       if (!s.blamed && !seenUnexplained.has(`${s.region}@${s.since}`)) {
         seenUnexplained.add(`${s.region}@${s.since}`);

@@ -209,3 +209,18 @@ test('a freeze pauses the rollouts in its scope and holds new waves; lifting it 
     'a rollout a person paused stays paused',
   );
 });
+
+test('a fault already blamed on a rollout being rolled back is not blamed on another while it clears', () => {
+  const t0 = 100 * MIN;
+  const culprit = { ...rollout('l-1', 'l', [['canary', t0]]), phase: 'rolling_back' };
+  const other = { ...rollout('m-1', 'm', [['canary', t0 - 2000]]), phase: 'paused', pausedBy: LINE_STOP_ACTOR };
+  const fault = failing('canary', t0 + 20_000);
+  const explained = [{ region: 'canary', since: fault.since!, rolloutId: 'l-1' }];
+  const d = decideLine({ ...input(t0 + 2 * MIN, [fault], [culprit, other]), explained });
+  assert.equal(d.rollBack.length, 0, 'nobody else is rolled back for the same fault');
+  assert.equal(d.resume.length, 0, 'the other stays paused until the region is healthy');
+  assert.match(d.stopped[0].explanation, /explained by rollout l-1/);
+  // A new fault (another start) in the region is judged afresh.
+  const next = decideLine({ ...input(t0 + 3 * MIN, [failing('canary', t0 + 3 * MIN - 20_000)], [other]), explained });
+  assert.doesNotMatch(next.stopped[0].explanation, /explained by/);
+});

@@ -29,6 +29,8 @@ export interface RolloutSummary {
     accruing: boolean;
     approval: boolean;
     approvedBy: string | null;
+    /** Why the wave may not start now: a freeze, or a region failing its health signals (stop the line). */
+    heldBy: string | null;
     gates: { gate: string; kind: string; verdict: string; reason: string; at: string }[];
     targets: { id: string; status: string; attempt: number; lastError: string | null }[];
   }[];
@@ -68,6 +70,7 @@ export function summarize(rec: RolloutRecord): RolloutSummary {
       accruing: w.status === 'baking' && w.lastAccrualAt !== null,
       approval: w.approval || w.gates.some((g) => s.gates[g]?.kind === 'approval'),
       approvedBy: w.approvedBy ?? null,
+      heldBy: w.heldBy ?? null,
       gates: w.verdicts.map((v) => ({ ...v, at: iso(v.at) })),
       targets: w.targets.map((id) => {
         const t = s.targets[id];
@@ -118,6 +121,7 @@ export function renderSummary(x: RolloutSummary): string {
       bake = `  bake ${formatDuration(w.bakeLeftMs)} left of ${formatDuration(w.bakeMs)}${w.accruing ? '' : ' (held)'}`;
     } else if (w.status === 'verified') bake = `  baked ${formatDuration(w.bakeAccruedMs)}`;
     else if (w.status === 'awaiting_approval') bake = '  waits for approval: etape rollout approve ' + x.id + ' --wave ' + w.index;
+    if (w.heldBy && (w.status === 'waiting' || w.status === 'awaiting_approval')) bake += `  held: ${w.heldBy}`;
     lines.push(`  ${WAVE_MARK[w.status] ?? ' '} wave ${w.index} ${w.status.padEnd(17)} ${w.regions.join(', ')}${bake}`);
     if (w.status !== 'waiting' && w.status !== 'awaiting_approval') {
       const targets = w.targets.map(
