@@ -1,5 +1,6 @@
 // How fast etape catches each kind of bad version on the local fleet, and what it costs: for each fault,
-// N staged demo runs (fresh fleet each), then the medians of detection time against its floor, rollback
+// N staged demo runs (fresh fleet each), then the medians of detection time against both floors (the fixed
+// schedule's and the one follow-up probes allow; the ratio is to the lower), rollback
 // time, blast radius and failed customer requests. Prints figures; asserts nothing.
 //
 //   npm run bench:detect                       10 runs of each fault
@@ -10,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { FAULTS, type Fault } from '../src/demo/blob-server.js';
 import { behaviourFor, runDemo, type RunResult } from '../src/demo/run.js';
+import { ms } from '../src/config/common.js';
+import { probeSchema } from '../src/config/service.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +28,12 @@ const regions = Number(arg('regions', '2'));
 const cells = Number(arg('cells', '2'));
 for (const f of faults) if (!FAULTS.includes(f)) throw new Error(`unknown fault ${f}; choose from ${FAULTS.join(', ')}`);
 
-/** The least detection time the probe gate allows for each fault (from the moment the fault begins). */
+// The demo's probes confirm a failure with the default follow-ups (docs/probes.md).
+const probeDefaults = probeSchema.parse({ name: 'p', url: 'http://127.0.0.1/' });
+const confirm = probeDefaults.confirm;
+const confirmEveryMs = ms(probeDefaults.confirmEvery);
+
+/** The least detection time of the fixed schedule alone, for each fault (from the moment the fault begins). */
 function floorMs(fault: Fault): { ms: number; formula: string } {
   switch (fault) {
     case 'hang':
@@ -39,6 +47,22 @@ function floorMs(fault: Fault): { ms: number; formula: string } {
       const crash = behaviourFor('crash-loop').crashAfterMs ?? 0;
       return { ms: crash + (k - 1) * intervalMs, formula: 'crash delay + (k−1)·interval' };
     }
+  }
+}
+
+/** The least detection time with follow-up probes confirming the first failure (needs confirm ≥ k − 1). */
+function confirmFloorMs(fault: Fault): { ms: number; formula: string } | undefined {
+  if (confirm < k - 1) return undefined;
+  const c = (k - 1) * confirmEveryMs;
+  switch (fault) {
+    case 'hang':
+    case 'latency':
+      // the first probe times out, then k−1 follow-ups start confirmEvery apart and time out too
+      return { ms: 2 * timeoutMs + c, formula: '2·timeout + (k−1)·confirmEvery' };
+    case 'errors':
+      return { ms: c, formula: '(k−1)·confirmEvery, if every probe fails' };
+    case 'crash-loop':
+      return { ms: (behaviourFor('crash-loop').crashAfterMs ?? 0) + c, formula: 'crash delay + (k−1)·confirmEvery' };
   }
 }
 
@@ -63,7 +87,7 @@ process.on('SIGINT', () => ac.abort());
 
 console.log(`bench:detect — ${runs} staged run(s) per fault on a fleet of canary + ${regions} regions × ${cells} cells`);
 console.log(
-  `probes every ${intervalMs}ms, timeout ${timeoutMs}ms, gate fails after k=${k}; node ${process.version}, ${cpus().length} cpu(s)`,
+  `probes every ${intervalMs}ms, timeout ${timeoutMs}ms, ${confirm} follow-up(s) ${confirmEveryMs}ms apart after a failure, gate fails after k=${k}; node ${process.version}, ${cpus().length} cpu(s)`,
 );
 console.log('');
 
@@ -107,8 +131,9 @@ const head = [
   'fault',
   'detected',
   'median detection',
-  'floor',
-  'ratio',
+  'schedule floor',
+  'confirm floor',
+  'ratio to the lower',
   'median rollback',
   'cells on v2',
   'capacity on v2',
@@ -118,14 +143,17 @@ const head = [
 const table: string[][] = [head];
 for (const { fault, results } of rows) {
   const det = results.map((r) => r.detectionMs).filter((x): x is number => x !== undefined);
-  const floor = floorMs(fault);
+  const fixed = floorMs(fault);
+  const confirmed = confirmFloorMs(fault);
+  const floor = confirmed && confirmed.ms < fixed.ms ? confirmed : fixed;
   const md = median(det);
   const phases = [...new Set(results.map((r) => r.rolloutPhase ?? '?'))].join('/');
   table.push([
     fault,
     `${det.length}/${results.length}`,
     fmt(md),
-    `${fmt(floor.ms)}`,
+    fmt(fixed.ms),
+    fmt(confirmed?.ms),
     md === undefined ? '—' : (md / floor.ms).toFixed(2),
     fmt(median(results.map((r) => r.rollbackMs).filter((x): x is number => x !== undefined))),
     String(median(results.map((r) => r.cellsAffected.length)) ?? '—'),
@@ -140,7 +168,10 @@ for (const [n, r] of table.entries()) {
   if (n === 0) console.log(widths.map((w) => '─'.repeat(w)).join('  '));
 }
 console.log('');
-for (const f of faults) console.log(`floor for ${f}: ${floorMs(f).formula}`);
+for (const f of faults)
+  console.log(
+    `floors for ${f}: schedule ${floorMs(f).formula}; with follow-ups ${confirmFloorMs(f)?.formula ?? `none (confirm ${confirm} < k−1)`}`,
+  );
 if (faults.some((f) => f === 'errors' || f === 'latency')) {
   console.log(
     'errors and latency are mild on purpose (5% errors, +200 ms): probes rarely see k failures in a row, so the canary\n' +

@@ -458,7 +458,7 @@ describe('Prober overlap: a probe starts every interval, not after the one befor
       store: { recordObservations: async (o: Observation[]) => void stored.push(...o) },
       clock,
       flushEveryMs: 3_600_000,
-      checks: [{ target, probe: probe({ interval: '200ms', timeout: '800ms' }), vars: { port: srv.port } }],
+      checks: [{ target, probe: probe({ interval: '200ms', timeout: '800ms', confirm: 0 }), vars: { port: srv.port } }],
     });
     prober.start();
     for (let i = 1; i <= 2; i++) {

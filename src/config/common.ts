@@ -55,6 +55,7 @@ export const FLOORS = {
   driverTimeout: { min: '100ms', why: 'a call needs time to start at all' },
   probeInterval: { min: '100ms', why: 'probing more often floods the targets (at most 10 probes a second per cell)' },
   probeTimeout: { min: '10ms', why: 'no answer comes back that fast' },
+  probeConfirmEvery: { min: '50ms', why: 'closer follow-ups would flood a target that is already failing' },
   queryInterval: { min: '100ms', why: 'querying more often floods Prometheus' },
   judgeStep: { min: '1s', why: "Prometheus's resolution is coarser than that" },
   reconcileEvery: { min: '50ms', why: 'reconciling more often only loads the store' },

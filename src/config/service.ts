@@ -57,6 +57,14 @@ export const probeSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, { message: 'a dotted path into the JSON body, like version or build.version' })
     .optional(),
+  /**
+   * Follow-up probes after a failed one (a timeout counts), to confirm it at once rather than an interval
+   * later: at most this many per run of failures (a new burst only after a pass), so a sick target is not
+   * flooded. 0: none, the regular interval only.
+   */
+  confirm: z.number().int().min(0).max(10).default(2),
+  /** Spacing of the follow-up probes, from the failure and from each other (start to start). */
+  confirmEvery: duration(FLOORS.probeConfirmEvery).default('200ms'),
 });
 
 const limits = {

@@ -113,9 +113,9 @@ export class Prober {
   /**
    * Counters since construction: measured, stored, dropped (store unreachable too long), store write errors,
    * ticks skipped (the check already had its most probes in flight, or the loop fell behind the schedule),
-   * and the most probes seen in flight at once (over all checks).
+   * the most probes seen in flight at once (over all checks), and follow-up probes run to confirm a failure.
    */
-  readonly stats = { measured: 0, stored: 0, dropped: 0, storeErrors: 0, skipped: 0, peakInFlight: 0 };
+  readonly stats = { measured: 0, stored: 0, dropped: 0, storeErrors: 0, skipped: 0, peakInFlight: 0, confirmations: 0 };
 
   constructor(opts: ProberOptions) {
     this.store = opts.store;
@@ -222,6 +222,19 @@ export class Prober {
     const interval = Math.max(1, ms(check.probe.interval));
     const overlap = this.maxOverlap ?? defaultOverlap(check.probe);
     const mine = new Set<Promise<unknown>>();
+    // A failure is confirmed at once by a burst of follow-up probes; one burst per run of failures.
+    const burst = { running: false, spent: false };
+    const onResult = (o: Observation) => {
+      if (o.verdict === 'pass') burst.spent = false;
+      if (o.verdict !== 'fail' || burst.running || burst.spent || stop.signal.aborted) return;
+      burst.running = true;
+      burst.spent = true;
+      const b = this.confirmFailure(check, id, stop.signal).finally(() => {
+        burst.running = false;
+        this.inFlight.delete(b);
+      });
+      this.inFlight.add(b);
+    };
     const loop = (async () => {
       let next = this.clock.now();
       while (!stop.signal.aborted) {
@@ -229,6 +242,7 @@ export class Prober {
         else {
           if (!(await this.acquireSlot(stop.signal))) break;
           const p = this.measure(check)
+            .then(onResult)
             .catch((e) => this.log.error({ err: e, check: id }, 'prober: probe failed'))
             .finally(() => {
               mine.delete(p);
@@ -253,6 +267,34 @@ export class Prober {
     })();
     loop.catch((e) => this.log.error({ err: e, check: id }, 'prober: probe loop failed'));
     this.running.set(id, { check, stop, loop });
+  }
+
+  /**
+   * The follow-up probes of a failure: `confirm` of them, `confirmEvery` apart (the first one
+   * `confirmEvery` after the failure came back), each in a global slot. They run side by side, so a hang
+   * is confirmed about one timeout after the last one starts. Stops with the check.
+   */
+  private async confirmFailure(check: ProbeCheck, id: string, signal: AbortSignal): Promise<void> {
+    const count = check.probe.confirm ?? 0;
+    let every = 200;
+    try {
+      every = Math.max(1, ms(check.probe.confirmEvery ?? '200ms'));
+    } catch {
+      /* the config check reports a bad duration */
+    }
+    const probes: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i++) {
+      await this.clock.sleep(every, signal);
+      if (signal.aborted || !(await this.acquireSlot(signal))) break;
+      this.stats.confirmations++;
+      probes.push(
+        this.measure(check)
+          .catch((e) => this.log.error({ err: e, check: id }, 'prober: follow-up probe failed'))
+          .finally(() => this.releaseSlot()),
+      );
+      this.stats.peakInFlight = Math.max(this.stats.peakInFlight, this.inFlight.size + probes.length);
+    }
+    await Promise.all(probes);
   }
 
   /** Waits for one of the `maxConcurrent` slots; false when the check is stopped first. */
