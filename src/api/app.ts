@@ -291,5 +291,6 @@ function registerRolloutRoutes(app: ApiApp, ctx: ApiContext, opsCtx: ops.Operati
     return ops.resumeRollout(opsCtx, id, c.get('actor'));
   });
   write('abort', async (c, id) => ops.abortRollout(opsCtx, id, c.get('actor'), (await ctx.body(c, reasonBody)).reason));
+  write('retry', async (c, id) => ops.retryRollout(opsCtx, id, c.get('actor')));
   write('approve', async (c, id) => ops.approveWave(opsCtx, id, c.get('actor'), (await ctx.body(c, approveBody)).wave));
 }

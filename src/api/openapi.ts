@@ -133,6 +133,11 @@ export function openApiDocument(): OpenApiDocument {
       '/api/rollouts/{id}/pause': command('pause', 'Pause: no new wave starts and bake does not accrue', ref('Reason')),
       '/api/rollouts/{id}/resume': command('resume', 'Resume a paused rollout', undefined),
       '/api/rollouts/{id}/abort': command('abort', 'Abort: every touched target goes back to its last verified version', ref('Reason')),
+      '/api/rollouts/{id}/retry': command(
+        'retry',
+        'A failed rollback: roll back again whatever is not back yet (pair-safe order)',
+        undefined,
+      ),
       '/api/rollouts/{id}/approve': command('approve', 'Approve a wave (default: the current one)', {
         type: 'object',
         additionalProperties: false,

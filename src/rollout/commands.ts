@@ -6,7 +6,11 @@ import { transition } from './phases.js';
 import { cloneState, currentWave, type RolloutState } from './state.js';
 
 export type Command =
-  { kind: 'pause'; reason?: string } | { kind: 'resume' } | { kind: 'abort'; reason?: string } | { kind: 'approve'; wave?: number };
+  | { kind: 'pause'; reason?: string }
+  | { kind: 'resume' }
+  | { kind: 'abort'; reason?: string }
+  | { kind: 'approve'; wave?: number }
+  | { kind: 'retry' };
 
 export function applyCommand(
   state: RolloutState,
@@ -43,6 +47,32 @@ export function applyCommand(
       s.pausedBy = undefined;
       go('aborted', { reason: s.stop.reason });
       break;
+    case 'retry': {
+      // A failed rollback goes again for whatever is not back yet, along the same pair-safe order (I2). A
+      // target that could not be put back is treated as down (forcing it costs nothing); a held one as healthy.
+      if (s.phase !== 'failed' || !s.rollback) throw refuse('retry the rollback of');
+      const again: string[] = [];
+      for (const t of Object.values(s.targets)) {
+        if (t.status === 'pending' || (t.status === 'rolled_back' && t.provenBackAt !== undefined)) continue;
+        if (t.fromVersion === undefined) continue;
+        const wasFailed = t.status === 'failed' || t.status === 'rolled_back';
+        t.status = 'deployed';
+        t.failing = wasFailed || !!t.failing;
+        t.hung = wasFailed || !!t.hung;
+        t.held = undefined;
+        t.waitReason = undefined;
+        t.backAt = undefined;
+        t.provenBackAt = undefined;
+        t.attemptBase = { ...t.attempts };
+        again.push(t.id);
+      }
+      if (again.length === 0)
+        throw new EtapeError('conflict', `nothing to retry in rollout ${s.id}: every touched target it can put back is back`);
+      s.rollback = { ...s.rollback, round: s.rollback.round + 1 };
+      s.endedAt = undefined;
+      go('rolling_back', { targets: again, round: s.rollback.round, retry: true });
+      break;
+    }
     case 'approve': {
       if (!['pending', 'running', 'paused'].includes(s.phase)) throw refuse('approve a wave of');
       const cur = currentWave(s);

@@ -350,3 +350,27 @@ test('bake starts only once the target reports the new version; evidence from th
     assert.ok(e.at - returned.at >= 45_000, 'deployed only once it reports v2');
   }
 });
+
+test('rollout retry: a failed rollback goes again for what is not back, with keys of its own, and ends rolled_back', () => {
+  let forceWorks = false;
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: (id, version) => (id.startsWith('r2/') && version === 'v2' ? { verdict: 'fail', detail: 'HTTP 500' } : healthy()),
+    driver: (a) =>
+      a.kind === 'deploy' || (a.kind === 'force' && forceWorks) ? { ok: true, detail: 'ok' } : { ok: false, detail: 'exit 1' },
+  });
+  sim.run();
+  assert.equal(sim.state.phase, 'failed');
+  forceWorks = true;
+  sim.command({ kind: 'retry' }, 'cli:alice');
+  assert.equal(sim.state.phase, 'rolling_back');
+  assert.equal(sim.events.at(-1)!.actor, 'cli:alice');
+  sim.run();
+  assert.equal(sim.state.phase, 'rolled_back');
+  assert.equal(sim.state.rollback?.round, 2);
+  const keys = sim.calls.map((c) => c.key);
+  assert.equal(new Set(keys).size, keys.length, 'no key repeats across rounds');
+  for (const id of ['r1/c1', 'r2/c1', 'r2/c2']) assert.equal(sim.versions.get(id), 'v1');
+  assert.throws(() => sim.command({ kind: 'retry' }), /cannot retry/);
+});

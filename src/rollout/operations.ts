@@ -207,6 +207,10 @@ export const resumeRollout = (ctx: Pick<OperationsContext, 'store' | 'clock'>, i
 export const abortRollout = (ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, actor: string, reason?: string) =>
   command(ctx, id, { kind: 'abort', reason }, actor);
 
+/** Rolls back again whatever a failed rollback did not bring back (operator; the event records who). */
+export const retryRollout = (ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, actor: string) =>
+  command(ctx, id, { kind: 'retry' }, actor);
+
 export async function approveWave(ctx: Pick<OperationsContext, 'store' | 'clock'>, id: string, actor: string, wave?: unknown) {
   if (wave !== undefined && (typeof wave !== 'number' || !Number.isInteger(wave) || wave < 1)) {
     throw bad('wave', 'give a wave number, 1 or more');

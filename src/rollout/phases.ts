@@ -13,7 +13,7 @@
 //   rolling_back touched targets are going back to their last verified version (rollback, then force)
 //                                                                    → rolled_back, failed
 //   rolled_back  every touched target is back on its last verified version (terminal)
-//   failed       rollback itself failed on some target: a person must act (terminal)
+//   failed       rollback itself failed on some target: a person must act; `rollout retry` → rolling_back
 //
 // Wave statuses: waiting → (awaiting_approval) → deploying → baking → verified.
 import type { NewEvent } from '../store/store.js';
@@ -41,7 +41,8 @@ export const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
   aborted: ['rolling_back'],
   rolling_back: ['rolled_back', 'failed'],
   rolled_back: [],
-  failed: [],
+  // `etape rollout retry`: a person asks for the rollback again.
+  failed: ['rolling_back'],
 };
 
 /** Phases in which the controller still has work to do. */

@@ -146,6 +146,9 @@ export function registerRolloutCommands(program: Command): void {
   steer('abort', 'abort: every touched target goes back to its last verified version', (store, id, o) =>
     ops.abortRollout(ctx(store), id, cliActor(), o.reason),
   );
+  steer('retry', 'a failed rollback: roll back again whatever is not back yet, along the pair-safe order', (store, id) =>
+    ops.retryRollout(ctx(store), id, cliActor()),
+  );
   steer('approve', 'approve a wave that waits for approval (default: the current wave)', (store, id, o) =>
     ops.approveWave(ctx(store), id, cliActor(), o.wave === undefined ? undefined : parseWave(o.wave)),
   ).option('--wave <n>', 'the wave to approve');
