@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../src/store/open.js';
 import { defaultFleetSpec, pairsOf, type Fleet } from '../src/demo/fleet.js';
-import { demoConfig, demoCustomers } from '../src/demo/run.js';
+import { demoConfig, demoCustomers } from '../src/demo/demo-config.js';
 import { customerObservations, CUSTOMER_SOURCE, writeStatusAndSla } from '../src/demo/reports.js';
 import type { Observation } from '../src/core/types.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultFleetSpec, Fleet } from '../src/demo/fleet.js';
 import { LoadGenerator } from '../src/demo/load.js';
-import { demoConfig } from '../src/demo/run.js';
+import { demoConfig } from '../src/demo/demo-config.js';
 import { startStagedRollout, type StagedHandle } from '../src/demo/staged.js';
 import { createDriver } from '../src/drivers/index.js';
 import { fleetDriverMaker } from '../src/demo/fleet-driver.js';

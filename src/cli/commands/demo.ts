@@ -34,7 +34,8 @@ export function registerDemoCommand(program: Command): void {
       if (o.only !== undefined && o.only !== 'all-at-once' && o.only !== 'staged') {
         throw new EtapeError('usage', `--only ${o.only}: choose all-at-once or staged`);
       }
-      const { runDemo, verdictSummary } = await import('../../demo/run.js');
+      const { runDemo } = await import('../../demo/run.js');
+      const { verdictSummary } = await import('../../demo/verdict.js');
       const { killAllCellsSync } = await import('../../demo/fleet.js');
 
       // Ctrl-C (or SIGTERM): stop cleanly; a second one stops at once. A crash of our own kills the cells too.
