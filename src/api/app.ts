@@ -70,6 +70,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   conflict: 409,
   'store.conflict': 409,
   'store.unavailable': 503,
+  // another controller holds the rollout now: the request may be repeated
+  'store.fenced': 409,
+  // the database was migrated by a newer etape: this server cannot serve it
+  'store.too_new': 503,
   'driver.failed': 502,
 };
 
