@@ -1,6 +1,6 @@
 // Reads what the SLA report needs from config and store: observations per component, incidents and
 // maintenance. The one I/O edge of src/sla; the figures themselves come from the pure report.ts.
-import type { Observation } from '../core/types.js';
+import { OBSERVE_SOURCE, type Observation } from '../core/types.js';
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
 import { pairGraph, resolveSla, type CustomerConfig, type SlaConfig } from '../config/sla.js';
@@ -33,7 +33,8 @@ export function availabilityEvidence(config: EtapeConfig): (o: Observation) => b
   for (const s of config.services) for (const g of s.gates) if (g.kind === 'judge') judges.add(`${s.name}\u0000${g.name}`);
   // A judgment carries its evidence fraction; that marks it even when the gate was added to a rollout's
   // config only (as the demo does) and is not in the config at hand.
-  return (o) => o.evidenceFraction === undefined && !judges.has(`${o.service}\u0000${o.source}`);
+  // The controller's version observations say what runs, not whether it is up.
+  return (o) => o.evidenceFraction === undefined && o.source !== OBSERVE_SOURCE && !judges.has(`${o.service}\u0000${o.source}`);
 }
 
 /** How evidence is read, from `statuspage.rules`: the same rules the status page applies. */
