@@ -1,22 +1,13 @@
 // `etape freeze set|list|lift`: stop every rollout in a scope (the whole fleet, a region, a service) and
 // keep new waves from starting there until a person lifts it. Each is an audited event in the store.
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { cliActor } from './rollout.js';
 import { systemClock } from '../../core/clock.js';
 import { EtapeError } from '../../core/errors.js';
 import { loadConfigFromProgram } from '../context.js';
 import { storeFromProgram } from '../store-context.js';
 import { activeFreezes, liftFreeze, setFreeze } from '../../rollout/freeze-operations.js';
 import type { Freeze } from '../../linestop/line.js';
-
-function actor(): string {
-  if (process.env.ETAPE_ACTOR) return process.env.ETAPE_ACTOR;
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
 
 function scopeText(f: Freeze): string {
   return f.scope === 'global' ? 'everything' : `${f.scope} ${f.value}`;
@@ -44,7 +35,7 @@ export function registerFreezeCommands(program: Command): void {
       try {
         const { freeze: f, paused } = await setFreeze(
           { store, config, clock: systemClock },
-          { scope, value: opts.region ?? opts.service, reason: opts.reason, actor: actor() },
+          { scope, value: opts.region ?? opts.service, reason: opts.reason, actor: cliActor() },
         );
         if (opts.json) process.stdout.write(`${JSON.stringify({ ...f, paused })}\n`);
         else
@@ -83,7 +74,7 @@ export function registerFreezeCommands(program: Command): void {
       const { config } = await loadConfigFromProgram(cmd);
       const store = await storeFromProgram(cmd, config);
       try {
-        const { freeze: f, resumed } = await liftFreeze({ store, config, clock: systemClock }, id, actor());
+        const { freeze: f, resumed } = await liftFreeze({ store, config, clock: systemClock }, id, cliActor());
         if (opts.json) process.stdout.write(`${JSON.stringify({ ...f, resumed })}\n`);
         else process.stdout.write(`freeze ${f.id} on ${scopeText(f)} lifted${resumed.length ? `; resumed: ${resumed.join(', ')}` : ''}\n`);
       } finally {

@@ -1,9 +1,9 @@
 // `etape incident open|update|resolve|show|list|maintenance`: people's side of incidents. Every change is
 // a public update on the status page; `list` flags open incidents overdue for one (I7).
 import { createNotifier } from '../../notify/outbox.js';
-import { userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { cliActor } from './rollout.js';
 import { systemClock } from '../../core/clock.js';
 import { printable } from '../../core/text.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
@@ -31,15 +31,6 @@ import { effectiveMaintenanceStatus } from '../../incidents/lifecycle.js';
 
 /** Writes to stdout without the escape sequences user text may carry (titles, reasons, command output). */
 const say = (s: string): boolean => process.stdout.write(printable(s));
-
-function actor(): string {
-  if (process.env.ETAPE_ACTOR) return process.env.ETAPE_ACTOR;
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
 
 async function withDeps<T>(cmd: Command, f: (deps: IncidentDeps, config: EtapeConfig) => Promise<T>): Promise<T> {
   const g = cmd.optsWithGlobals() as { config: string };
@@ -139,7 +130,7 @@ export function registerIncidentCommands(program: Command): void {
             components: o.component,
             body: o.message,
             status: o.status,
-            actor: actor(),
+            actor: cliActor(),
           }),
         );
         print(v, o.json);
@@ -159,7 +150,7 @@ export function registerIncidentCommands(program: Command): void {
     .action(
       async (id: string, o: { message: string; status?: string; impact?: string; component?: string[]; json?: boolean }, cmd: Command) => {
         const v = await withDeps(cmd, (deps) =>
-          updateIncidentOp(deps, id, { body: o.message, status: o.status, impact: o.impact, components: o.component, actor: actor() }),
+          updateIncidentOp(deps, id, { body: o.message, status: o.status, impact: o.impact, components: o.component, actor: cliActor() }),
         );
         print(v, o.json);
       },
@@ -170,7 +161,7 @@ export function registerIncidentCommands(program: Command): void {
     .option('-m, --message <text>', 'the closing update')
     .option('--json', 'print the incident as JSON')
     .action(async (id: string, o: { message?: string; json?: boolean }, cmd: Command) => {
-      const v = await withDeps(cmd, (deps) => resolveIncidentOp(deps, id, { body: o.message, actor: actor() }));
+      const v = await withDeps(cmd, (deps) => resolveIncidentOp(deps, id, { body: o.message, actor: cliActor() }));
       print(v, o.json);
     });
   inc
@@ -190,7 +181,7 @@ export function registerIncidentCommands(program: Command): void {
           throw new EtapeError('usage', `cannot read --file ${o.file}: ${(e as Error).message}`);
         }
       }
-      const v = await withDeps(cmd, (deps) => publishPostmortemOp(deps, id, { text, actor: actor() }));
+      const v = await withDeps(cmd, (deps) => publishPostmortemOp(deps, id, { text, actor: cliActor() }));
       print(v, o.json);
     });
   inc
@@ -251,7 +242,7 @@ export function registerIncidentCommands(program: Command): void {
         const start = parseWhen(o.start, now, '--start');
         const end = parseWhen(o.end, now, '--end');
         const v = await withDeps(cmd, (deps) =>
-          scheduleMaintenanceOp(deps, { title: o.title, components: o.component, body: o.message, start, end, actor: actor() }),
+          scheduleMaintenanceOp(deps, { title: o.title, components: o.component, body: o.message, start, end, actor: cliActor() }),
         );
         print(v, o.json);
       },

@@ -20,7 +20,9 @@ import { serverRunning } from '../../controller/presence.js';
 /** Writes to stdout without the escape sequences user text may carry (titles, reasons, command output). */
 const say = (s: string): boolean => process.stdout.write(printable(s));
 
+/** Who a command acts as: ETAPE_ACTOR when set (scripts, tests), else `cli:<user>`. */
 export function cliActor(): string {
+  if (process.env.ETAPE_ACTOR) return process.env.ETAPE_ACTOR;
   try {
     return `cli:${userInfo().username || 'unknown'}`;
   } catch {
