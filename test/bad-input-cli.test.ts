@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runInProcess } from './helpers.js';
+import { runCli, runInProcess } from './helpers.js';
 import { openStore } from '../src/store/open.js';
 
 let dir = '';
@@ -193,19 +193,19 @@ describe('output for people and for machines', () => {
     const cfg = file('titles.yaml', `${FLEET}services:\n  - name: web\n`);
     const db = join(dir, 'titles.db');
     const hostile = 'Evil\u001b]0;pwned\u0007\u001b[2J title\u001b[31m red\u009b1m';
-    const open = await runInProcess(['incident', 'open', '-c', cfg, '--store', db, '--title', hostile, '--component', 'web']);
+    const open = await runCli(['incident', 'open', '-c', cfg, '--store', db, '--title', hostile, '--component', 'web'], 60_000);
     assert.equal(open.code, 0, open.stderr);
-    // (The test runner shares this process's stdout: look at the command's own lines.)
+    // In a child process of its own, so the command's stdout is exactly its own.
     const ours = (out: string) => out.split('\n').filter((l) => /^inc-\S+ .*Evil/.test(l));
     const raw = (l: string) => ['\u001b', '\u0007', '\u009b'].some((c) => l.includes(c));
     assert.equal(ours(open.stdout).length, 1);
     assert.ok(!raw(ours(open.stdout)[0]));
-    const list = await runInProcess(['incident', 'list', '-c', cfg, '--store', db]);
+    const list = await runCli(['incident', 'list', '-c', cfg, '--store', db], 60_000);
     assert.equal(list.code, 0, list.stderr);
     assert.equal(ours(list.stdout).length, 1);
     assert.match(ours(list.stdout)[0], /Evil title red/);
     assert.ok(!raw(ours(list.stdout)[0]));
-    const json = await runInProcess(['incident', 'list', '--json', '-c', cfg, '--store', db]);
+    const json = await runCli(['incident', 'list', '--json', '-c', cfg, '--store', db], 60_000);
     const start = json.stdout.lastIndexOf('\n[\n') + 1;
     assert.ok((JSON.parse(json.stdout.slice(start)) as { title: string }[])[0].title.startsWith('Evil\u001b]0;pwned\u0007\u001b[2J title'));
   });
