@@ -133,7 +133,10 @@ test('etape serve killed with SIGKILL at 20+ points finishes the rollout exactly
       `# ${KILLS} kills at event counts ${killPoints.join(', ')}; ${events.length} events in all; ` +
         `${repeated} driver call(s) repeated with their key after a crash, ${fleet.applied.filter((a) => a.repeat).length} answered by a target as already done\n`,
     );
-    assert.equal(final.phase, 'completed', `phase ${final.phase}`);
+    const why = events
+      .filter((e) => ['rollout.halted', 'target.deploy_failed', 'target.failed'].includes(e.type))
+      .map((e) => `${e.type} ${JSON.stringify(e.data)}`);
+    assert.equal(final.phase, 'completed', `phase ${final.phase}; ${why.join('; ')}`);
 
     // No wave skipped: each wave deploying → baking → verified exactly once, in order, and wave n+1 starts after wave n is verified.
     const of = (type: string, wave: number) => events.filter((e) => e.type === type && (e.data as { wave: number }).wave === wave);

@@ -140,6 +140,23 @@ describe('runProbe', () => {
     assert.equal(o.timedOut, true);
   });
 
+  it('an answer that arrived while this process was stalled is read, not called a timeout', async () => {
+    // The server answers at once, then blocks this process's event loop for twice the probe's timeout: the
+    // answer waits on the socket while the timeout timer falls due. The stall is the controller's, not the target's.
+    const stalls = await serve((_req, res) => {
+      res.setHeader('x-version', '2.0.0');
+      res.end('ok', () => {
+        const until = Date.now() + 400;
+        while (Date.now() < until) {
+          // busy: nothing else in this process runs
+        }
+      });
+    });
+    const o = await runProbe(probe({ timeout: '200ms' }), target, { port: stalls.port }, systemClock);
+    assert.equal(o.verdict, 'pass', o.detail);
+    assert.equal(o.version, '2.0.0');
+  });
+
   it('headers then a body that never ends is a timeout too', async () => {
     const o = await runProbe(probe({ timeout: '300ms' }), target, { port: slowBody.port }, systemClock);
     assert.equal(o.verdict, 'fail');

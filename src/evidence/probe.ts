@@ -206,16 +206,17 @@ export async function runProbe(
     return error((e as Error).message);
   }
 
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+  const timeout = attentiveTimeout(timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([timeout.signal, opts.signal]) : timeout.signal;
   const t0 = performance.now();
   let answer: Answer;
   try {
     answer = await request(url, probe.method, signal, match !== undefined || probe.versionField !== undefined);
   } catch (e) {
+    timeout.clear();
     const latencyMs = round(performance.now() - t0);
     if (opts.signal?.aborted) return { ...error('probe aborted'), latencyMs };
-    if (timeout.aborted)
+    if (timeout.signal.aborted)
       return { ...base, verdict: 'fail', latencyMs: timeoutMs, timedOut: true, detail: `timeout after ${formatDuration(timeoutMs)}` };
     const code = (e as { code?: string }).code ?? '';
     const msg = (e as Error).message;
@@ -229,6 +230,7 @@ export async function runProbe(
       };
     return { ...base, verdict: 'error', latencyMs, detail: `could not probe: ${code ? `${code} ` : ''}${msg}` };
   }
+  timeout.clear();
   const latencyMs = round(performance.now() - t0);
   const version = answerVersion(probe, answer);
   const obs: Observation = { ...base, latencyMs, ...(version ? { version } : {}) };
@@ -239,6 +241,43 @@ export async function runProbe(
   if (match && !match(answer.body))
     return { ...obs, verdict: 'fail', detail: `HTTP ${answer.status}, body does not match ${probe.bodyMatch}` };
   return { ...obs, verdict: 'pass', detail: `HTTP ${answer.status}` };
+}
+
+// A timer that fires this much later than it was due means this process, not the target, was stalled.
+const STALL_MS = 25;
+
+/**
+ * A timeout counted in time this process could attend to the answer. When the event loop was blocked or
+ * starved of CPU (a timer firing late says so), an answer may be waiting unread on the socket; the deadline
+ * moves by the stall, up to one more `timeoutMs` in all, so a busy controller does not report a healthy
+ * target as hung. A target that really hangs still times out, after at most twice `timeoutMs`.
+ */
+function attentiveTimeout(timeoutMs: number): { signal: AbortSignal; clear: () => void } {
+  const ac = new AbortController();
+  let due = performance.now() + timeoutMs;
+  let extended = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const fire = () => {
+    const late = performance.now() - due;
+    if (late > STALL_MS && extended < timeoutMs) {
+      const more = Math.min(late, timeoutMs - extended);
+      extended += more;
+      due = performance.now() + more;
+      timer = setTimeout(fire, more);
+      return;
+    }
+    // Let I/O that arrived while the timer waited be read before calling it a timeout.
+    timer = undefined;
+    setImmediate(() => ac.abort());
+  };
+  timer = setTimeout(fire, timeoutMs);
+  return {
+    signal: ac.signal,
+    clear: () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
 }
 
 /** The version an answer says it comes from (I9): the probe's JSON field, else its header, else X-Etape-Version / X-Version. */
