@@ -1,7 +1,8 @@
 // Real targets on loopback for the rollout integration tests: one HTTP server per target that answers
 // probes with its version, and one control server the `exec` driver calls with curl. A version containing
 // "hang" makes its target stop answering anything — probes and graceful deploys alike — until it is forced
-// (killed and restarted), like the 2014 front-ends.
+// (killed and restarted), like the 2014 front-ends. Each target keeps its own log of when it could not answer
+// (`downLog`): hung, or restarting when `restartMs` is set.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
@@ -16,6 +17,14 @@ export interface Applied {
   repeat: boolean;
 }
 
+/** A stretch of time in which a target answered nothing: `to` undefined while it lasts. */
+export interface DownSpan {
+  target: string;
+  from: number;
+  to?: number;
+  why: 'hung' | 'restart';
+}
+
 class Target {
   server!: Server;
   port = 0;
@@ -24,11 +33,19 @@ class Target {
   constructor(
     readonly id: string,
     initial: string,
+    private fleet: TargetFleet,
   ) {
     this.version = initial;
   }
   get hung(): boolean {
-    return this.version.includes('hang');
+    return this.version.includes('hang') && (this.fleet.hangsOn === undefined || this.fleet.hangsOn(this.id));
+  }
+  /** Puts `version` in place and logs when that makes the target stop (or start again) answering. */
+  setVersion(version: string): void {
+    const was = this.hung;
+    this.version = version;
+    if (!was && this.hung) this.fleet.down(this.id, 'hung');
+    if (was && !this.hung) this.fleet.up(this.id, 'hung');
   }
   async listen(port = 0): Promise<void> {
     this.server = createServer((req, res) => {
@@ -43,12 +60,18 @@ class Target {
     await new Promise<void>((r) => this.server.listen(port, '127.0.0.1', r));
     this.port = (this.server.address() as AddressInfo).port;
   }
-  /** Kill and restart on `version`: every connection dropped, the hang gone. */
+  /** Kill and restart on `version`: every connection dropped, the hang gone; down for `restartMs` meanwhile. */
   async restart(version: string): Promise<void> {
+    const wasHung = this.hung;
+    if (wasHung) this.fleet.up(this.id, 'hung');
+    this.fleet.down(this.id, 'restart');
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
+    if (this.fleet.restartMs > 0) await new Promise((r) => setTimeout(r, this.fleet.restartMs));
     this.version = version;
     await this.listen(this.port);
+    this.fleet.up(this.id, 'restart');
+    if (this.hung) this.fleet.down(this.id, 'hung');
   }
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
@@ -65,12 +88,29 @@ export class TargetFleet {
   controlPort = 0;
   /** Extra time a deploy takes (ms), so that crashes land inside driver calls too. */
   deployDelayMs = 0;
+  /**
+   * How long a rollback or a force takes the target down (ms): both restart the process, as a real
+   * rollback does. 0: a rollback is an instant switch and a force a bare restart.
+   */
+  restartMs = 0;
+  /** Which targets a "hang" version hangs (all when unset): a fault that shows only in some regions. */
+  hangsOn?: (target: string) => boolean;
+  /** When each target answered nothing, as the targets saw it (not as etape's events say). */
+  readonly downLog: DownSpan[] = [];
 
   constructor(
     ids: string[],
     private initial = 'v1',
   ) {
-    for (const id of ids) this.targets.set(id, new Target(id, initial));
+    for (const id of ids) this.targets.set(id, new Target(id, initial, this));
+  }
+
+  down(target: string, why: DownSpan['why']): void {
+    this.downLog.push({ target, from: Date.now(), why });
+  }
+  up(target: string, why: DownSpan['why']): void {
+    const open = this.downLog.findLast((d) => d.target === target && d.why === why && d.to === undefined);
+    if (open) open.to = Date.now();
   }
 
   async start(): Promise<void> {
@@ -110,8 +150,8 @@ export class TargetFleet {
     let done!: () => void;
     this.seen.set(key, new Promise<void>((r) => (done = r)));
     if (action === 'deploy' && this.deployDelayMs > 0) await new Promise((r) => setTimeout(r, this.deployDelayMs));
-    if (action === 'force') await t.restart(version);
-    else t.version = version;
+    if (action === 'force' || (action === 'rollback' && this.restartMs > 0)) await t.restart(version);
+    else t.setVersion(version);
     this.applied.push({ action, target: id, version, key, at: Date.now(), repeat: false });
     done();
     res.writeHead(200).end(`${action} ${id} ${version}\n`);
