@@ -38,6 +38,16 @@ export function applyCommand(
     case 'resume':
       if (s.phase !== 'paused') throw new EtapeError('conflict', `cannot resume rollout ${s.id}: it is ${s.phase}, not paused`);
       s.pausedBy = undefined;
+      {
+        // A rollout paused because a judge stayed inconclusive at the end of the bake: resuming accepts that
+        // wave without the verdict, as the person who resumed.
+        const w = currentWave(s);
+        if (w?.waitingForPerson?.length && w.inconclusiveAcceptedBy === undefined) {
+          w.inconclusiveAcceptedBy = actor;
+          go('running', { accepted: { wave: w.index, gates: w.waitingForPerson } });
+          break;
+        }
+      }
       go('running');
       break;
     case 'abort':

@@ -108,3 +108,68 @@ test('in the last wave, with no target left on the old version, the judge gate i
   assert.equal(skipped.length, 1);
   assert.equal((skipped[0].data as { wave: number }).wave, 2);
 });
+
+const judgeWith = (inconclusive: 'pause' | 'fail'): GateSpec => ({
+  ...judgeSpec(),
+  config: { kind: 'judge', name: 'canary-judge', inconclusive } as unknown as GateSpec['config'],
+});
+
+test('a judge still inconclusive (too few data) at the end of the bake pauses the rollout for a person; resume accepts the wave', () => {
+  let fraction = 0.3;
+  const sim = new Sim({
+    plan: twoWaves(),
+    gates: [judgeWith('pause')],
+    probe: (_id, version) =>
+      version === 'v2'
+        ? fraction < 1
+          ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: fraction, detail: 'too few data' }
+          : { source: 'canary-judge', verdict: 'pass', value: 100, evidenceFraction: 1 }
+        : undefined,
+  });
+  sim.run({ until: (s) => s.phase === 'paused', maxMs: 30 * MIN });
+  assert.equal(sim.state.phase, 'paused', 'paused, not holding the wave in silence');
+  assert.equal(sim.state.pausedBy, 'gate canary-judge');
+  const w1 = sim.state.waves[0];
+  assert.equal(w1.status, 'baking');
+  assert.deepEqual(w1.waitingForPerson, ['canary-judge']);
+  const paused = sim.eventsOf('rollout.paused');
+  assert.equal(paused.length, 1);
+  assert.match((paused[0].data as { reason: string }).reason, /still inconclusive at the end of wave 1's bake .*resume to accept/);
+
+  // It stays paused: more inconclusive looks do not resume it, and wave 2 does not start.
+  sim.run({ maxMs: 20 * MIN });
+  assert.equal(sim.state.phase, 'paused');
+  assert.equal(sim.calls.filter((c) => c.kind === 'deploy').length, 1, 'wave 2 did not start');
+
+  sim.command({ kind: 'resume' }, 'cli:operator');
+  assert.equal(sim.state.waves[0].inconclusiveAcceptedBy, 'cli:operator');
+  // The judge no longer holds the wave; its bake time still accrues only on the other gates' passing evidence (I3).
+  sim.run({ until: (s) => s.waves[0].status === 'verified', maxMs: 15 * MIN });
+  assert.equal(sim.state.waves[0].status, 'verified', 'the person accepted wave 1 without the verdict');
+  // Wave 2's judge gets enough data and decides on its own.
+  fraction = 1;
+  sim.run();
+  assert.equal(sim.state.phase, 'completed');
+  assert.equal(sim.eventsOf('rollout.paused').length, 1, 'wave 2 did not pause');
+});
+
+test('with inconclusive: fail, or before the bake time is over, an inconclusive judge does not pause', () => {
+  const sim = new Sim({
+    plan: twoWaves(),
+    gates: [judgeWith('fail')],
+    probe: (_id, version) =>
+      version === 'v2' ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: 0.3, detail: 'too few data' } : undefined,
+  });
+  sim.run({ maxMs: 30 * MIN });
+  assert.equal(sim.eventsOf('rollout.paused').length, 0);
+  assert.equal(sim.state.phase, 'running', 'the evidence side records `fail` for this action; decide does not invent it');
+
+  const early = new Sim({
+    plan: twoWaves(),
+    gates: [judgeWith('pause')],
+    probe: (_id, version) =>
+      version === 'v2' ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: 0.3, detail: 'too few data' } : undefined,
+  });
+  early.run({ maxMs: 8 * MIN });
+  assert.equal(early.state.phase, 'running', 'not paused before the bake time is over');
+});

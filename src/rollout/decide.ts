@@ -537,6 +537,33 @@ function confirmDeploy(ctx: Ctx, t: TargetState, observations: Observation[]): v
     );
 }
 
+/**
+ * A judge gate still inconclusive once the wave's bake time is over has too few or no data (by then the
+ * judge answers pass or fail otherwise). With the gate's `inconclusive: pause` the rollout pauses for a
+ * person, as Argo Rollouts does: `resume` accepts the wave without the verdict, `abort` rolls it back.
+ * (`inconclusive: fail` is a failed gate, recorded so by the evidence side.) Says whether it paused.
+ */
+function pauseForPerson(ctx: Ctx, w: WaveState, results: GateResult[]): boolean {
+  const { s, now } = ctx;
+  if (s.phase !== 'running' || w.inconclusiveAcceptedBy !== undefined || w.bakeStartedAt === undefined) return false;
+  if (now < w.bakeStartedAt + w.bakeMs) return false;
+  const waiting = results.filter((r) => {
+    const config = s.gates[r.gate]?.config;
+    return r.verdict === 'inconclusive' && config?.kind === 'judge' && config.inconclusive === 'pause';
+  });
+  if (waiting.length === 0) return false;
+  const gates = waiting.map((r) => r.gate);
+  w.waitingForPerson = gates;
+  w.lastAccrualAt = null;
+  s.pausedBy = `gate ${gates.join(', ')}`;
+  go(ctx, 'paused', {
+    wave: w.index,
+    gates,
+    reason: `${waiting.map((r) => `gate ${r.gate} is still inconclusive at the end of wave ${w.index}'s bake (${r.reason})`).join('; ')}: resume to accept the wave without its verdict, or abort to roll back`,
+  });
+  return true;
+}
+
 /** Halts the rollout when a gate failed or kept erroring past its limit (I3, I4); says whether it did. */
 function haltOnFailingGate(ctx: Ctx, w: WaveState, results: GateResult[]): boolean {
   const failing = results.find((r) => r.halt);
@@ -552,8 +579,14 @@ function haltOnFailingGate(ctx: Ctx, w: WaveState, results: GateResult[]): boole
 
 function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: boolean, judged?: GateResult[]): void {
   const { s, now } = ctx;
-  const results = judged ?? judge(ctx, w, observations);
-  if (haltOnFailingGate(ctx, w, results)) return;
+  const judgedNow = judged ?? judge(ctx, w, observations);
+  if (haltOnFailingGate(ctx, w, judgedNow)) return;
+  if (pauseForPerson(ctx, w, judgedNow)) return;
+  // Gates a person accepted after such a pause no longer hold the wave.
+  const accepted = new Set(w.inconclusiveAcceptedBy !== undefined ? (w.waitingForPerson ?? []) : []);
+  const results = judgedNow.map((r) =>
+    accepted.has(r.gate) && r.verdict === 'inconclusive' ? { ...r, verdict: 'pass' as const, evidenceFraction: 1 } : r,
+  );
   const gates = evidenceGates(ctx, w);
   const allPass = results.every((r) => r.verdict === 'pass');
   const accruing = s.phase === 'running' && allPass;

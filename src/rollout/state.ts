@@ -85,6 +85,13 @@ export interface WaveState {
   waitingForData?: string;
   /** Gates not judged in this wave: a judge gate when no target is left on the old version to compare with. */
   skippedGates?: string[];
+  /**
+   * Judge gates whose `inconclusive` action is `pause` and that were still inconclusive when the bake time was
+   * over (data missing or too few): the rollout paused for a person.
+   */
+  waitingForPerson?: string[];
+  /** The person who resumed the rollout after it paused for those gates: they no longer hold this wave. */
+  inconclusiveAcceptedBy?: string;
   /** Why the wave may not start now (a freeze, or a region failing its health signals), while it waits. */
   heldBy?: string;
   /** The latest verdict of each gate, for people and for change detection. */
