@@ -7,7 +7,8 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { EtapeConfig } from '../config/schema.js';
-import type { Store } from '../store/store.js';
+import type { NewEvent, Store } from '../store/store.js';
+import type { Observation } from '../core/types.js';
 import { Prober, probeChecks } from '../evidence/prober.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { metricRunners } from './metric-runners.js';
@@ -41,6 +42,18 @@ export interface RuntimeOptions {
   settings?: Partial<RuntimeSettings>;
   /** Hooks the controller calls (the store's health, metrics). */
   hooks?: Pick<ControllerOptions, 'onError' | 'onLease' | 'onDriverCall' | 'onReconcile'>;
+  /**
+   * Told what this runtime records, after it is stored: the status publisher (StatusPublisher) rebuilds the
+   * page at once when evidence changes a component's status, or a halt lets the incident rules act.
+   */
+  listener?: RuntimeListener;
+}
+
+export interface RuntimeListener {
+  /** Observations the probe and metric runners recorded. */
+  evidence(obs: readonly Observation[]): void;
+  /** Events of a reconcile (a halt, a failed gate, …). */
+  events(evs: readonly Pick<NewEvent, 'type'>[]): void;
 }
 
 export interface Runtime {
@@ -100,8 +113,25 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     ...(opts.only ? { only: opts.only } : {}),
     ...(opts.driverFor ? { driverFor: opts.driverFor } : {}),
     ...opts.hooks,
+    ...(opts.listener
+      ? {
+          onReconcile: (id, took, d) => {
+            opts.hooks?.onReconcile?.(id, took, d);
+            if (d?.events.length) opts.listener!.events(d.events);
+          },
+        }
+      : {}),
   });
-  sink = controller.evidenceSink();
+  const recorded = controller.evidenceSink();
+  const listener = opts.listener;
+  sink = listener
+    ? {
+        recordObservations: async (obs) => {
+          await recorded.recordObservations(obs);
+          listener.evidence(obs);
+        },
+      }
+    : recorded;
   nudge = () => controller.nudge({ relist: true });
   return {
     controller,

@@ -15,6 +15,7 @@ import { StatusBuilder, startStatusPublisher, type StatusPublisher } from '../st
 import { slaReportJson } from '../sla/report-format.js';
 import { slaReportForDemo } from '../sla/from-store.js';
 import type { TimelineBucket } from './load.js';
+import type { RuntimeListener } from '../controller/runtime.js';
 
 /** The source name of the customers' request counts in the store. */
 export const CUSTOMER_SOURCE = 'customers';
@@ -90,6 +91,12 @@ export class DemoReporter {
   private pumping: Promise<void> = Promise.resolve();
   private publisher?: StatusPublisher;
   private readonly service: string;
+
+  /** What the run's runtime records: a status change is published at once, as `etape serve` does. */
+  readonly listener: RuntimeListener = {
+    evidence: (obs) => this.publisher?.evidence(obs),
+    events: (evs) => this.publisher?.events(evs),
+  };
 
   constructor(private readonly o: DemoReporterOptions) {
     this.service = o.config.services[0].name;

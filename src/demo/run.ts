@@ -532,6 +532,11 @@ async function runStaged(ctx: Ctx): Promise<RunResult> {
       driverFor: (svc) => createDriver(svc, { extra: { fleet: fleetDriverMaker(fleet, { startTimeoutMs: 30_000 }) } }),
       version: BAD,
       signal: ctx.signal,
+      // The run's status page follows what the runtime records (h.collect below starts it).
+      listener: {
+        evidence: (obs) => h.evidence?.reporter?.listener.evidence(obs),
+        events: (evs) => h.evidence?.reporter?.listener.events(evs),
+      },
       onEvent: (e) => {
         const text = describeEvent(e);
         if (text) ctx.view?.event(text, e.at);

@@ -10,7 +10,7 @@ import type { Plan } from '../plan/types.js';
 import { planRollout } from '../config/plan.js';
 import type { EventRecord, Store } from '../store/store.js';
 import { openStore } from '../store/open.js';
-import { composeRuntime, type Runtime } from '../controller/runtime.js';
+import { composeRuntime, type Runtime, type RuntimeListener } from '../controller/runtime.js';
 import { startRollout } from '../rollout/operations.js';
 import { isTerminal } from '../rollout/phases.js';
 import type { RolloutState } from '../rollout/state.js';
@@ -24,6 +24,8 @@ export interface StagedOptions {
   driverFor: (service: ServiceConfig) => Driver;
   version: string;
   service?: string;
+  /** Told what the runtime records (the status publisher publishes a change at once). */
+  listener?: RuntimeListener;
   /** Every event the store records for the rollout, in order, shortly after it is written. */
   onEvent?: (e: EventRecord) => void;
   /** The Prometheus binary for the canary judge (default /usr/bin/prometheus if present); false: probes alone. */
@@ -57,7 +59,13 @@ export async function startStagedRollout(opts: StagedOptions): Promise<StagedHan
   const judge = await startDemoJudge({ config: opts.config, service, binary: opts.prometheus, signal: opts.signal });
   const config = judge.config;
   const plan = planRollout(config, service);
-  const runtime: Runtime = composeRuntime({ store, config, clock: systemClock, driverFor: (_name, svc) => opts.driverFor(svc) });
+  const runtime: Runtime = composeRuntime({
+    store,
+    config,
+    clock: systemClock,
+    driverFor: (_name, svc) => opts.driverFor(svc),
+    ...(opts.listener ? { listener: opts.listener } : {}),
+  });
   const rec = await startRollout({ store, config, clock: systemClock }, { service, version: opts.version, actor: 'demo', plan }).catch(
     async (e: unknown) => {
       await judge.stop();

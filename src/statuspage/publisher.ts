@@ -10,7 +10,7 @@ import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
-import type { IncidentRecord, Store } from '../store/store.js';
+import type { IncidentRecord, NewEvent, Store } from '../store/store.js';
 import { DAY_MS } from '../sla/availability.js';
 import { availabilityEvidence, seriesOptionsFromConfig } from '../sla/from-store.js';
 import { MeasurementTracker, type MeasurementStarts } from '../sla/measurement.js';
@@ -18,7 +18,8 @@ import { incidentImpactFromStore, type IncidentImpact } from '../sla/incident-im
 import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
 import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
 import { componentNotification, incidentNotification, type Notifier } from '../incidents/notify.js';
-import { componentsFromConfig, type ComponentDef, type ComponentState } from '../status/status.js';
+import { componentsFromConfig, statusRulesFromConfig, type ComponentDef, type ComponentState } from '../status/status.js';
+import { StatusChangeWatch } from './on-change.js';
 import { maintenanceFromIncidents, measureFromSlaConfig, StoreHistorySource, type HistorySource } from './history.js';
 import { createSiteModel, newBuildState, renderSite, writeSite, type BuildState, type WriteResult } from './build.js';
 import type { SiteModel } from './model.js';
@@ -360,23 +361,38 @@ export function runPublish(
 export interface StatusPublisher {
   /** Builds now (after any build in progress) and returns its report. */
   buildNow(): Promise<StatusBuildReport>;
+  /** New evidence (what the probes and runners record): a component status it changes is published at once. */
+  evidence(obs: readonly Observation[]): void;
+  /** Events the controller recorded: a halt or a failed gate lets the incident rules open an incident at once. */
+  events(evs: readonly Pick<NewEvent, 'type'>[]): void;
   readonly lastReport: StatusBuildReport | undefined;
   stop(): Promise<void>;
 }
 
-/** Builds the status page every `intervalMs` (default statuspage.buildEvery) until stopped. */
+/** Events after which the incident rules may open or update an incident. */
+const RULE_EVENTS: ReadonlySet<string> = new Set(['rollout.halted', 'gate.failed']);
+/** How long a change waits for more before the build it asks for (a burst of probe failures is one build). */
+const DEFAULT_DEBOUNCE_MS = 250;
+
+/**
+ * Builds the status page every `intervalMs` (default statuspage.buildEvery) until stopped: the heartbeat that
+ * keeps generated_at fresh. In between, evidence that changes a component's status and controller events the
+ * incident rules act on (`evidence`, `events`) build and publish at once, `debounceMs` after the first of them.
+ */
 export function startStatusPublisher(o: {
   store: Store;
   config: EtapeConfig;
   clock: Clock;
   log?: Logger;
   intervalMs?: number;
+  debounceMs?: number;
   outDir?: string;
   notifier?: Notifier;
 }): StatusPublisher {
   const log = o.log ?? silentLogger;
   const builder = new StatusBuilder({ store: o.store, config: o.config, clock: o.clock, log, outDir: o.outDir, notifier: o.notifier });
   const interval = o.intervalMs ?? ms(o.config.statuspage.buildEvery);
+  const debounceMs = o.debounceMs ?? DEFAULT_DEBOUNCE_MS;
   const ac = new AbortController();
   let last: StatusBuildReport | undefined;
   let chain: Promise<unknown> = Promise.resolve();
@@ -388,24 +404,70 @@ export function startStatusPublisher(o: {
       return r;
     });
   };
+  const built = (r: StatusBuildReport, why: string) =>
+    log.debug({ why, written: r.write.written, files: r.write.files, ms: r.ms, status: r.headline.status }, 'status page built');
+  const failed = (e: unknown) => log.error({ err: e }, 'status page build failed; the previous page stays published and will show its age');
+
+  // Publish on change, debounced: one build per burst, started after any build in progress.
+  const watch = new StatusChangeWatch(
+    componentsFromConfig(o.config),
+    statusRulesFromConfig(o.config.statuspage.rules),
+    availabilityEvidence(o.config),
+  );
+  let seeded = false;
+  const early: Observation[] = [];
+  const seeding = o.store
+    .latestObservations({ since: o.clock.now() - LATEST_LOOKBACK_MS })
+    .then((obs) => watch.seed(obs))
+    .catch((e: unknown) =>
+      log.warn({ err: e }, 'could not read the latest evidence: changes are published by the timed build only until it can'),
+    )
+    .finally(() => {
+      seeded = true;
+      watch.seed(early.splice(0));
+    });
+  let pending: { timer: NodeJS.Timeout; why: string } | undefined;
+  const soon = (why: string) => {
+    if (ac.signal.aborted || pending) return;
+    const timer = setTimeout(() => {
+      pending = undefined;
+      once().then((r) => built(r, why), failed);
+    }, debounceMs);
+    pending = { timer, why };
+  };
+
   const loop = (async () => {
     while (!ac.signal.aborted) {
       try {
-        const r = await once();
-        log.debug({ written: r.write.written, files: r.write.files, ms: r.ms, status: r.headline.status }, 'status page built');
+        built(await once(), 'heartbeat');
       } catch (e) {
-        log.error({ err: e }, 'status page build failed; the previous page stays published and will show its age');
+        failed(e);
       }
       await o.clock.sleep(interval, ac.signal);
     }
   })();
   return {
     buildNow: once,
+    evidence(obs) {
+      if (!seeded) {
+        early.push(...obs);
+        return;
+      }
+      const changed = watch.offer(obs, o.clock.now());
+      if (changed.length) soon(`status of ${changed.join(', ')} changed`);
+    },
+    events(evs) {
+      const hit = evs.find((e) => RULE_EVENTS.has(e.type));
+      if (hit) soon(hit.type);
+    },
     get lastReport() {
       return last;
     },
     async stop() {
       ac.abort();
+      if (pending) clearTimeout(pending.timer);
+      pending = undefined;
+      await seeding;
       await loop;
       await chain;
       await builder.close();

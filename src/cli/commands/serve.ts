@@ -67,7 +67,10 @@ export function registerServeCommand(program: Command): void {
           void stopServe?.('store gone', 1);
         },
       });
+      // Set once the publisher starts (below): what the runtime records reaches it, so a change is published at once.
+      const page: { publisher?: StatusPublisher } = {};
       const runtime = composeRuntime({
+        listener: { evidence: (obs) => page.publisher?.evidence(obs), events: (evs) => page.publisher?.events(evs) },
         store,
         config,
         clock: systemClock,
@@ -109,11 +112,11 @@ export function registerServeCommand(program: Command): void {
       const releaseServe = holdServeLease(store, controller.holder, leaseMs);
       health.start();
       runtime.start();
-      // The status page is rebuilt from the same evidence every statuspage.buildEvery, and published by
-      // statuspage.publish if set; the files it leaves behind outlive this process and say how old they are.
-      const publisher: StatusPublisher | undefined = opts.statusPage
-        ? startStatusPublisher({ store, config, clock: systemClock, log })
-        : undefined;
+      // The status page is rebuilt from the same evidence when a component's status changes (debounced) and
+      // every statuspage.buildEvery, and published by statuspage.publish if set; the files it leaves behind
+      // outlive this process and say how old they are.
+      const publisher = opts.statusPage ? startStatusPublisher({ store, config, clock: systemClock, log }) : undefined;
+      page.publisher = publisher;
       // Notifications: the outbox is sent in the background; operator events are read from the event log.
       const deliverer = new Deliverer({ store, config, clock: systemClock, log });
       deliverer.start();
