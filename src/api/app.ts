@@ -74,6 +74,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   'store.fenced': 409,
   // the database was migrated by a newer etape: this server cannot serve it
   'store.too_new': 503,
+  // a rollout's stored state does not fit: the request cannot be served until it is fixed
+  'store.invalid_state': 500,
   'driver.failed': 502,
 };
 

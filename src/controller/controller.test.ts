@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import { handPlan } from '../../test/sim.js';
 import { abortRollout, startRollout } from '../rollout/operations.js';
 import type { RolloutState } from '../rollout/state.js';
+import { pino } from 'pino';
 import { Controller } from './controller.js';
 
 const HOUR = 600_000; // ten minutes of bake per wave: enough steps, little wall time
@@ -280,4 +281,27 @@ test('a controller woken after its lease expired cannot write state or start a d
   await storeA.close();
   await storeB.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('a rollout whose stored state does not fit is logged once, naming it and the field, and the others go on', async () => {
+  const store = await openStore(':memory:');
+  const clock = new VirtualClock();
+  const driver = new FakeDriver();
+  const cfg = config();
+  const rec = await startRollout({ store, config: cfg, clock }, { service: 'blob', version: 'v2', actor: 'test', plan: plan() });
+  // Another service's rollout, stored by something that wrote a wave status this etape does not know.
+  const s = structuredClone(rec.state) as RolloutState;
+  const state = { ...s, id: 'broken-1', service: 'table', waves: [{ ...s.waves[0], status: 'cooking' }, ...s.waves.slice(1)] };
+  await store.createRollout({ id: 'broken-1', service: 'table', version: 'v2', phase: 'running', state, createdAt: 0, updatedAt: 0 }, []);
+  const lines: { msg: string; rollout?: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  const c = new Controller({ store, config: cfg, clock, driverFor: () => driver, log });
+  const done = await drive(c, store, clock, rec.id);
+  assert.equal(done.phase, 'completed');
+  const said = lines.filter((l) => l.rollout === 'broken-1');
+  assert.equal(said.length, 1, JSON.stringify(said));
+  assert.match(said[0].msg, /rollout broken-1 is not valid: waves\[0\]\.status/);
+  assert.equal((await store.getRollout('broken-1'))?.revision, 1, 'left as stored');
+  await c.stop();
+  await store.close();
 });

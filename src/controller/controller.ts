@@ -25,6 +25,7 @@ import {
 } from '../rollout/decide.js';
 import { ACTIVE_PHASES, isTerminal } from '../rollout/phases.js';
 import type { RolloutState } from '../rollout/state.js';
+import { loadRolloutState } from '../rollout/state-schema.js';
 import { knownSecrets } from '../config/secrets.js';
 import { processGroupGone, processPlace } from './process-place.js';
 import { BackoffLog } from '../store/health.js';
@@ -130,6 +131,8 @@ export class Controller {
   private listAgain = false;
   private passFailed = false;
   private failures: BackoffLog;
+  /** Rollouts whose stored state does not load, with the revision that did not (logged once each). */
+  private invalid = new Map<string, number>();
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -413,7 +416,17 @@ export class Controller {
       this.ended.add(id);
       return undefined;
     }
-    const state = rec.state as RolloutState;
+    let state: RolloutState;
+    try {
+      state = loadRolloutState(rec.state, id);
+      this.invalid.delete(id);
+    } catch (e) {
+      // One rollout whose stored state does not fit is left alone (said once per revision); the others go on.
+      if (!(e instanceof EtapeError) || e.code !== 'store.invalid_state') throw e;
+      if (this.invalid.get(id) !== rec.revision) this.log.error({ rollout: id, err: e }, e.message);
+      this.invalid.set(id, rec.revision);
+      return now + Math.max(this.everyMs, 30_000);
+    }
     const observations = await this.evidence(state, now);
     const outcomes = this.outcomes.get(id) ?? new Map<string, DriverOutcome>();
     const d = decide(state, { observations, outcomes, holds: this.opts.holds?.() ?? [] }, now, this.limits);

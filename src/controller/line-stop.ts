@@ -17,9 +17,10 @@ import { regionHealth, REGION_SERVICE, type HealthSignal, type RegionHealth } fr
 import { decideLine, LINE_STOP_ACTOR, type Hold, type LineDecision } from '../linestop/line.js';
 import type { RolloutFootprint } from '../linestop/blame.js';
 import { ACTIVE_PHASES } from '../rollout/phases.js';
-import { command, stateOf } from '../rollout/operations.js';
+import { command } from '../rollout/operations.js';
 import { activeFreezes, rolloutRegions } from '../rollout/freeze-operations.js';
 import type { RolloutState } from '../rollout/state.js';
+import { stateIfValid } from '../rollout/state-schema.js';
 import { newIncidentId, openIncident, resolveIncident } from '../incidents/lifecycle.js';
 
 /** The observation source a health signal's probe writes. */
@@ -168,7 +169,10 @@ export class LineStop {
     }
     const health = regionHealth(this.signals, observations, now);
     const records = await store.listRollouts({ phases: [...ACTIVE_PHASES] });
-    const rollouts = records.map((r) => footprintOf(r.id, stateOf(r)));
+    const rollouts = records.flatMap((r) => {
+      const s = stateIfValid(r.state, r.id);
+      return s ? [footprintOf(r.id, s)] : [];
+    });
     const freezes = await activeFreezes(store);
     await this.readLineEvents();
     const d = decideLine({

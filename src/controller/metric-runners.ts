@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import { ms } from '../config/common.js';
 import { ACTIVE_PHASES } from '../rollout/phases.js';
 import { currentWave, type RolloutState } from '../rollout/state.js';
+import { stateIfValid } from '../rollout/state-schema.js';
 import { lastVerifiedVersion } from '../rollout/operations.js';
 import { PrometheusGateRunner, type JudgeTargets, type QueryTarget } from '../evidence/prometheus.js';
 import type { EvidenceRunner } from './controller.js';
@@ -152,8 +153,10 @@ class MetricEvidence implements EvidenceRunner {
     const next = new Map<string, RolloutState[]>();
     for (const r of active.sort((a, b) => b.createdAt - a.createdAt)) {
       if (!services.has(r.service)) continue;
+      const state = stateIfValid(r.state, r.id);
+      if (!state) continue;
       const list = next.get(r.service) ?? [];
-      list.push(r.state as RolloutState);
+      list.push(state);
       next.set(r.service, list);
     }
     this.rollouts = next;

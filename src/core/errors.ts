@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'store.fenced'
   /** The store was upgraded by a newer etape than this one. */
   | 'store.too_new'
+  /** A rollout's stored state does not fit this etape's schema (src/rollout/state-schema.ts). */
+  | 'store.invalid_state'
   | 'not_found'
   | 'bad_request'
   | 'too_large'

@@ -2,12 +2,14 @@
 // Pages only format what these functions return; nothing here renders HTML.
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
+import { EtapeError } from '../core/errors.js';
 import type { Observation, Verdict } from '../core/types.js';
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
 import { buildFleet } from '../fleet/fleet.js';
 import { ACTIVE_PHASES, PHASES, isActive, isTerminal } from '../rollout/phases.js';
 import { bakeLeft, currentWave, type RolloutState, type WaveState } from '../rollout/state.js';
+import { loadRolloutState, stateIfValid } from '../rollout/state-schema.js';
 import { stageOf, type RollbackStage } from '../rollout/rollback.js';
 import { componentsFromConfig, componentStatuses, statusRulesFromConfig, type ComponentStatus } from '../status/status.js';
 import { listIncidentsOp, type IncidentView } from '../incidents/service.js';
@@ -103,7 +105,14 @@ export function waitsFor(s: RolloutState): string {
 }
 
 export function rolloutRow(rec: RolloutRecord): RolloutRow {
-  const s = rec.state as RolloutState;
+  let s: RolloutState;
+  try {
+    s = loadRolloutState(rec.state, rec.id);
+  } catch (e) {
+    // One rollout whose stored state does not load shows as such; the list goes on.
+    if (!(e instanceof EtapeError)) throw e;
+    return invalidRow(rec, e);
+  }
   const cur = currentWave(s) ?? s.waves[s.waves.length - 1];
   return {
     id: rec.id,
@@ -122,6 +131,27 @@ export function rolloutRow(rec: RolloutRecord): RolloutRow {
     waitsFor: waitsFor(s),
     stop: s.stop ?? null,
     pausedBy: s.pausedBy ?? null,
+  };
+}
+
+function invalidRow(rec: RolloutRecord, e: EtapeError): RolloutRow {
+  return {
+    id: rec.id,
+    service: rec.service,
+    version: rec.version,
+    fromVersion: null,
+    phase: rec.phase,
+    active: isActive(rec.phase),
+    wave: null,
+    waves: 0,
+    waveStatus: null,
+    bake: null,
+    createdBy: '',
+    createdAt: rec.createdAt,
+    updatedAt: rec.updatedAt,
+    waitsFor: `a person: ${e.message}`,
+    stop: null,
+    pausedBy: null,
   };
 }
 
@@ -354,7 +384,7 @@ function conditionOf(spec: RolloutState['gates'][string]): string {
 export async function rolloutDetail(src: DashboardSource, id: string): Promise<RolloutDetail | undefined> {
   const rec = await src.store.getRollout(id);
   if (!rec) return undefined;
-  const s = rec.state as RolloutState;
+  const s = loadRolloutState(rec.state, rec.id);
   const now = src.clock.now();
   const end = s.endedAt ?? s.completedAt ?? (isTerminal(rec.phase) ? rec.updatedAt : now);
   // Evidence up to a few seconds past the end: what the last decision saw, and the first answers after it.
@@ -581,8 +611,8 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
     const base = lastVerified.get(d.service);
     if (base) allowed.add(base);
     let expected = base ?? null;
-    if (r) {
-      const s = r.state as RolloutState;
+    const s = r && stateIfValid(r.state, r.id);
+    if (r && s) {
       const w = s.waves.find((x) => x.regions.includes(d.region));
       if (w) {
         rollout = { id: r.id, version: r.version, phase: r.phase, wave: w.index, waveStatus: w.status };

@@ -17,6 +17,7 @@ import type { GateKind } from '../gates/gate.js';
 import { applyCommand, type Command } from './commands.js';
 import { ACTIVE_PHASES } from './phases.js';
 import { newRolloutState, type RolloutState } from './state.js';
+import { loadRolloutState } from './state-schema.js';
 
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+:@/-]{0,127}$/;
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -171,7 +172,7 @@ export async function getRollout(store: Store, id: unknown): Promise<RolloutReco
 }
 
 export function stateOf(r: RolloutRecord): RolloutState {
-  return r.state as RolloutState;
+  return loadRolloutState(r.state, r.id);
 }
 
 /** Applies a person's command with the store's revision check, retrying when the controller saved in between. */

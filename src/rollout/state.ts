@@ -5,6 +5,7 @@ import type { Plan } from '../plan/types.js';
 import type { GateSpec } from '../gates/gate.js';
 import type { Verdict } from '../core/types.js';
 import { targetId } from '../core/types.js';
+import { STATE_SCHEMA } from './state-schema.js';
 import type { Phase, TargetStatus, WaveStatus } from './phases.js';
 
 export type DriverStep = 'deploy' | 'rollback' | 'force';
@@ -106,6 +107,8 @@ export interface StopReason {
 }
 
 export interface RolloutState {
+  /** The shape's version (STATE_SCHEMA in state-schema.ts); older ones are upgraded on load. */
+  schema?: number;
   id: string;
   service: string;
   version: string;
@@ -172,6 +175,7 @@ export function newRolloutState(input: NewRolloutInput): RolloutState {
     }
   }
   return {
+    schema: STATE_SCHEMA,
     id: input.id,
     service: input.plan.service,
     version: input.version,

@@ -2,7 +2,8 @@
 // and the text `etape rollout status` prints. Pure.
 import { formatDuration } from '../core/duration.js';
 import type { EventRecord, RolloutRecord } from '../store/store.js';
-import { bakeLeft, currentWave, type RolloutState } from './state.js';
+import { bakeLeft, currentWave } from './state.js';
+import { loadRolloutState } from './state-schema.js';
 import { stageOf, type RollbackStage } from './rollback.js';
 
 export interface RolloutSummary {
@@ -45,7 +46,7 @@ export interface RolloutSummary {
 const iso = (t: number) => new Date(t).toISOString();
 
 export function summarize(rec: RolloutRecord): RolloutSummary {
-  const s = rec.state as RolloutState;
+  const s = loadRolloutState(rec.state, rec.id);
   const cur = currentWave(s);
   return {
     id: rec.id,
