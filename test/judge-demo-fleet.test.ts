@@ -108,7 +108,9 @@ const gate = gateSchema.parse({
 async function decide(canary: Cell) {
   const client = new PrometheusClient({ baseUrl: prom!.url, timeoutMs: 5000 });
   const baseline = [cells['cell-1'], cells['cell-2']];
-  const deadline = Date.now() + 45_000;
+  // The judge is sequential: it decides once the canary has served enough requests, which on a loaded
+  // machine takes longer. The deadline is only a safety net, far beyond what a quiet machine needs.
+  const deadline = Date.now() + 150_000;
   for (;;) {
     const m = await measureJudge(client, gate, 'blob', [canary], baseline, start, Date.now());
     const o = m.observations[0];
