@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -97,6 +97,69 @@ test('etape serve stops when its SQLite file is deleted, saying why', { timeout:
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(
+  'etape serve on a read-only SQLite file: /healthz 503, and each part logs it once, then with backoff',
+  { timeout: 60_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'etape-readonly-'));
+    try {
+      const cfg = join(dir, 'etape.yaml');
+      const status = join(dir, 'status');
+      mkdirSync(status, { mode: 0o777 });
+      chmodSync(status, 0o777);
+      writeFileSync(cfg, JSON.stringify({ ...configSchemaInput(), statuspage: { out: status } }));
+      const db = join(dir, 'etape.db');
+      await (await openStore(db)).close();
+      // The file is read-only; its folder is not (SQLite may make its -wal and -shm files). Root writes any
+      // file, so as root serve runs as nobody.
+      chmodSync(db, 0o444);
+      chmodSync(dir, 0o777);
+      const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/run.ts', 'serve', '-c', cfg, '--store', db, '--listen', '127.0.0.1:0', '--no-probes'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, ETAPE_LOG_LEVEL: 'warn', ETAPE_LOG_FORMAT: 'json' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          ...asNobody,
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      try {
+        await until(() => out.includes('listening on') || child.exitCode !== null, 'serve to listen', 30_000);
+        const url = /listening on (\S+)/.exec(out)?.[1];
+        assert.ok(url, out);
+        await until(async () => (await fetch(`${url}/healthz`)).status === 503, '/healthz to answer 503');
+        const body = (await (await fetch(`${url}/healthz`)).json()) as { store: { error: string } };
+        assert.match(body.store.error, /readonly/);
+        // Every part that writes fails every round (the health check every 2 s, notifications every 1-2 s):
+        // over 6 s each says so at most at 0, 1, 3 s (backoff 1 s, 2 s, 4 s), not once per round.
+        await new Promise((r) => setTimeout(r, 6000));
+        const lines = out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { level: number; msg: string });
+        const errors = lines.filter((l) => l.level >= 50);
+        assert.ok(
+          errors.some((l) => l.msg === 'store: failing'),
+          out,
+        );
+        const byMsg = new Map<string, number>();
+        for (const l of errors) byMsg.set(l.msg, (byMsg.get(l.msg) ?? 0) + 1);
+        for (const [msg, n] of byMsg) assert.ok(n <= 4, `"${msg}" logged ${n} times in about 7 s`);
+      } finally {
+        child.kill('SIGTERM');
+        if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 function configSchemaInput() {
   return {

@@ -18,6 +18,7 @@ import { decideLine, LINE_STOP_ACTOR, type Hold, type LineDecision } from '../li
 import type { RolloutFootprint } from '../linestop/blame.js';
 import { ACTIVE_PHASES } from '../rollout/phases.js';
 import { command } from '../rollout/operations.js';
+import { BackoffLog } from '../store/health.js';
 import { activeFreezes, rolloutRegions } from '../rollout/freeze-operations.js';
 import type { RolloutState } from '../rollout/state.js';
 import { stateIfValid } from '../rollout/state-schema.js';
@@ -139,11 +140,13 @@ export class LineStop {
 
   start(): void {
     const every = Math.max(100, ms(this.opts.config.health.every));
+    const failures = new BackoffLog(this.log, 'line-stop: tick');
     const loop = () => {
       if (this.stopped) return;
       this.running = this.tick()
         .then(() => undefined)
-        .catch((e: unknown) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'line-stop: tick failed'))
+        .then(() => failures.ok())
+        .catch((e: unknown) => failures.failed(e))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(loop, every);
         });

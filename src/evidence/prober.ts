@@ -9,6 +9,7 @@ import { ms } from '../config/common.js';
 import type { FleetConfig } from '../config/fleet.js';
 import type { ProbeConfig, ServiceConfig } from '../config/service.js';
 import type { Store } from '../store/store.js';
+import { BackoffLog } from '../store/health.js';
 import { runProbe, targetVars, type TemplateVars } from './probe.js';
 
 /** One probe of one target. */
@@ -91,6 +92,11 @@ export class Prober {
   private readonly store: Pick<Store, 'recordObservations'>;
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** A store that cannot be written fails every flush: said once, then with backoff. */
+  private get storeFailures(): BackoffLog {
+    return (this.storeFailuresLog ??= new BackoffLog(this.log, 'prober: storing observations (kept buffered, retried)'));
+  }
+  private storeFailuresLog: BackoffLog | undefined;
   private readonly batchSize: number;
   private readonly flushEveryMs: number;
   private readonly maxBuffered: number;
@@ -202,9 +208,10 @@ export class Prober {
           await this.store.recordObservations(batch);
         } catch (e) {
           this.stats.storeErrors++;
-          this.log.warn({ err: (e as Error).message, buffered: this.buffer.length }, 'prober: could not store observations; will retry');
+          this.storeFailures.failed(Object.assign(e as Error, { buffered: this.buffer.length }));
           return;
         }
+        this.storeFailures.ok();
         this.buffer.splice(0, batch.length);
         this.stats.stored += batch.length;
       }

@@ -12,6 +12,7 @@ import type { EtapeConfig } from '../config/schema.js';
 import { signBody } from '../drivers/http.js';
 import { backoffDelay } from '../drivers/retry.js';
 import type { Store } from '../store/store.js';
+import { BackoffLog } from '../store/health.js';
 import type { MessageRecord } from '../store/notifications.js';
 import type { EmailPayload, WebhookPayload } from './messages.js';
 
@@ -129,13 +130,16 @@ export class Deliverer {
   }
 
   start(): void {
+    const failures = new BackoffLog(this.log, 'notification delivery');
     this.loop ??= (async () => {
       while (!this.ac.signal.aborted) {
         let n = 0;
         try {
           n = await this.runOnce();
+          failures.ok();
         } catch (e) {
-          this.log.error({ err: e }, 'notification delivery round failed; trying again');
+          // A store that cannot be written fails every round: said once, then with backoff.
+          failures.failed(e);
         }
         if (n === 0 && !this.ac.signal.aborted) await this.pause(this.o.pollMs ?? 1000);
       }
@@ -147,6 +151,7 @@ export class Deliverer {
       const ac = new AbortController();
       const done = () => {
         this.wake = undefined;
+        this.ac.signal.removeEventListener('abort', done);
         ac.abort();
         resolve();
       };

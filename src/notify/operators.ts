@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { EventRecord, Store } from '../store/store.js';
 import type { NewMessage } from '../store/notifications.js';
+import { BackoffLog } from '../store/health.js';
 import { announcementEmail, webhookBody, type Announcement, type WebhookPayload } from './messages.js';
 
 const CURSOR = 'operators';
@@ -137,12 +138,14 @@ export class OperatorNotifier {
   }
 
   start(): void {
+    const failures = new BackoffLog(this.log, 'operator notifications');
     this.loop ??= (async () => {
       while (!this.ac.signal.aborted) {
         try {
           await this.runOnce();
+          failures.ok();
         } catch (e) {
-          this.log.error({ err: e }, 'operator notifications: reading events failed; trying again');
+          failures.failed(e);
         }
         await this.o.clock.sleep(this.o.pollMs ?? 2000, this.ac.signal);
       }

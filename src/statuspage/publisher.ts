@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { IncidentRecord, NewEvent, Store } from '../store/store.js';
+import { BackoffLog } from '../store/health.js';
 import { DAY_MS } from '../sla/availability.js';
 import { availabilityEvidence, seriesOptionsFromConfig } from '../sla/from-store.js';
 import { MeasurementTracker, type MeasurementStarts } from '../sla/measurement.js';
@@ -404,9 +405,13 @@ export function startStatusPublisher(o: {
       return r;
     });
   };
-  const built = (r: StatusBuildReport, why: string) =>
+  // A build that keeps failing (a store that cannot be written) is said once, then with backoff.
+  const failures = new BackoffLog(log, 'status page build (the previous page stays published and will show its age)');
+  const built = (r: StatusBuildReport, why: string) => {
+    failures.ok();
     log.debug({ why, written: r.write.written, files: r.write.files, ms: r.ms, status: r.headline.status }, 'status page built');
-  const failed = (e: unknown) => log.error({ err: e }, 'status page build failed; the previous page stays published and will show its age');
+  };
+  const failed = (e: unknown) => failures.failed(e);
 
   // Publish on change, debounced: one build per burst, started after any build in progress.
   const watch = new StatusChangeWatch(
