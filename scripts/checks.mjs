@@ -1,6 +1,6 @@
 // The static checks: ESLint (eslint.config.js: typescript-eslint without type information, and the purity
-// rules of the decision core), the prettier format check, and knip (knip.json: files and exports that
-// nothing uses).
+// rules of the decision core), the prettier format check, madge (no runtime import cycles in src) and knip
+// (knip.json: files and exports that nothing uses).
 // They run side by side with caches under node_modules/.cache, so a second run only looks at what changed.
 //   node scripts/checks.mjs        all of them (npm run lint); exit 1 when any fails
 // scripts/test.mjs runs them before the tests (npm test and --fast alike).
@@ -22,6 +22,13 @@ export const CHECKS = [
     command: bin('prettier'),
     args: ['--check', '--cache', '--cache-strategy', 'content', '--log-level', 'warn', ...SOURCES],
     hint: 'run `npm run format` to fix',
+  },
+  {
+    // Runtime import cycles (type-only imports are erased and do not count: .madgerc).
+    name: 'cycles',
+    command: bin('madge'),
+    args: ['--circular', '--no-spinner', '--extensions', 'ts', '--ts-config', 'tsconfig.json', 'src'],
+    hint: 'break the cycle: move what both sides need into a module of its own',
   },
   { name: 'knip', command: bin('knip'), args: ['--no-progress'], hint: 'knip.json: delete what nothing uses, or stop exporting it' },
 ];
