@@ -154,22 +154,19 @@ test('a judge still inconclusive (too few data) at the end of the bake pauses th
 });
 
 test('with inconclusive: fail, or before the bake time is over, an inconclusive judge does not pause', () => {
-  const sim = new Sim({
-    plan: twoWaves(),
-    gates: [judgeWith('fail')],
-    probe: (_id, version) =>
-      version === 'v2' ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: 0.3, detail: 'too few data' } : undefined,
-  });
+  const tooFew = (action: 'pause' | 'fail') =>
+    new Sim({
+      plan: twoWaves(),
+      gates: [judgeWith(action)],
+      probe: (_id, version) =>
+        version === 'v2' ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: 0.3, detail: 'too few data' } : undefined,
+    });
+  const sim = tooFew('fail');
   sim.run({ maxMs: 30 * MIN });
   assert.equal(sim.eventsOf('rollout.paused').length, 0);
   assert.equal(sim.state.phase, 'running', 'the evidence side records `fail` for this action; decide does not invent it');
 
-  const early = new Sim({
-    plan: twoWaves(),
-    gates: [judgeWith('pause')],
-    probe: (_id, version) =>
-      version === 'v2' ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: 0.3, detail: 'too few data' } : undefined,
-  });
+  const early = tooFew('pause');
   early.run({ maxMs: 8 * MIN });
   assert.equal(early.state.phase, 'running', 'not paused before the bake time is over');
 });
