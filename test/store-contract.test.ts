@@ -448,6 +448,24 @@ function contract(backend: Backend): void {
       assert.ok(await store.acquireLease('other', 'b', 1000), 'leases are independent by name');
     });
 
+    it('liveLeases: the unexpired leases with a prefix, by the store clock', async () => {
+      const p = `member-${Math.random().toString(36).slice(2, 8)}:`;
+      await store.acquireLease(`${p}b`, 'b', 60_000);
+      await store.acquireLease(`${p}a`, 'a', 60_000);
+      const short = (await store.acquireLease(`${p}c`, 'c', 200))!;
+      await store.acquireLease(`x${p}d`, 'd', 60_000);
+      assert.deepEqual(
+        (await store.liveLeases(p)).map((l) => l.holder),
+        ['a', 'b', 'c'],
+      );
+      while ((await store.now()) < short.until) await new Promise((r) => setTimeout(r, 20));
+      await store.releaseLease(`${p}b`, 'b');
+      assert.deepEqual(
+        (await store.liveLeases(p)).map((l) => l.holder),
+        ['a'],
+      );
+    });
+
     it('leases from two connections at once: exactly one holder', async () => {
       const s2 = await second();
       for (let i = 0; i < 10; i++) {

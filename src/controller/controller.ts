@@ -652,6 +652,7 @@ export class Controller {
       target: a.target,
       version: a.version,
       fromVersion: a.fromVersion,
+      leaseToken: fence.token,
       arm: (attemptMs) => this.arm(a.rolloutId, a.key, attemptMs),
       onSpawn: (pgid) => {
         const place = processPlace();

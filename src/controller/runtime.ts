@@ -13,6 +13,7 @@ import { Prober, probeChecks } from '../evidence/prober.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { metricRunners } from './metric-runners.js';
 import { healthProbeChecks, LineStop } from './line-stop.js';
+import { Membership, ownerOf } from './membership.js';
 
 export interface RuntimeSettings {
   /** The probe runner writes to the store once this many observations wait… */
@@ -40,6 +41,11 @@ export interface RuntimeOptions {
   driverFor?: ControllerOptions['driverFor'];
   /** Settings a user chose; the rest are DEFAULT_RUNTIME_SETTINGS. */
   settings?: Partial<RuntimeSettings>;
+  /**
+   * Share the probes with the other servers on this store (`etape serve`): each target is probed by the one
+   * live member that rendezvous hashing gives it. Default false: this process probes every target.
+   */
+  shareProbes?: boolean;
   /** Hooks the controller calls (the store's health, metrics). */
   hooks?: Pick<ControllerOptions, 'onError' | 'onLease' | 'onDriverCall' | 'onReconcile'>;
   /**
@@ -62,6 +68,8 @@ export interface Runtime {
   lineStop: LineStop;
   /** The probe runner (undefined with `probes: false`). */
   prober?: Prober;
+  /** The live servers the probes are shared with (with `shareProbes`). */
+  membership?: Membership;
   settings: RuntimeSettings;
   /** Starts the controller with its probe and metric runners. */
   start(): void;
@@ -96,6 +104,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
   let sink: Pick<Store, 'recordObservations'> = store;
   const toSink: Pick<Store, 'recordObservations'> = { recordObservations: (o) => sink.recordObservations(o) };
   const prober = opts.probes === false ? undefined : newProber(config, toSink, { clock, log, settings });
+  const allChecks = [...probeChecks(config), ...healthProbeChecks(config)];
   const runners = metricRunners({ config, store, clock, log, sink: () => sink });
   // The line-stop nudges the controller when holds or rollouts change; the controller asks it for holds.
   let nudge: () => void = () => undefined;
@@ -133,16 +142,37 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
       }
     : recorded;
   nudge = () => controller.nudge({ relist: true });
+  // Every probe of one target goes to the same member, so a target is probed once between the servers.
+  const membership =
+    prober && opts.shareProbes
+      ? new Membership({
+          store,
+          holder: controller.holder,
+          leaseMs: settings.leaseMs,
+          log,
+          onChange: (members) => {
+            const mine = allChecks.filter(
+              (c) => ownerOf(`${c.target.service}/${c.target.region}/${c.target.cell}`, members) === controller.holder,
+            );
+            log.info({ members: members.length, checks: mine.length, of: allChecks.length }, 'probes shared among the live servers');
+            prober.setChecks(mine);
+          },
+        })
+      : undefined;
+  if (membership) prober!.setChecks([]);
   return {
     controller,
     lineStop,
     prober,
+    membership,
     settings,
     start: () => {
       controller.start();
       lineStop.start();
+      void membership?.start();
     },
     stop: async (o) => {
+      await membership?.stop();
       await lineStop.stop();
       await controller.stop(o);
     },

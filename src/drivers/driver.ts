@@ -13,6 +13,11 @@ export interface DriverCall {
   /** The version it ran before (for deploy) or is leaving (for rollback/force). */
   fromVersion?: string;
   /**
+   * The lease token of the controller's holding that makes the call: it grows with every new holder, so a
+   * target that keeps the greatest token it has seen can refuse a call from a holder that lost the lease.
+   */
+  leaseToken?: number;
+  /**
    * Asked before each attempt, with how long that attempt may run at most (timeout and kill grace), ms. It
    * proves in the store that this controller still holds the rollout's lease and makes the lease outlive the
    * attempt; it answers the local epoch time by which the attempt must be over, or undefined: start nothing

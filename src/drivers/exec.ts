@@ -104,6 +104,7 @@ export function callVariables(
     ETAPE_FROM_VERSION: call.fromVersion ?? '',
     ETAPE_IDEMPOTENCY_KEY: call.key,
     ETAPE_ROLLOUT_ID: call.rolloutId,
+    ETAPE_LEASE_TOKEN: call.leaseToken === undefined ? '' : String(call.leaseToken),
   };
   for (const [k, v] of Object.entries(extra)) {
     const name = k.toUpperCase().replace(/[^A-Z0-9_]/g, '_');

@@ -104,7 +104,7 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
   }
   const secretKey = secret;
 
-  async function post(body: Omit<WebhookBody, 'timestamp'>, signal?: AbortSignal): Promise<Attempt> {
+  async function post(body: Omit<WebhookBody, 'timestamp'>, signal?: AbortSignal, leaseToken?: number): Promise<Attempt> {
     const full: WebhookBody = { ...body, timestamp: Math.floor(clock.now() / 1000) };
     const raw = JSON.stringify(full);
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -118,6 +118,7 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
           'x-etape-signature': signBody(secretKey, raw),
           'x-etape-timestamp': String(full.timestamp),
           'idempotency-key': body.key,
+          ...(leaseToken !== undefined ? { 'x-etape-lease-token': String(leaseToken) } : {}),
         },
         body: raw,
         signal: both,
@@ -163,7 +164,7 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
       signal,
       // A webhook attempt starts only under a lease that outlives its timeout.
       arm: call.arm && (() => call.arm!(timeoutMs + 100)),
-      attempt: () => post(body, signal),
+      attempt: () => post(body, signal, call.leaseToken),
       retryable: (r) => r.retry,
       output: (r) => (r.body ? trimOutput(r.body) : undefined),
     });

@@ -137,6 +137,11 @@ export class Prober {
     if (opts.checks) for (const c of opts.checks) this.checks.set(checkId(c), c);
   }
 
+  /** The ids of the checks this prober runs (checkId). */
+  get checkIds(): string[] {
+    return [...this.checks.keys()];
+  }
+
   get isRunning(): boolean {
     return this.started;
   }

@@ -10,8 +10,10 @@ import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
-import type { IncidentRecord, NewEvent, Store } from '../store/store.js';
+import type { Fence, IncidentRecord, NewEvent, Store } from '../store/store.js';
 import { BackoffLog } from '../store/health.js';
+import { EtapeError } from '../core/errors.js';
+import { Elected } from '../controller/membership.js';
 import { DAY_MS } from '../sla/availability.js';
 import { availabilityEvidence, seriesOptionsFromConfig } from '../sla/from-store.js';
 import { MeasurementTracker, type MeasurementStarts } from '../sla/measurement.js';
@@ -39,6 +41,8 @@ export interface StatusBuildOptions {
   notifier?: Notifier;
   /** Replaces the store-backed history (tests, benchmarks). */
   history?: HistorySource;
+  /** With several servers: the publisher's holding; the site is written and published only while it is current. */
+  fence?: () => Fence | undefined;
 }
 
 export interface StatusBuildReport {
@@ -161,6 +165,8 @@ export class StatusBuilder {
     const interval = ms(config.statuspage.buildEvery);
     const got = await store.acquireLease('statuspage.incidents', this.holder, Math.max(60_000, 4 * interval));
     if (!got) return { incidents, actions: [] };
+    // The rules' writes carry this holding: a builder that lost it (paused, then woken) changes nothing.
+    const fence: Fence = { lease: 'statuspage.incidents', holder: this.holder, token: got.token };
     this.tracks ??= await this.loadTracks();
     if (!this.gateCursorReady) {
       this.gateCursorReady = true;
@@ -181,24 +187,27 @@ export class StatusBuilder {
     const by = new Map(incidents.map((i) => [i.id, i]));
     const actions: StatusBuildReport['actions'] = [];
     for (const a of decision.actions) {
-      await store.saveIncident(a.incident);
+      await store.saveIncident(a.incident, fence);
       const type = a.kind === 'open' ? 'incident.opened' : a.kind === 'resolve' ? 'incident.resolved' : 'incident.updated';
-      await store.appendEvents([
-        {
-          rolloutId: typeof a.incident.data.rolloutId === 'string' ? a.incident.data.rolloutId : null,
-          at: now,
-          actor: 'etape',
-          type,
-          data: {
-            id: a.incident.id,
-            kind: a.incident.kind,
-            status: a.incident.status,
-            impact: a.incident.impact,
-            components: a.incident.components,
-            why: a.why,
+      await store.appendEvents(
+        [
+          {
+            rolloutId: typeof a.incident.data.rolloutId === 'string' ? a.incident.data.rolloutId : null,
+            at: now,
+            actor: 'etape',
+            type,
+            data: {
+              id: a.incident.id,
+              kind: a.incident.kind,
+              status: a.incident.status,
+              impact: a.incident.impact,
+              components: a.incident.components,
+              why: a.why,
+            },
           },
-        },
-      ]);
+        ],
+        fence,
+      );
       this.log.info({ incident: a.incident.id, why: a.why, status: a.incident.status }, `automatic ${type}`);
       this.notifier.notify(incidentNotification(type, a.incident, config.statuspage.url));
       by.set(a.incident.id, a.incident);
@@ -213,6 +222,7 @@ export class StatusBuilder {
           type: 'component.status_changed',
           data: { ...this.tracks![c.id], id: c.id, from: c.from, reason: c.reason },
         })),
+        fence,
       );
       // The first sight of a component is not a change worth telling subscribers about.
       for (const c of decision.componentChanges) if (c.from !== null) this.notifier.notify(componentNotification(c));
@@ -312,6 +322,8 @@ export class StatusBuilder {
       signupBaseUrl: config.notifications.email?.publicUrl,
     });
     const files = renderSite(model, this.state);
+    if (this.o.fence && !this.o.fence())
+      throw new EtapeError('store.fenced', 'this server no longer publishes the status page: another server holds statuspage.publisher');
     const write = await writeSite(this.outDir, files, now, this.state, ms(sp.staleAfter) / 2);
     const report: StatusBuildReport = {
       at: now,
@@ -359,6 +371,9 @@ export function runPublish(
   });
 }
 
+/** The lease whose holder builds and publishes the status page when several servers share a store. */
+export const PUBLISHER_LEASE = 'statuspage.publisher';
+
 export interface StatusPublisher {
   /** Builds now (after any build in progress) and returns its report. */
   buildNow(): Promise<StatusBuildReport>;
@@ -389,12 +404,37 @@ export function startStatusPublisher(o: {
   debounceMs?: number;
   outDir?: string;
   notifier?: Notifier;
+  /**
+   * Several servers on one store: only the one holding the `statuspage.publisher` lease (for `leaseMs`,
+   * renewed every fifth of it) builds and publishes; another takes over within the lease time after it stops.
+   */
+  elect?: { holder: string; leaseMs: number };
 }): StatusPublisher {
   const log = o.log ?? silentLogger;
-  const builder = new StatusBuilder({ store: o.store, config: o.config, clock: o.clock, log, outDir: o.outDir, notifier: o.notifier });
+  let wake: AbortController | undefined;
+  const elected = o.elect
+    ? new Elected({
+        store: o.store,
+        lease: PUBLISHER_LEASE,
+        holder: o.elect.holder,
+        leaseMs: o.elect.leaseMs,
+        log,
+        onGain: () => wake?.abort(),
+      })
+    : undefined;
+  const builder = new StatusBuilder({
+    store: o.store,
+    config: o.config,
+    clock: o.clock,
+    log,
+    outDir: o.outDir,
+    notifier: o.notifier,
+    ...(elected ? { fence: () => elected.fence() } : {}),
+  });
   const interval = o.intervalMs ?? ms(o.config.statuspage.buildEvery);
   const debounceMs = o.debounceMs ?? DEFAULT_DEBOUNCE_MS;
   const ac = new AbortController();
+  elected?.start();
   let last: StatusBuildReport | undefined;
   let chain: Promise<unknown> = Promise.resolve();
   const once = (): Promise<StatusBuildReport> => {
@@ -411,7 +451,11 @@ export function startStatusPublisher(o: {
     failures.ok();
     log.debug({ why, written: r.write.written, files: r.write.files, ms: r.ms, status: r.headline.status }, 'status page built');
   };
-  const failed = (e: unknown) => failures.failed(e);
+  const failed = (e: unknown) => {
+    // Another server took the publisher's lease: not a failure of the build.
+    if (e instanceof EtapeError && e.code === 'store.fenced') log.warn(e.message);
+    else failures.failed(e);
+  };
 
   // Publish on change, debounced: one build per burst, started after any build in progress.
   const watch = new StatusChangeWatch(
@@ -433,7 +477,8 @@ export function startStatusPublisher(o: {
     });
   let pending: { timer: NodeJS.Timeout; why: string } | undefined;
   const soon = (why: string) => {
-    if (ac.signal.aborted || pending) return;
+    // With several servers only the publisher builds; a change seen by another is published at its next timed build.
+    if (ac.signal.aborted || pending || (elected && !elected.fence())) return;
     const timer = setTimeout(() => {
       pending = undefined;
       once().then((r) => built(r, why), failed);
@@ -443,12 +488,17 @@ export function startStatusPublisher(o: {
 
   const loop = (async () => {
     while (!ac.signal.aborted) {
-      try {
-        built(await once(), 'heartbeat');
-      } catch (e) {
-        failed(e);
+      if (!elected || elected.fence()) {
+        try {
+          built(await once(), 'heartbeat');
+        } catch (e) {
+          failed(e);
+        }
       }
-      await o.clock.sleep(interval, ac.signal);
+      // A server that takes the publisher's lease builds at once (onGain ends this sleep).
+      wake = new AbortController();
+      await o.clock.sleep(interval, AbortSignal.any([ac.signal, wake.signal]));
+      wake = undefined;
     }
   })();
   return {
@@ -476,6 +526,7 @@ export function startStatusPublisher(o: {
       await loop;
       await chain;
       await builder.close();
+      await elected?.stop();
     },
   };
 }

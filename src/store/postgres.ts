@@ -628,17 +628,31 @@ export class PostgresStore implements Store {
     return res.rows[0] ? { ...res.rows[0] } : undefined;
   }
 
+  async liveLeases(prefix: string): Promise<LeaseGrant[]> {
+    const res = await this.query<LeaseGrant>(
+      `SELECT name, holder, until, token FROM leases WHERE starts_with(name, $1) AND until > ${DB_NOW} ORDER BY name`,
+      [prefix],
+    );
+    return res.rows.map((r) => ({ ...r }));
+  }
+
   async now(): Promise<number> {
     return (await this.query<{ now: number }>(`SELECT ${DB_NOW} AS now`)).rows[0].now;
   }
 
-  async saveIncident(i: IncidentRecord): Promise<void> {
-    await this.query(
-      `INSERT INTO incidents (id, kind, status, is_open, created_at, updated_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+  async saveIncident(i: IncidentRecord, fence?: Fence): Promise<void> {
+    const sql = `INSERT INTO incidents (id, kind, status, is_open, created_at, updated_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
        ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, status = EXCLUDED.status, is_open = EXCLUDED.is_open,
-         created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, record = EXCLUDED.record`,
-      [i.id, i.kind, i.status, isOpenIncident(i), i.createdAt, i.updatedAt, toJson(i)],
-    );
+         created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, record = EXCLUDED.record`;
+    const args = [i.id, i.kind, i.status, isOpenIncident(i), i.createdAt, i.updatedAt, toJson(i)];
+    if (!fence) {
+      await this.query(sql, args);
+      return;
+    }
+    await this.tx(async (c) => {
+      await this.checkFence(c, fence);
+      await c.query(sql, args);
+    });
   }
 
   async getIncident(id: string): Promise<IncidentRecord | undefined> {

@@ -493,11 +493,29 @@ export class SqliteStore implements Store {
     return row ? { ...row } : undefined;
   }
 
+  async liveLeases(prefix: string): Promise<LeaseGrant[]> {
+    const rows = this.prepare('SELECT name, holder, until, token FROM leases WHERE substr(name, 1, ?) = ? AND until > ? ORDER BY name').all(
+      prefix.length,
+      prefix,
+      this.clock.now(),
+    ) as LeaseGrant[];
+    return rows.map((r) => ({ ...r }));
+  }
+
   async now(): Promise<number> {
     return this.clock.now();
   }
 
-  async saveIncident(i: IncidentRecord): Promise<void> {
+  async saveIncident(i: IncidentRecord, fence?: Fence): Promise<void> {
+    if (fence) {
+      this.write(() => {
+        this.checkFence(fence);
+        this.saveIncidentSync(i);
+      });
+    } else this.saveIncidentSync(i);
+  }
+
+  private saveIncidentSync(i: IncidentRecord): void {
     this.db
       .prepare(
         `INSERT INTO incidents (id, kind, status, is_open, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -220,11 +220,13 @@ export interface Store {
   releaseLease(name: string, holder: string): Promise<void>;
   /** The current holding of a lease, expired or not. */
   getLease(name: string): Promise<LeaseGrant | undefined>;
+  /** The leases whose name starts with `prefix` that have not run out (by the store's clock), by name. */
+  liveLeases(prefix: string): Promise<LeaseGrant[]>;
   /** The store's clock (ms since the epoch): what lease expiry and call deadlines are judged by. */
   now(): Promise<number>;
 
-  /** Inserts or replaces an incident (the whole record, timeline included). */
-  saveIncident(i: IncidentRecord): Promise<void>;
+  /** Inserts or replaces an incident (the whole record, timeline included); with a fence, only while that lease holding is current (else store.fenced). */
+  saveIncident(i: IncidentRecord, fence?: Fence): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;
   /** Newest first. `open`: not resolved/postmortem/completed. `since`: created or updated at or after. */
   listIncidents(filter?: { open?: boolean; kind?: 'incident' | 'maintenance'; since?: number; limit?: number }): Promise<IncidentRecord[]>;

@@ -77,6 +77,7 @@ export function registerServeCommand(program: Command): void {
         log,
         probes: opts.probes,
         settings: { leaseMs },
+        shareProbes: true,
         hooks: {
           onError: (e) => {
             metrics.storeErrors.inc();
@@ -114,8 +115,10 @@ export function registerServeCommand(program: Command): void {
       runtime.start();
       // The status page is rebuilt from the same evidence when a component's status changes (debounced) and
       // every statuspage.buildEvery, and published by statuspage.publish if set; the files it leaves behind
-      // outlive this process and say how old they are.
-      const publisher = opts.statusPage ? startStatusPublisher({ store, config, clock: systemClock, log }) : undefined;
+      // outlive this process and say how old they are. With several servers, only the elected one publishes.
+      const publisher = opts.statusPage
+        ? startStatusPublisher({ store, config, clock: systemClock, log, elect: { holder: controller.holder, leaseMs } })
+        : undefined;
       page.publisher = publisher;
       // Notifications: the outbox is sent in the background; operator events are read from the event log.
       const deliverer = new Deliverer({ store, config, clock: systemClock, log });
