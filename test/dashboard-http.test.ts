@@ -397,3 +397,54 @@ test('metric values are shown against their condition, and a judge look per metr
   assert.match(judged, /p99 latency \+\d+% \(98% CI \+\d+%…\+\d+%\)/, 'the p99 estimate and interval');
   await store.close();
 });
+
+test('force from the dashboard: a target whose rollback failed is forced inside its rollout; observed versions name their source', async () => {
+  const { store, clock, signIn, get, post, api, csrfOf } = await setup();
+  assert.equal((await api('POST', '/api/rollouts', { service: 'blob', version: 'v2', id: 'r-f' })).status, 201);
+  // The rollout as a failed rollback leaves it: r2/c1 could not be put back on v1.
+  const rec = (await store.getRollout('r-f'))!;
+  const s = structuredClone(rec.state) as import('../src/rollout/state.js').RolloutState;
+  for (const t of Object.values(s.targets))
+    if (t.wave <= 2) Object.assign(t, { status: 'rolled_back', backAt: clock.now(), provenBackAt: clock.now() });
+  Object.assign(s.targets['r2/c1'], {
+    status: 'failed',
+    provenBackAt: undefined,
+    lastError: 'force failed: exit 1',
+    attempts: { force: 3 },
+  });
+  s.phase = 'failed';
+  s.rollback = { startedAt: clock.now(), order: Object.keys(s.targets), round: 1 };
+  await store.saveRollout('r-f', rec.revision, { phase: 'failed', state: s, updatedAt: clock.now() }, [
+    { rolloutId: 'r-f', at: clock.now(), actor: 'controller', type: 'rollout.failed', data: {} },
+  ]);
+  await store.recordObservations([
+    { service: 'blob', region: 'r2', cell: 'c1', source: 'etape:observe', at: clock.now(), verdict: 'pass', version: 'v2', detail: 'v2' },
+    { service: 'blob', region: 'r1', cell: 'c1', source: 'http', at: clock.now(), verdict: 'pass', version: 'v1', detail: 'HTTP 200' },
+  ]);
+  clock.advance(1000);
+
+  const op = await signIn(OP);
+  const page = await get('/ui/rollouts/r-f', op.cookie);
+  assert.match(page.html, /data-target="r2\/c1"[\s\S]*?v2<span class="detail"> \(driver observe\)/, 'observed by the driver');
+  assert.match(page.html, /data-target="r1\/c1"[\s\S]*?v1<span class="detail"> \(probe http\)/, 'observed by a probe');
+  const link = /href="(\/ui\/rollouts\/r-f\/confirm\/force\?target=[^"]+)"/.exec(page.html);
+  assert.ok(link, 'a force button for the failed target');
+  const confirm = await get(link[1].replace(/&amp;/g, '&'), op.cookie);
+  assert.match(confirm.html, /Force target r2\/c1 of rollout r-f to v1/);
+  const done = await post('/ui/rollouts/r-f/actions/force', op.cookie, { csrf: csrfOf(confirm.html), target: 'r2/c1' });
+  assert.equal(done.status, 303, done.html);
+  const after = await api('GET', '/api/rollouts/r-f');
+  assert.equal(after.json.phase, 'rolling_back');
+  const events = (await api('GET', '/api/rollouts/r-f/events')).json.events as { type: string; actor: string; data: unknown }[];
+  const asked = events.find((e) => e.type === 'target.force_requested')!;
+  assert.equal(asked.actor, 'api:ops');
+  assert.deepEqual(asked.data, { target: 'r2/c1', version: 'v1' });
+  // Through the API too: a target that is not failed is refused, with why.
+  const refused = await api('POST', `/api/rollouts/r-f/targets/${encodeURIComponent('r1/c1')}/force`, {});
+  assert.equal(refused.status, 409);
+  assert.match(JSON.stringify(refused.json), /only a target whose rollback failed is forced/);
+
+  const viewer = await signIn(VIEW);
+  assert.doesNotMatch((await get('/ui/rollouts/r-f', viewer.cookie)).html, /confirm\/force/, 'a viewer sees no force button');
+  await store.close();
+});

@@ -234,6 +234,10 @@ const startBody = z.strictObject({
   rollbackOnHalt: z.boolean().optional(),
 });
 const reasonBody = z.strictObject({ reason: z.string().max(1000, 'the reason may be at most 1000 characters').optional() });
+const forceBody = z.strictObject({
+  version: nameField('version'),
+  reason: z.string().max(1000, 'the reason may be at most 1000 characters').optional(),
+});
 const approveBody = z.strictObject({
   wave: z.number({ error: 'give the wave as a number' }).int('wave must be a whole number').min(1, 'wave must be 1 or more').optional(),
 });
@@ -298,5 +302,23 @@ function registerRolloutRoutes(app: ApiApp, ctx: ApiContext, opsCtx: ops.Operati
   });
   write('abort', async (c, id) => ops.abortRollout(opsCtx, id, c.get('actor'), (await ctx.body(c, reasonBody)).reason));
   write('retry', async (c, id) => ops.retryRollout(opsCtx, id, c.get('actor')));
+  app.post('/api/rollouts/:id/targets/:target/force', async (c) => {
+    const id = c.req.param('id');
+    await ops.getRollout(ctx.store, id);
+    const rec = await ops.forceRolloutTarget(opsCtx, id, c.req.param('target'), c.get('actor'), (await ctx.body(c, reasonBody)).reason);
+    onChange(id);
+    return c.json(summarize(rec));
+  });
+  app.post('/api/services/:service/targets/:target/force', async (c) => {
+    const b = await ctx.body(c, forceBody);
+    const r = await ops.forceTarget(opsCtx, {
+      service: c.req.param('service'),
+      target: c.req.param('target'),
+      ...b,
+      actor: c.get('actor'),
+    });
+    onChange(r.rollout.id);
+    return c.json(summarize(r.rollout), r.via === 'force' ? 201 : 200);
+  });
   write('approve', async (c, id) => ops.approveWave(opsCtx, id, c.get('actor'), (await ctx.body(c, approveBody)).wave));
 }

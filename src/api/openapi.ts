@@ -29,6 +29,14 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Schema) => ({ 'application/json': { schema } });
 const idParam = { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' }, description: 'Rollout id' };
 
+const targetParam = {
+  name: 'target',
+  in: 'path' as const,
+  required: true,
+  schema: { type: 'string' },
+  description: 'Target `region/cell`, URL-encoded (`eu-west%2Fc1`)',
+};
+
 const errors = {
   '400': { description: 'Bad input; `error.problems[].path` names the field', content: json(ref('Error')) },
   '401': { description: 'No valid bearer token', content: json(ref('Error')) },
@@ -138,6 +146,44 @@ export function openApiDocument(): OpenApiDocument {
         'A failed rollback: roll back again whatever is not back yet (pair-safe order)',
         undefined,
       ),
+      '/api/rollouts/{id}/targets/{target}/force': {
+        post: {
+          summary:
+            'Force a target whose rollback failed back to its last verified version, inside the rollout (kill and restart, pair-safe, proven like any rollback)',
+          operationId: 'forceRolloutTarget',
+          tags: ['rollouts'],
+          parameters: [idParam, targetParam],
+          requestBody: { required: false, content: json(ref('Reason')) },
+          responses: {
+            '200': { description: 'The rollout after the command (rolling_back)', content: json(ref('Rollout')) },
+            ...errors,
+            '404': { description: 'No rollout with this id, or no such target in it', content: json(ref('Error')) },
+            '409': { description: 'The rollout is not rolling back or failed, or the target is not failed', content: json(ref('Error')) },
+          },
+        },
+      },
+      '/api/services/{service}/targets/{target}/force': {
+        post: {
+          summary:
+            'Force one target of a service to a version it ran before (kill and restart by the driver, proven like any deploy): inside the rollout whose rollback failed on it, else as a force rollout of the one target',
+          operationId: 'forceTarget',
+          tags: ['rollouts'],
+          parameters: [
+            { name: 'service', in: 'path', required: true, schema: { type: 'string' }, description: 'Service name' },
+            targetParam,
+          ],
+          requestBody: { required: true, content: json(ref('ForceTarget')) },
+          responses: {
+            '200': { description: 'Forced inside the rollout whose rollback failed on it', content: json(ref('Rollout')) },
+            '201': { description: 'A new force rollout of the one target (phase pending)', content: json(ref('Rollout')) },
+            ...errors,
+            '409': {
+              description: 'The service has an active rollout: nothing else changes it until that ends',
+              content: json(ref('Error')),
+            },
+          },
+        },
+      },
       '/api/rollouts/{id}/approve': command('approve', 'Approve a wave (default: the current one)', {
         type: 'object',
         additionalProperties: false,
@@ -177,6 +223,18 @@ export function openApiDocument(): OpenApiDocument {
           },
         },
         Reason: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 1000 } } },
+        ForceTarget: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['version'],
+          properties: {
+            version: {
+              type: 'string',
+              description: 'A version the service ran before (its initial version, or one a rollout verified or left)',
+            },
+            reason: { type: 'string', maxLength: 1000 },
+          },
+        },
         Event: {
           type: 'object',
           required: ['seq', 'rolloutId', 'at', 'actor', 'type', 'data'],

@@ -489,8 +489,10 @@ export class Controller {
 
   private async evidence(state: RolloutState, now: number): Promise<Observation[]> {
     const specs = Object.values(state.gates).filter((g) => g.kind !== 'approval');
-    if (specs.length === 0) return [];
+    // Without gates the versions targets report still prove a deploy (I9): a force has no gates.
+    if (specs.length === 0 && !state.versionCheck) return [];
     const need = Math.max(
+      0,
       ...specs.map((g) => Math.max(g.freshForMs, g.intervalMs * ((g.failAfter ?? g.failureLimit + 1) + g.consecutiveErrorLimit + 2))),
     );
     const window = Math.max(this.opts.evidenceWindowMs ?? 15 * 60_000, need);

@@ -3,7 +3,7 @@
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
 import { EtapeError } from '../core/errors.js';
-import type { Observation, Verdict } from '../core/types.js';
+import { OBSERVE_SOURCE, type Observation, type Verdict } from '../core/types.js';
 import { ms } from '../config/common.js';
 import type { EtapeConfig } from '../config/schema.js';
 import { buildFleet } from '../fleet/fleet.js';
@@ -14,6 +14,7 @@ import { stageOf, type RollbackStage } from '../rollout/rollback.js';
 import { componentsFromConfig, componentStatuses, statusRulesFromConfig, type ComponentStatus } from '../status/status.js';
 import { listIncidentsOp, type IncidentView } from '../incidents/service.js';
 import { activeFreezes } from '../rollout/freeze-operations.js';
+import { lastVerifiedVersion } from '../rollout/operations.js';
 import { holdCovers, type Freeze } from '../linestop/line.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
 
@@ -241,9 +242,11 @@ export interface TargetView {
   status: string;
   /** The version this rollout means the target to run now. */
   intended: string | null;
-  /** The version the target says it runs (its newest probe answer), when known. */
+  /** The version the target says it runs (its newest probe answer or driver observation), when known. */
   observed: string | null;
   observedAt: number | null;
+  /** Which said so: a probe's name, or `etape:observe` (the driver's observe). */
+  observedBy: string | null;
   /** Observed differs from intended while nothing is in flight. */
   drift: boolean;
   lastProbe: ProbeView | null;
@@ -398,9 +401,11 @@ export async function rolloutDetail(src: DashboardSource, id: string): Promise<R
   const newest = new Map<string, Observation>();
   const newestVersion = new Map<string, Observation>();
   for (const o of latest) {
-    if (o.cell === null || !probeSources.has(o.source) || o.at >= windowEnd) continue;
+    // The driver's observations (`etape:observe`) say which version runs, but are no probe.
+    const observe = o.source === OBSERVE_SOURCE;
+    if (o.cell === null || (!observe && !probeSources.has(o.source)) || o.at >= windowEnd) continue;
     const key = `${o.region}/${o.cell}`;
-    if ((newest.get(key)?.at ?? -1) < o.at) newest.set(key, o);
+    if (!observe && (newest.get(key)?.at ?? -1) < o.at) newest.set(key, o);
     if (o.version !== undefined && (newestVersion.get(key)?.at ?? -1) < o.at) newestVersion.set(key, o);
   }
 
@@ -418,6 +423,7 @@ export async function rolloutDetail(src: DashboardSource, id: string): Promise<R
         intended,
         observed: ov?.version ?? null,
         observedAt: ov?.at ?? null,
+        observedBy: ov?.source ?? null,
         drift: settled && intended !== null && ov?.version !== undefined && ov.version !== intended,
         lastProbe: lp
           ? { at: lp.at, verdict: lp.verdict, latencyMs: lp.latencyMs ?? null, detail: lp.detail ?? null, source: lp.source }
@@ -585,10 +591,7 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
   const byId = new Map(states.map((c) => [c.id, c]));
   const active = await src.store.listRollouts({ phases: [...ACTIVE_PHASES] });
   const lastVerified = new Map<string, string | undefined>();
-  for (const svc of src.config.services) {
-    const done = await src.store.listRollouts({ service: svc.name, phases: ['completed'], limit: 1 });
-    lastVerified.set(svc.name, done[0]?.version ?? svc.initialVersion);
-  }
+  for (const svc of src.config.services) lastVerified.set(svc.name, await lastVerifiedVersion(src.store, svc));
   // Per service/region/cell: the newest version any observation reports.
   const cellVersion = new Map<string, { v: string; at: number }>();
   for (const o of latest) {

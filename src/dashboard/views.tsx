@@ -419,6 +419,9 @@ export function RolloutView(props: {
                 <td>{t.intended ?? '—'}</td>
                 <td class="observed">
                   {t.observed ?? 'unknown'}
+                  {t.observedBy ? (
+                    <span class="detail"> ({t.observedBy === 'etape:observe' ? 'driver observe' : `probe ${t.observedBy}`})</span>
+                  ) : null}
                   {t.drift ? (
                     <strong class="drift">
                       {' '}

@@ -1,4 +1,4 @@
-// What a person can ask of a rollout: pause, resume, abort, approve. Pure: state + command → state + events,
+// What a person can ask of a rollout: pause, resume, abort, approve, retry, force a target. Pure: state + command → state + events,
 // or an EtapeError that says why the command does not apply now.
 import { EtapeError } from '../core/errors.js';
 import type { NewEvent } from '../store/store.js';
@@ -10,7 +10,8 @@ export type Command =
   | { kind: 'resume' }
   | { kind: 'abort'; reason?: string }
   | { kind: 'approve'; wave?: number }
-  | { kind: 'retry' };
+  | { kind: 'retry' }
+  | { kind: 'force'; target: string; reason?: string };
 
 export function applyCommand(
   state: RolloutState,
@@ -81,6 +82,48 @@ export function applyCommand(
       s.rollback = { ...s.rollback, round: s.rollback.round + 1 };
       s.endedAt = undefined;
       go('rolling_back', { targets: again, round: s.rollback.round, retry: true });
+      break;
+    }
+    case 'force': {
+      // A target whose rollback failed is forced back to its last verified version, inside this rollout: it
+      // goes again as a down target (forcing it costs nothing), so the pair rule lets it go unless its
+      // partner region is being changed now, and it is proven back like any rollback (I2, I9).
+      const t = s.targets[cmd.target];
+      if (!t) {
+        const ids = Object.keys(s.targets);
+        throw new EtapeError('not_found', `rollout ${s.id} has no target ${cmd.target} (its targets: ${ids.join(', ')})`);
+      }
+      if (s.phase !== 'rolling_back' && !(s.phase === 'failed' && s.rollback)) throw refuse(`force ${cmd.target} of`);
+      if (t.status !== 'failed')
+        throw new EtapeError(
+          'conflict',
+          `cannot force ${t.id} of rollout ${s.id}: it is ${t.held ? 'held (its partner region is down; retry once the partner is back)' : t.status.replace('_', ' ')}, and only a target whose rollback failed is forced`,
+        );
+      if (t.fromVersion === undefined)
+        throw new EtapeError(
+          'conflict',
+          `cannot force ${t.id} of rollout ${s.id}: no last verified version is known for it; force it to a version with \`etape target force ${s.service} ${t.id} <version>\` once this rollout is over`,
+        );
+      t.status = 'deployed';
+      t.failing = true;
+      t.hung = true;
+      t.hungReason = `forced by ${actor}`;
+      t.waitReason = undefined;
+      t.backAt = undefined;
+      t.provenBackAt = undefined;
+      t.attemptBase = { ...t.attempts };
+      events.push({
+        rolloutId: s.id,
+        at: now,
+        actor,
+        type: 'target.force_requested',
+        data: { target: t.id, version: t.fromVersion, ...(cmd.reason ? { reason: cmd.reason } : {}) },
+      });
+      if (s.phase === 'failed') {
+        s.rollback = { ...s.rollback!, round: s.rollback!.round + 1 };
+        s.endedAt = undefined;
+        go('rolling_back', { targets: [t.id], round: s.rollback.round, force: true });
+      }
       break;
     }
     case 'approve': {

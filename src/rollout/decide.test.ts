@@ -374,3 +374,38 @@ test('rollout retry: a failed rollback goes again for what is not back, with key
   for (const id of ['r1/c1', 'r2/c1', 'r2/c2']) assert.equal(sim.versions.get(id), 'v1');
   assert.throws(() => sim.command({ kind: 'retry' }), /cannot retry/);
 });
+
+test('force a target inside a failed rollback: only that target is forced, by who asked, and the rollout ends rolled_back', () => {
+  let forceWorks = false;
+  const sim = new Sim({
+    plan: threeWaves(),
+    gates: [probeGateSpec()],
+    probe: (id, version) => (id === 'r2/c1' && version === 'v2' ? { verdict: 'fail', detail: 'HTTP 500' } : healthy()),
+    // Only r2/c1's way back fails, until the person forces it.
+    driver: (a) =>
+      a.kind === 'deploy' || a.target.region !== 'r2' || a.target.cell !== 'c1' || (a.kind === 'force' && forceWorks)
+        ? { ok: true, detail: 'ok' }
+        : { ok: false, detail: 'exit 1' },
+  });
+  sim.run();
+  assert.equal(sim.state.phase, 'failed');
+  assert.equal(sim.state.targets['r2/c1'].status, 'failed');
+  assert.throws(() => sim.command({ kind: 'force', target: 'r2/c2' }), /only a target whose rollback failed/);
+  assert.throws(() => sim.command({ kind: 'force', target: 'r9/c1' }), /has no target r9\/c1/);
+  forceWorks = true;
+  const before = sim.calls.length;
+  sim.command({ kind: 'force', target: 'r2/c1' }, 'api:ops');
+  assert.equal(sim.state.phase, 'rolling_back');
+  const asked = sim.events.find((e) => e.type === 'target.force_requested')!;
+  assert.equal(asked.actor, 'api:ops');
+  assert.deepEqual(asked.data, { target: 'r2/c1', version: 'v1' });
+  sim.run();
+  assert.equal(sim.state.phase, 'rolled_back');
+  const calls = sim.calls.slice(before);
+  assert.deepEqual(
+    calls.map((c) => `${c.kind}:${c.target.region}/${c.target.cell}:${c.version}`),
+    ['force:r2/c1:v1'],
+  );
+  assert.equal(sim.versions.get('r2/c1'), 'v1');
+  assert.equal(new Set(sim.calls.map((c) => c.key)).size, sim.calls.length, 'the force has a key of its own');
+});

@@ -112,7 +112,8 @@ export function decide(state: RolloutState, evidence: Evidence, now: number, lim
     const version = t.step === 'deploy' ? s.version : t.fromVersion;
     if (version === undefined) continue;
     ctx.actions.push({
-      kind: t.step,
+      // A force rollout deploys by the driver's force action (kill and restart).
+      kind: t.step === 'deploy' && s.force ? 'force' : t.step,
       key: t.key,
       rolloutId: s.id,
       target: { service: s.service, region: t.region, cell: t.cell },
@@ -159,7 +160,7 @@ function startStep(ctx: Ctx, t: TargetState, step: DriverStep, attempt: number, 
   t.step = step;
   t.attempt = attempt;
   t.attempts = { ...t.attempts, [step]: attempt };
-  t.key = idempotencyKey(ctx.s.id, t, step, attempt);
+  t.key = idempotencyKey(ctx.s.id, t, step === 'deploy' && ctx.s.force ? 'force' : step, attempt);
   t.status = step === 'deploy' ? 'deploying' : step === 'rollback' ? 'rolling_back' : 'forcing';
   emit(ctx, `target.${t.status}`, {
     target: t.id,
@@ -410,7 +411,8 @@ function advance(ctx: Ctx, observations: Observation[]): void {
     ctx.wake.push(freeze.end);
     return;
   }
-  const hold = ctx.holds.find((h) => holdCovers(h, s.service, w.regions));
+  // A force is a way out: a freeze or a failing region does not hold it.
+  const hold = s.force ? undefined : ctx.holds.find((h) => holdCovers(h, s.service, w.regions));
   if (hold) {
     // A freeze or a failing region (stop the line): the wave waits; the supervisor nudges when it lifts.
     if (w.heldBy !== hold.reason) {

@@ -1,5 +1,5 @@
 // Store-level operations on rollouts, shared by the CLI and the HTTP API: start, pause, resume, abort,
-// approve, and the reads behind `status` and `history`. Input is checked here; bad input is an EtapeError
+// approve, retry, force a target, and the reads behind `status` and `history`. Input is checked here; bad input is an EtapeError
 // naming the field, an unknown id is EtapeError('not_found').
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
@@ -65,11 +65,34 @@ async function defaultPlanner(config: EtapeConfig, service: string): Promise<Pla
   return planRollout(config, service);
 }
 
-/** The version the service last completed a rollout to, else the config's `initialVersion`. */
+const isForce = (r: RolloutRecord): boolean => (r.state as RolloutState).force === true;
+
+/** The version the service last completed a rollout to, else the config's `initialVersion` (a force is no release). */
 export async function lastVerifiedVersion(store: Store, service: ServiceConfig): Promise<string | undefined> {
+  return (await verifiedVersions(store, service)).version;
+}
+
+/**
+ * The service's last verified version, and the targets forced (`etape target force`) since its last completed
+ * rollout, each with the version it was forced to and proven on: their last verified version.
+ */
+export async function verifiedVersions(
+  store: Store,
+  service: ServiceConfig,
+): Promise<{ version: string | undefined; targets: Record<string, string> }> {
   const done = await store.listRollouts({ service: service.name, phases: ['completed'] });
-  done.sort((a, b) => b.updatedAt - a.updatedAt);
-  return done[0]?.version ?? service.initialVersion;
+  done.sort((a, b) => a.updatedAt - b.updatedAt);
+  let version = service.initialVersion;
+  let targets: Record<string, string> = {};
+  for (const r of done) {
+    if (!isForce(r)) {
+      version = r.version;
+      targets = {};
+      continue;
+    }
+    for (const id of Object.keys((r.state as RolloutState).targets)) targets[id] = r.version;
+  }
+  return { version, targets };
 }
 
 export function newRolloutId(service: string, now: number): string {
@@ -108,7 +131,8 @@ export async function startRollout(ctx: OperationsContext, input: StartInput): P
       `service ${service.name} already has rollout ${active[0].id} (${active[0].phase}); wait for it to end or abort it with \`etape rollout abort ${active[0].id}\``,
     );
   }
-  const fromVersion = await lastVerifiedVersion(ctx.store, service);
+  const verified = await verifiedVersions(ctx.store, service);
+  const fromVersion = verified.version;
   if (fromVersion === undefined && !driverObserves(service)) {
     // Nothing to roll back to and no way to learn it: a bad version would be stuck where it landed.
     throw new EtapeError(
@@ -129,6 +153,7 @@ export async function startRollout(ctx: OperationsContext, input: StartInput): P
     plan,
     version: input.version,
     fromVersion,
+    fromVersions: verified.targets,
     gates,
     createdAt: now,
     createdBy: input.actor,
@@ -235,3 +260,151 @@ export async function rolloutHistory(store: Store, id: string, opts: { afterSeq?
   await getRollout(store, id);
   return store.listEvents({ rolloutId: id, afterSeq: opts.afterSeq, limit: opts.limit });
 }
+
+export interface ForceInput {
+  service: string;
+  /** `region/cell`. */
+  target: string;
+  version: string;
+  actor: string;
+  reason?: string;
+}
+
+/** What `forceTarget` did: forced the target inside a rollout whose rollback failed on it, or started a force. */
+export interface ForceResult {
+  rollout: RolloutRecord;
+  /** `rollback`: inside the rollout that could not put it back; `force`: a new force rollout. */
+  via: 'rollback' | 'force';
+}
+
+/** Versions etape knows the service ran or was verified on: a force goes back to one of them, never to a new one. */
+async function knownVersions(store: Store, service: ServiceConfig): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (service.initialVersion) out.add(service.initialVersion);
+  for (const r of await store.listRollouts({ service: service.name })) {
+    const st = r.state as RolloutState;
+    if (r.phase === 'completed') out.add(r.version);
+    if (st.fromVersion) out.add(st.fromVersion);
+    for (const t of Object.values(st.targets)) if (t.fromVersion) out.add(t.fromVersion);
+  }
+  return out;
+}
+
+function parseTarget(ctx: Pick<OperationsContext, 'config'>, service: ServiceConfig, target: unknown): { region: string; cell: string } {
+  if (typeof target !== 'string' || !/^[^/]+\/[^/]+$/.test(target)) throw bad('target', 'give the target as region/cell, e.g. eu-west/c1');
+  const [region, cell] = target.split('/');
+  const inService = ctx.config.fleet.regions.filter((r) => service.regions === 'all' || service.regions.includes(r.id));
+  const r = inService.find((x) => x.id === region);
+  if (!r) {
+    const known = inService.map((x) => x.id);
+    throw bad(
+      'target',
+      `service ${service.name} runs in no region "${region}"${didYouMean(region, known)} (its regions: ${known.join(', ')})`,
+    );
+  }
+  if (!r.cells.some((c) => c.id === cell)) {
+    const known = r.cells.map((c) => c.id);
+    throw bad('target', `region ${region} has no cell "${cell}"${didYouMean(cell, known)} (its cells: ${known.join(', ')})`);
+  }
+  return { region, cell };
+}
+
+/**
+ * `etape target force <service> <region/cell> <version>` (operator): kills and restarts one target on a
+ * version it ran before, as a way out of a stuck target. When the service's rollout could not put that target
+ * back (its rollback failed on it) and the version is where it should go, the target is forced inside that
+ * rollout, along its pair-safe rollback. Otherwise a force rollout of the one target starts; the controller
+ * runs the driver's force with an idempotency key and proves the version like any deploy (I5, I9). One
+ * active rollout per service means nothing else changes the service meanwhile (I2).
+ */
+export async function forceTarget(ctx: OperationsContext, input: ForceInput): Promise<ForceResult> {
+  const service = findService(ctx.config, input.service);
+  const { region, cell } = parseTarget(ctx, service, input.target);
+  const id = `${region}/${cell}`;
+  if (typeof input.version !== 'string' || !VERSION_RE.test(input.version)) {
+    throw bad('version', 'give a version of 1 to 128 letters, digits and . _ + : @ / -, starting with a letter or digit');
+  }
+  const known = await knownVersions(ctx.store, service);
+  if (!known.has(input.version)) {
+    throw bad(
+      'version',
+      `etape knows no version "${input.version}" of service ${service.name}${didYouMean(input.version, [...known])}: a force puts back a version that ran before (known: ${[...known].join(', ') || 'none'}); roll out a new one with \`etape rollout start\``,
+    );
+  }
+  const latest = (await listRollouts(ctx.store, { service: service.name }))[0];
+  const active = latest && (ACTIVE_PHASES as readonly string[]).includes(latest.phase) ? latest : undefined;
+  const stuck = latest && (latest.phase === 'failed' || latest.phase === 'rolling_back') ? stateOf(latest).targets[id] : undefined;
+  if (latest && stuck?.status === 'failed' && stuck.fromVersion === input.version) {
+    const rec = await command(ctx, latest.id, { kind: 'force', target: id, reason: input.reason }, input.actor);
+    return { rollout: rec, via: 'rollback' };
+  }
+  if (active) {
+    throw new EtapeError(
+      'conflict',
+      `service ${service.name} has rollout ${active.id} (${active.phase}): nothing else changes the service until it ends; wait for it or abort it with \`etape rollout abort ${active.id}\`${stuck?.status === 'failed' ? ` (${id} can be forced inside it to ${stuck.fromVersion})` : ''}`,
+    );
+  }
+  const verified = await verifiedVersions(ctx.store, service);
+  const fromVersion = verified.targets[id] ?? verified.version;
+  const now = ctx.clock.now();
+  const rid = `${service.name}-force-${newRolloutId(`${region}-${cell}`, now)}`.slice(0, 128);
+  const plan: Plan = {
+    service: service.name,
+    waves: [
+      {
+        index: 1,
+        kind: 'canary',
+        targets: [{ region, cell, weight: 0 }],
+        regions: [region],
+        weight: 0,
+        bakeMs: 0,
+        gates: [],
+        approval: false,
+      },
+    ],
+    totalWeight: 0,
+    minDurationMs: 0,
+    growth: 1,
+  };
+  const state = newRolloutState({
+    id: rid,
+    plan,
+    version: input.version,
+    fromVersion,
+    gates: [],
+    createdAt: now,
+    createdBy: input.actor,
+    pairs: pairEdges(buildFleet(ctx.config.fleet)),
+    versionCheck: versionCheckOf(service),
+    force: true,
+  });
+  const rec = await ctx.store.createRollout(
+    { id: rid, service: service.name, version: input.version, phase: state.phase, state, createdAt: now, updatedAt: now },
+    [
+      {
+        rolloutId: rid,
+        at: now,
+        actor: input.actor,
+        type: 'rollout.created',
+        data: { service: service.name, version: input.version, fromVersion: fromVersion ?? null, force: true, target: id },
+      },
+      {
+        rolloutId: rid,
+        at: now,
+        actor: input.actor,
+        type: 'target.force_requested',
+        data: { target: id, version: input.version, ...(input.reason ? { reason: input.reason } : {}) },
+      },
+    ],
+  );
+  return { rollout: rec, via: 'force' };
+}
+
+/** The rollout-scoped force (the dashboard's button): a target of `id` whose rollback failed, to its last verified version. */
+export const forceRolloutTarget = (
+  ctx: Pick<OperationsContext, 'store' | 'clock'>,
+  id: string,
+  target: string,
+  actor: string,
+  reason?: string,
+) => command(ctx, id, { kind: 'force', target, reason }, actor);

@@ -120,6 +120,7 @@ const stateSchema = z.looseObject({
   versionCheck: z
     .looseObject({ timeoutMs: z.number(), everyMs: z.number(), observe: z.boolean(), sources: z.array(z.string()).nullable() })
     .optional(),
+  force: z.boolean().optional(),
   rollback: z.looseObject({ startedAt: time, order: z.array(z.string()), round: z.number() }).optional(),
   pausedBy: z.string().optional(),
   stop: z.looseObject({ kind: z.enum(['halt', 'abort']), by: z.string(), reason: z.string(), at: time }).optional(),

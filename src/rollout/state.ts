@@ -133,6 +133,13 @@ export interface RolloutState {
    * null: any observation with a version. `observe`: the core asks the driver to observe every `everyMs`.
    */
   versionCheck?: { timeoutMs: number; everyMs: number; observe: boolean; sources: string[] | null };
+  /**
+   * A force (`etape target force`): one wave of one target, put on `version` by the driver's force action
+   * (kill and restart) and proven like a deploy; no gates, no bake, no freeze or line-stop hold (it is a way
+   * out). A force that cannot be proven halts and goes back like any rollout. Not a release of the service:
+   * its last verified version stays, and the target's own is the forced version.
+   */
+  force?: boolean;
   /** The rollback in progress or done: when it began and the order targets go back in. */
   rollback?: { startedAt: number; order: string[]; round: number };
   pausedBy?: string;
@@ -156,6 +163,7 @@ export interface NewRolloutInput {
   /** Pair edges of the fleet; edges with a region outside the plan are dropped. */
   pairs?: [string, string][];
   versionCheck?: RolloutState['versionCheck'];
+  force?: boolean;
 }
 
 export function newRolloutState(input: NewRolloutInput): RolloutState {
@@ -202,6 +210,7 @@ export function newRolloutState(input: NewRolloutInput): RolloutState {
     freeze: input.freeze ?? [],
     rollbackOnHalt: input.rollbackOnHalt ?? true,
     ...(input.versionCheck ? { versionCheck: input.versionCheck } : {}),
+    ...(input.force ? { force: true } : {}),
     pairs: pairsWithin(input.pairs ?? [], new Set(input.plan.waves.flatMap((w) => w.regions))),
   };
 }

@@ -1,5 +1,5 @@
-// `etape rollout start|status|pause|resume|abort|approve|history|follow`: the rollout operations on the
-// store. `start --follow` shows live progress; when no `etape serve` is running it drives the rollout itself.
+// `etape rollout start|status|pause|resume|abort|approve|retry|history|follow` and `etape target force`: the
+// rollout operations on the store. `start --follow` shows live progress; when no `etape serve` is running it drives the rollout itself.
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
@@ -155,6 +155,40 @@ export function registerRolloutCommands(program: Command): void {
     ops.approveWave(ctx(store), id, cliActor(), o.wave === undefined ? undefined : parseWave(o.wave)),
   ).option('--wave <n>', 'the wave to approve');
 
+  program
+    .command('target')
+    .description('act on one target of a service')
+    .command('force')
+    .description(
+      'kill and restart one target on a version it ran before (inside the rollout whose rollback failed on it, else as a force rollout of that target)',
+    )
+    .argument('<service>', 'a service from the config')
+    .argument('<target>', 'region/cell')
+    .argument('<version>', 'a version the service ran before')
+    .option('--reason <text>', 'why (kept in the event log)')
+    .option('-f, --follow', 'show live progress until it ends (and drive it when no `etape serve` runs)')
+    .action(async (service: string, target: string, version: string, opts: { reason?: string; follow?: boolean }, cmd: Command) => {
+      const loaded = await loadConfigFromProgram(cmd);
+      const { config } = loaded;
+      const at = config.services.findIndex((s) => s.name === service);
+      requireSecrets(loaded, `target force ${service}`, { only: (p) => p[0] === 'services' && p[1] === at });
+      await withStore(cmd, config, async (store) => {
+        const r = await ops.forceTarget(
+          { store, config, clock: systemClock },
+          { service, target, version, actor: cliActor(), reason: opts.reason },
+        );
+        say(
+          r.via === 'rollback'
+            ? `forcing ${target} back to ${version} inside rollout ${r.rollout.id}, along its pair-safe rollback\n`
+            : `started force ${r.rollout.id}: ${target} → ${version}\n`,
+        );
+        if (opts.follow)
+          process.exitCode = await follow(store, config, r.rollout.id, r.via === 'rollback' ? ['rolled_back'] : ['completed']);
+        else if (!(await serverRunning(store)))
+          say(`no \`etape serve\` is running: start one, or drive it here with \`etape rollout follow ${r.rollout.id}\`\n`);
+      });
+    });
+
   rollout
     .command('history')
     .description("print a rollout's event log: who did what, when")
@@ -193,9 +227,9 @@ function progressLine(s: RolloutSummary): string {
 /**
  * Prints the rollout's events as they are appended and a progress line while it bakes, until it ends.
  * Drives the rollout with an in-process controller (and prober) when no server is running. Returns the
- * exit code: 0 completed, 1 otherwise.
+ * exit code: 0 when it ends in a `success` phase (completed), 1 otherwise.
  */
-export async function follow(store: Store, config: EtapeConfig, id: string): Promise<number> {
+export async function follow(store: Store, config: EtapeConfig, id: string, success: readonly string[] = ['completed']): Promise<number> {
   let runtime: Runtime | undefined;
   if (!(await serverRunning(store))) {
     const { composeRuntime } = await import('../../controller/runtime.js');
@@ -234,7 +268,7 @@ export async function follow(store: Store, config: EtapeConfig, id: string): Pro
       }
       if (isTerminal(rec.phase)) {
         say(renderSummary(s) + '\n');
-        return rec.phase === 'completed' ? 0 : 1;
+        return success.includes(rec.phase) ? 0 : 1;
       }
       if (stopping) {
         say(
