@@ -19,6 +19,7 @@ import {
 } from './availability.js';
 import { buildSlaReport, type BillingPeriod, type SlaReport } from './report.js';
 import { formatSlaTable } from './report-format.js';
+import { rollupKey, seriesFromDay, usableDays } from './rollup-days.js';
 import { measurementStartsFromStore, type MeasurementStarts } from './measurement.js';
 
 /**
@@ -37,6 +38,13 @@ export function availabilityEvidence(config: EtapeConfig): (o: Observation) => b
   return (o) => o.evidenceFraction === undefined && o.source !== OBSERVE_SOURCE && !judges.has(`${o.service}\u0000${o.source}`);
 }
 
+/** What availabilityEvidence leaves out, as text: the judge gates of each service. */
+function availabilityEvidenceKey(config: EtapeConfig): string {
+  const judges: string[] = [];
+  for (const s of config.services) for (const g of s.gates) if (g.kind === 'judge') judges.push(`${s.name}/${g.name}`);
+  return `not-judged:${judges.sort().join(',')}`;
+}
+
 /** How evidence is read, from `statuspage.rules`: the same rules the status page applies. */
 export function seriesOptionsFromConfig(config: EtapeConfig): SeriesOptions {
   const r = config.statuspage.rules;
@@ -48,6 +56,7 @@ export function seriesOptionsFromConfig(config: EtapeConfig): SeriesOptions {
       degradedLatencyMs: ms(r.degradedLatency),
     }),
     counts: availabilityEvidence(config),
+    countsKey: availabilityEvidenceKey(config),
   };
 }
 
@@ -78,10 +87,22 @@ export async function componentSeriesFromStore(o: {
   const cells = o.config.fleet.regions.find((r) => r.id === o.region)?.cells.map((x) => x.id) ?? [];
   const out = emptySeries(o.fromMs, o.toMs);
   const end = Math.min(seriesEndMs(out), o.nowMs ?? Infinity);
+  // Whole days rolled up with these rules (or whose raw evidence is pruned) are read from their rollup.
+  const key = rollupKey(opts, cells);
+  const rolled =
+    (await usableDays(o.store, { service: o.service, region: o.region, from: o.fromMs, to: end }, () => key)).get(
+      componentId(o.service, o.region),
+    ) ?? new Map();
   // A day of observations at a time (a month of probes every few seconds is millions of them), cut at UTC
   // midnight as seriesFromObservations counts cells per day, so the result is the month built at once.
   for (let day = o.fromMs; day < end;) {
     const next = Math.min(seriesEndMs(out), startOfUtcDay(day) + DAY_MS);
+    const whole = rolled.get(day);
+    if (whole && next === day + DAY_MS && end >= next) {
+      spliceSeries(out, seriesFromDay(whole));
+      day = next;
+      continue;
+    }
     const obs = await o.store.queryObservations({
       service: o.service,
       region: o.region,

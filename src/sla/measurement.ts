@@ -34,6 +34,9 @@ export async function firstEvidenceAt(
   counts: (o: Observation) => boolean,
   from?: number,
 ): Promise<number | undefined> {
+  // Rolled-up days remember their first evidence, so pruning raw observations does not move the start.
+  const rolled = await store.retention.firstEvidence(service, region);
+  if (rolled !== undefined && (from === undefined || rolled >= from)) return rolled;
   const page = 200;
   let cursor = from;
   for (;;) {

@@ -75,6 +75,8 @@ export interface SeriesOptions {
   cells?: string[];
   /** Which observations speak of availability (default: all). See `availabilityEvidence` in from-store.ts. */
   counts?: (o: Observation) => boolean;
+  /** Names the rule `counts` applies, so a rolled-up day knows what it was computed with (src/sla/rollup.ts). */
+  countsKey?: string;
 }
 
 /** SeriesOptions from `statuspage.rules` (durations already in ms), so both surfaces read evidence alike. */

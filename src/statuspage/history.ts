@@ -23,6 +23,7 @@ import {
 } from '../sla/availability.js';
 import type { ComponentDef } from '../status/status.js';
 import { resolveSla, type SlaConfig } from '../config/sla.js';
+import { rollupKey, seriesFromDay, usableDays } from '../sla/rollup-days.js';
 
 export interface ComponentHistory {
   id: string;
@@ -207,9 +208,14 @@ export class StoreHistorySource implements HistorySource {
       const name = new Date(day).toISOString().slice(0, 10);
       const missing = defs.filter((d) => !this.past.get(d.id)?.has(name));
       if (missing.length === 0) continue;
-      const by = await this.observations(day - fresh, day + DAY_MS);
+      // A day rolled up with these rules (or whose raw evidence is pruned) is read from its rollup.
+      const keys = new Map(missing.map((d) => [d.id, rollupKey(this.seriesOptions, this.optsFor(d).cells ?? [])]));
+      const rolled = await usableDays(this.store, { from: day, to: day + DAY_MS }, (s, r) => keys.get(`${s}/${r}`));
+      const needRaw = missing.some((d) => !rolled.get(d.id)?.has(day));
+      const by = needRaw ? await this.observations(day - fresh, day + DAY_MS) : new Map<string, Observation[]>();
       for (const d of missing) {
-        const s = seriesFromObservations(by.get(d.id) ?? [], day, day + DAY_MS, this.optsFor(d));
+        const whole = rolled.get(d.id)?.get(day);
+        const s = whole ? seriesFromDay(whole) : seriesFromObservations(by.get(d.id) ?? [], day, day + DAY_MS, this.optsFor(d));
         const u = dailyUptime(s, day, 1, {
           measure: measureOf(d),
           maintenance: this.opts.maintenance?.(d.id) ?? [],

@@ -237,6 +237,32 @@ CREATE TABLE notification_cursors (
 );
 `,
   },
+  {
+    id: 8,
+    name: 'retention-rollups',
+    // Retention (src/store/retention.ts): each component's per-minute availability, a UTC day per row (one
+    // character per minute), kept after the raw observations of that day are pruned; and the marks of how far
+    // rollup and pruning have gone.
+    sql: `
+CREATE TABLE availability_days (
+  service  {text} NOT NULL,
+  region   {text} NOT NULL,
+  day      {bigint} NOT NULL,
+  states   {text} NOT NULL,
+  requests {text},
+  failures {text},
+  rules    {text} NOT NULL,
+  first_at {bigint},
+  PRIMARY KEY (service, region, day)
+);
+CREATE INDEX availability_days_day ON availability_days (day);
+
+CREATE TABLE retention_marks (
+  name  {text} PRIMARY KEY,
+  value {bigint} NOT NULL
+);
+`,
+  },
 ];
 
 export const sqliteMigrations: Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: inDialect(m.sql, 'sqlite') }));

@@ -21,6 +21,7 @@ import { etapeVersion } from '../core/version.js';
 import { ACTIVE_PHASES } from '../rollout/phases.js';
 import { notificationStore, numberPlaceholders, type NotificationStore } from './notifications.js';
 import { redactStoreUrl } from './url.js';
+import { retentionStore, type RetentionStore } from './retention.js';
 import {
   activeRolloutConflict,
   fencedError,
@@ -175,13 +176,16 @@ export class PostgresStore implements Store {
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => {});
-    this.notifications = notificationStore({
+    const runner = {
       all: async <R>(sql: string, args: unknown[] = []) => (await this.query(numberPlaceholders(sql), args)).rows as R[],
       run: async (sql: string, args: unknown[] = []) => (await this.query(numberPlaceholders(sql), args)).rowCount ?? 0,
-    });
+    };
+    this.notifications = notificationStore(runner);
+    this.retention = retentionStore(runner);
   }
 
   readonly notifications: NotificationStore;
+  readonly retention: RetentionStore;
 
   private unavailable(e: unknown): unknown {
     const code = (e as { code?: string })?.code;

@@ -10,6 +10,7 @@ import type { Observation } from '../core/types.js';
 import { ACTIVE_PHASES } from '../rollout/phases.js';
 import { notificationStore, type NotificationStore } from './notifications.js';
 import { sqliteMigrations, type Migration } from './migrations.js';
+import { retentionStore, type RetentionStore } from './retention.js';
 import { blockedMigration, pendingMigrations, type AppliedMigration } from './migration-plan.js';
 import { etapeVersion } from '../core/version.js';
 import {
@@ -153,13 +154,16 @@ export class SqliteStore implements Store {
     }
     this.migrations = opts.migrations ?? sqliteMigrations;
     this.clock = opts.clock ?? { now: () => Date.now() };
-    this.notifications = notificationStore({
+    const runner = {
       all: async <R>(sql: string, args: unknown[] = []) => this.prepare(sql).all(...args) as R[],
       run: async (sql: string, args: unknown[] = []) => this.prepare(sql).run(...args).changes,
-    });
+    };
+    this.notifications = notificationStore(runner);
+    this.retention = retentionStore(runner);
   }
 
   readonly notifications: NotificationStore;
+  readonly retention: RetentionStore;
 
   private get insertEvent(): Database.Statement {
     this.insertEventStmt ??= this.db.prepare('INSERT INTO events (rollout_id, at, actor, type, data) VALUES (?, ?, ?, ?, ?)');

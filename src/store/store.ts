@@ -2,6 +2,7 @@
 // runs against both backends (SQLite in one file, PostgreSQL).
 import type { Observation } from '../core/types.js';
 import type { NotificationStore } from './notifications.js';
+import type { RetentionStore } from './retention.js';
 
 /** A rollout as stored: its identity, its phase, and the core's state as JSON. */
 export interface RolloutRecord {
@@ -162,6 +163,8 @@ export interface Store {
   migrate(): Promise<void>;
   /** Subscribers, the outbox of messages and the delivery log (src/store/notifications.ts). */
   readonly notifications: NotificationStore;
+  /** Rolled-up availability days, retention marks and pruning (src/store/retention.ts). */
+  readonly retention: RetentionStore;
   close(): Promise<void>;
 
   /** Creates a rollout and appends its first events in one transaction. */

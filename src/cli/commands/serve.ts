@@ -18,6 +18,7 @@ import { serveApi } from '../../api/server.js';
 import { StoreHealth } from '../../store/health.js';
 import { EtapeMetrics } from '../../api/metrics.js';
 import { startStatusPublisher, type StatusPublisher } from '../../statuspage/publisher.js';
+import { startRetention } from '../../sla/rollup.js';
 
 function durationOption(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -125,6 +126,8 @@ export function registerServeCommand(program: Command): void {
       deliverer.start();
       const operators = new OperatorNotifier({ store, config, clock: systemClock, log, baseUrl: config.notifications.email?.publicUrl });
       operators.start();
+      // Retention: finished days rolled up, old raw observations and rollups pruned (server.retention), hourly.
+      const retention = startRetention({ store, config, log, now: () => store.now() });
       log.info({ config: file, url: server.url, holder: controller.holder }, 'etape serve started');
       process.stdout.write(`etape serve: listening on ${server.url} (API under /api/, dashboard at /ui/, description at /openapi.json)\n`);
 
@@ -141,6 +144,7 @@ export function registerServeCommand(program: Command): void {
           await publisher?.stop();
           await operators.stop();
           await deliverer.stop();
+          await retention.stop();
           await releaseServe();
           await store.close();
           resolve();
