@@ -86,6 +86,18 @@ test('rollout start --follow, status, history, and clear errors', { timeout: 180
     const badService = await etape(dir, ['rollout', 'start', 'blbo', 'v3']);
     assert.equal(badService.code, 2);
     assert.match(badService.err, /service: no service "blbo".*did you mean "blob"/);
+
+    // A way out: one target forced back to a version it ran before, driven here, audited with the actor.
+    const forced = await etape(dir, ['target', 'force', 'blob', 'r2/c1', 'v1', '--follow', '--reason', 'drill']);
+    assert.equal(forced.code, 0, forced.out + forced.err);
+    assert.match(forced.out, /started force blob-force-r2-c1-\S+: r2\/c1 → v1/);
+    assert.match(forced.out, /target\.force_requested\s+cli:/);
+    assert.match(forced.out, /COMPLETED/);
+    const versions = await fleet.versions();
+    assert.deepEqual([versions.get('r1/c1'), versions.get('r2/c1'), versions.get('r3/c1')], ['v2', 'v1', 'v2']);
+    const badTarget = await etape(dir, ['target', 'force', 'blob', 'r2/c9', 'v1']);
+    assert.equal(badTarget.code, 2);
+    assert.match(badTarget.err, /region r2 has no cell "c9"/);
   } finally {
     await fleet.stop();
     rmSync(dir, { recursive: true, force: true });
