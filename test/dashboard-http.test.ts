@@ -448,3 +448,41 @@ test('force from the dashboard: a target whose rollback failed is forced inside 
   assert.doesNotMatch((await get('/ui/rollouts/r-f', viewer.cookie)).html, /confirm\/force/, 'a viewer sees no force button');
   await store.close();
 });
+
+test('the fleet grid counts a forced target on the version it was forced to as verified, not drift', async () => {
+  const { store, clock, api } = await setup();
+  const { forceTarget } = await import('../src/rollout/operations.js');
+  const { fleetView } = await import('../src/dashboard/model.js');
+  const finish = async (id: string) => {
+    const rec = (await store.getRollout(id))!;
+    await store.saveRollout(
+      id,
+      rec.revision,
+      { phase: 'completed', state: { ...(rec.state as object), phase: 'completed' }, updatedAt: clock.now() },
+      [],
+    );
+    clock.advance(1000);
+  };
+  assert.equal((await api('POST', '/api/rollouts', { service: 'blob', version: 'v2', id: 'r-2' })).status, 201);
+  await finish('r-2');
+  const forced = await forceTarget({ store, config, clock }, { service: 'blob', target: 'r3/c1', version: 'v1', actor: 'test' });
+  assert.equal(forced.via, 'force');
+  await finish(forced.rollout.id);
+  const seen = (region: string, cell: string, version: string) => ({
+    service: 'blob',
+    region,
+    cell,
+    source: 'http',
+    at: clock.now(),
+    verdict: 'pass' as const,
+    version,
+    detail: 'HTTP 200',
+  });
+  await store.recordObservations([seen('r1', 'c1', 'v2'), seen('r2', 'c1', 'v9'), seen('r3', 'c1', 'v1'), seen('r3', 'c2', 'v2')]);
+  clock.advance(1000);
+  const view = await fleetView({ store, config, clock });
+  assert.equal(view.cells.get('blob/r3')!.drift, false, 'r3/c1 was forced to v1');
+  assert.equal(view.cells.get('blob/r2')!.drift, true, 'v9 was never verified anywhere');
+  assert.equal(view.cells.get('blob/r1')!.drift, false);
+  await store.close();
+});

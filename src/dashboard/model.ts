@@ -14,7 +14,7 @@ import { stageOf, type RollbackStage } from '../rollout/rollback.js';
 import { componentsFromConfig, componentStatuses, statusRulesFromConfig, type ComponentStatus } from '../status/status.js';
 import { listIncidentsOp, type IncidentView } from '../incidents/service.js';
 import { activeFreezes } from '../rollout/freeze-operations.js';
-import { lastVerifiedVersion } from '../rollout/operations.js';
+import { verifiedVersions } from '../rollout/operations.js';
 import { holdCovers, type Freeze } from '../linestop/line.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
 
@@ -590,8 +590,8 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
   const states = componentStatuses(defs, latest, now, rules);
   const byId = new Map(states.map((c) => [c.id, c]));
   const active = await src.store.listRollouts({ phases: [...ACTIVE_PHASES] });
-  const lastVerified = new Map<string, string | undefined>();
-  for (const svc of src.config.services) lastVerified.set(svc.name, await lastVerifiedVersion(src.store, svc));
+  const lastVerified = new Map<string, Awaited<ReturnType<typeof verifiedVersions>>>();
+  for (const svc of src.config.services) lastVerified.set(svc.name, await verifiedVersions(src.store, svc));
   // Per service/region/cell: the newest version any observation reports.
   const cellVersion = new Map<string, { v: string; at: number }>();
   for (const o of latest) {
@@ -611,8 +611,11 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
     const r = active.find((x) => x.service === d.service);
     let rollout: FleetCell['rollout'] = null;
     const allowed = new Set<string>();
-    const base = lastVerified.get(d.service);
+    const verified = lastVerified.get(d.service);
+    const base = verified?.version;
     if (base) allowed.add(base);
+    // A target forced (`etape target force`) since the last release is verified on the version it was forced to.
+    for (const [tid, v] of Object.entries(verified?.targets ?? {})) if (tid.startsWith(`${d.region}/`)) allowed.add(v);
     let expected = base ?? null;
     const s = r && stateIfValid(r.state, r.id);
     if (r && s) {
