@@ -170,3 +170,26 @@ test('with inconclusive: fail, or before the bake time is over, an inconclusive 
   early.run({ maxMs: 8 * MIN });
   assert.equal(early.state.phase, 'running', 'not paused before the bake time is over');
 });
+
+test('a rollout paused for an inconclusive judge resumes by itself when the judge then decides pass', () => {
+  let fraction = 0.3;
+  const sim = new Sim({
+    plan: twoWaves(),
+    gates: [judgeWith('pause')],
+    probe: (_id, version) =>
+      version === 'v2'
+        ? fraction < 1
+          ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: fraction, detail: 'too few data' }
+          : { source: 'canary-judge', verdict: 'pass', value: 100, evidenceFraction: 1 }
+        : undefined,
+  });
+  sim.run({ until: (s) => s.phase === 'paused', maxMs: 30 * MIN });
+  assert.equal(sim.state.phase, 'paused');
+  fraction = 1;
+  sim.run();
+  assert.equal(sim.state.phase, 'completed', 'nobody had to resume it');
+  const resumed = sim.eventsOf('rollout.running').filter((e) => (e.data as { from?: string }).from === 'paused');
+  assert.equal(resumed.length, 1);
+  assert.match((resumed[0].data as { reason: string }).reason, /decided pass after the bake/);
+  assert.equal(sim.state.waves[0].inconclusiveAcceptedBy, undefined);
+});

@@ -540,24 +540,44 @@ function confirmDeploy(ctx: Ctx, t: TargetState, observations: Observation[]): v
 }
 
 /**
- * A judge gate still inconclusive once the wave's bake time is over has too few or no data (by then the
- * judge answers pass or fail otherwise). With the gate's `inconclusive: pause` the rollout pauses for a
- * person, as Argo Rollouts does: `resume` accepts the wave without the verdict, `abort` rolls it back.
- * (`inconclusive: fail` is a failed gate, recorded so by the evidence side.) Says whether it paused.
+ * A judge gate whose end-of-bake look (one taken once the wave's bake time is over, when the judge answers
+ * pass or fail unless data are missing or too few) is still inconclusive, with the gate's
+ * `inconclusive: pause`, pauses the rollout for a person, as Argo Rollouts does: `resume` accepts the wave
+ * without the verdict, `abort` rolls it back. (`inconclusive: fail` is a failed gate, recorded so by the
+ * evidence side.) Should the judge still decide while paused, a fail halts as ever and a pass resumes the
+ * rollout by itself: nobody is needed any more. Says whether the rollout is (still) paused for a person.
  */
-function pauseForPerson(ctx: Ctx, w: WaveState, results: GateResult[]): boolean {
-  const { s, now } = ctx;
-  if (s.phase !== 'running' || w.inconclusiveAcceptedBy !== undefined || w.bakeStartedAt === undefined) return false;
-  if (now < w.bakeStartedAt + w.bakeMs) return false;
+function pauseForPerson(ctx: Ctx, w: WaveState, results: GateResult[], observations: Observation[]): boolean {
+  const { s } = ctx;
+  if (w.inconclusiveAcceptedBy !== undefined || w.bakeStartedAt === undefined) return false;
+  if (s.phase === 'paused' && w.waitingForPerson?.length && s.pausedBy === pausedByGates(w.waitingForPerson)) {
+    const waiting = w.waitingForPerson;
+    if (!waiting.every((g) => results.find((r) => r.gate === g)?.verdict === 'pass')) return true;
+    w.waitingForPerson = undefined;
+    s.pausedBy = undefined;
+    go(ctx, 'running', { wave: w.index, gates: waiting, reason: `gate ${waiting.join(', ')} decided pass after the bake` });
+    return false;
+  }
+  if (s.phase !== 'running') return false;
+  const bakeEnd = w.bakeStartedAt + w.bakeMs;
   const waiting = results.filter((r) => {
-    const config = s.gates[r.gate]?.config;
-    return r.verdict === 'inconclusive' && config?.kind === 'judge' && config.inconclusive === 'pause';
+    const spec = s.gates[r.gate];
+    if (r.verdict !== 'inconclusive' || spec?.config?.kind !== 'judge' || spec.config.inconclusive !== 'pause') return false;
+    // The newest look of the judge on the wave's canary targets: it must be an end-of-bake look, and undecided.
+    let newest: Observation | undefined;
+    for (const o of observations) {
+      if (!spec.sources.includes(o.source)) continue;
+      const t = s.targets[`${o.region}/${o.cell}`];
+      if (!t || t.wave > w.index) continue;
+      if (!newest || o.at > newest.at) newest = o;
+    }
+    return newest !== undefined && newest.at >= bakeEnd && newest.verdict === 'inconclusive';
   });
   if (waiting.length === 0) return false;
   const gates = waiting.map((r) => r.gate);
   w.waitingForPerson = gates;
   w.lastAccrualAt = null;
-  s.pausedBy = `gate ${gates.join(', ')}`;
+  s.pausedBy = pausedByGates(gates);
   go(ctx, 'paused', {
     wave: w.index,
     gates,
@@ -565,6 +585,8 @@ function pauseForPerson(ctx: Ctx, w: WaveState, results: GateResult[]): boolean 
   });
   return true;
 }
+
+const pausedByGates = (gates: string[]) => `gate ${gates.join(', ')}`;
 
 /** Halts the rollout when a gate failed or kept erroring past its limit (I3, I4); says whether it did. */
 function haltOnFailingGate(ctx: Ctx, w: WaveState, results: GateResult[]): boolean {
@@ -583,7 +605,7 @@ function bake(ctx: Ctx, w: WaveState, observations: Observation[], justStarted: 
   const { s, now } = ctx;
   const judgedNow = judged ?? judge(ctx, w, observations);
   if (haltOnFailingGate(ctx, w, judgedNow)) return;
-  if (pauseForPerson(ctx, w, judgedNow)) return;
+  if (pauseForPerson(ctx, w, judgedNow, observations)) return;
   // Gates a person accepted after such a pause no longer hold the wave.
   const accepted = new Set(w.inconclusiveAcceptedBy !== undefined ? (w.waitingForPerson ?? []) : []);
   const results = judgedNow.map((r) =>
