@@ -194,7 +194,9 @@ test('a halted rollout opens one incident for the regions of its wave', { timeou
     assert.deepEqual(i.components, ['blob/weu']);
     assert.match(i.title, /rollout of 2\.0\.0 halted/);
     assert.equal(i.data.rolloutId, 'ro-1');
-    // Open incidents need public updates: overdue after the cadence.
+    // Open incidents need public updates: overdue after the cadence. The probes keep passing meanwhile (the
+    // rules read the evidence over time: a gap in it would be "unknown", and would not resolve anything).
+    for (let m = 1; m <= 31; m++) await store.recordObservations(probes(clock.now() + m * MIN - 1000));
     clock.advance(31 * MIN);
     const deps = { store, clock, updateCadenceMs: 30 * MIN };
     assert.deepEqual(
@@ -210,8 +212,8 @@ test('a halted rollout opens one incident for the regions of its wave', { timeou
       r3.actions.map((a) => [a.kind, a.id]),
       [['resolve', i.id]],
     );
+    for (let m = 1; m <= 31; m++) await store.recordObservations(probes(clock.now() + m * MIN - 1000));
     clock.advance(31 * MIN);
-    await store.recordObservations(probes(clock.now() - 1000));
     const r4 = await b2.build();
     assert.deepEqual(r4.overdue, [manual.id]);
     assert.equal(r4.headline.status !== 'operational', true, 'an open minor incident keeps the headline off operational');

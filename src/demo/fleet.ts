@@ -261,15 +261,20 @@ export class Fleet extends EventEmitter {
   /**
    * Graceful restart on `version`: asks the cell (POST /admin/reconfigure), waits for it to drain and exit,
    * starts the new version and waits for /health. A cell that does not answer in `askTimeoutMs` (a hung
-   * one) is left as it is and the result says `timedOut`.
+   * one) is left as it is and the result says `timedOut`. `stopWaiting` ends only the wait for the new process
+   * to become healthy: the request to restart is still made.
    */
   gracefulRestart(
     region: string,
     cell: string,
     version: string,
-    opts: { askTimeoutMs?: number; timeoutMs?: number; signal?: AbortSignal } = {},
+    opts: { askTimeoutMs?: number; timeoutMs?: number; signal?: AbortSignal; stopWaiting?: AbortSignal } = {},
   ): Promise<RestartResult> {
     const c = this.mustGet(region, cell);
+    const start = {
+      timeoutMs: opts.timeoutMs,
+      signal: opts.stopWaiting ? (opts.signal ? AbortSignal.any([opts.signal, opts.stopWaiting]) : opts.stopWaiting) : opts.signal,
+    };
     return this.exclusive(c, `restart on ${version}`, async () => {
       const t0 = this.now();
       const askTimeoutMs = opts.askTimeoutMs ?? 2000;
@@ -283,17 +288,29 @@ export class Fleet extends EventEmitter {
       if (!c.alive()) {
         // Nothing to ask: the process is down (crashed or between restarts), so start the new version.
         this.cancelCrashRestart(c);
-        return this.startAndWait(c, version, 'graceful', opts, done);
+        return this.startAndWait(c, version, 'graceful', start, done);
       }
       c.expectingExit = true;
       const exited = waitExit(c.child!);
       const asked = await postJson(`http://127.0.0.1:${c.port}/admin/reconfigure`, { version }, askTimeoutMs, opts.signal);
+      // On a busy machine the answer can come too late although the cell took the request and is draining:
+      // unless it said it hung, give it the drain time to exit, or it would look like a crash and come back
+      // on the old version.
+      const tookIt =
+        !asked.ok &&
+        asked.timedOut &&
+        !c.incarnation?.hungAt &&
+        (await raceTimeout(
+          exited.then(() => true),
+          3000,
+        )) === true;
+      if (tookIt) return this.startAndWait(c, version, 'graceful', start, done);
       if (!asked.ok) {
         c.expectingExit = false;
         if (!c.alive()) {
           // It died while we asked (a crash loop): start the new version, as a restart would.
           this.cancelCrashRestart(c);
-          return this.startAndWait(c, version, 'graceful', opts, done);
+          return this.startAndWait(c, version, 'graceful', start, done);
         }
         return done(
           false,
@@ -311,7 +328,7 @@ export class Fleet extends EventEmitter {
         c.expectingExit = false;
         return done(false, 'the cell accepted the restart but did not exit within 3s', true);
       }
-      return this.startAndWait(c, version, 'graceful', opts, done);
+      return this.startAndWait(c, version, 'graceful', start, done);
     });
   }
 
@@ -482,6 +499,7 @@ export class Fleet extends EventEmitter {
     this.allPids.push(child.pid);
     const inc: Incarnation = { region: c.region, cell: c.id, version, pid: child.pid, port: c.port, cause, startedAt: this.now() };
     this.history.push(inc);
+    this.emit('start', { ...inc });
     c.child = child;
     c.incarnation = inc;
     c.version = version;
@@ -520,7 +538,7 @@ export class Fleet extends EventEmitter {
         } catch {
           /* not permitted here: it keeps its priority */
         }
-        this.emit('hang', { region: c.region, cell: c.id, version, at: inc.hungAt });
+        this.emit('hang', { region: c.region, cell: c.id, version, pid: child.pid, at: inc.hungAt });
         this.changed(c);
       } else if (line.startsWith(READY_PREFIX)) {
         // The IPC message carries the same; this line is for people reading the output.
@@ -565,6 +583,7 @@ export class Fleet extends EventEmitter {
       await sleep(50);
     }
     inc.readyAt = this.now();
+    this.emit('ready', { ...inc });
     if (c.child === child) {
       c.state = 'up';
       this.changed(c);

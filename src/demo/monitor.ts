@@ -42,6 +42,7 @@ export class FleetMonitor {
   private rounds: Promise<void>[] = [];
   private detection?: Detection;
   private armedAt?: number;
+  private armedVersion?: string;
   private onDetectFns: Array<(d: Detection) => void> = [];
   private onRoundFns: Array<() => void> = [];
   private readonly now: () => number;
@@ -74,9 +75,14 @@ export class FleetMonitor {
     await Promise.all(this.rounds);
   }
 
-  /** Starts looking for a fault: failures from now on count toward detection. */
-  arm(at = this.now()): void {
+  /**
+   * Starts looking for a fault: failures from now on count toward detection, only those of processes on
+   * `version` when given (as etape's gates judge the new version only: an overloaded old process is not the
+   * change's fault).
+   */
+  arm(at = this.now(), version?: string): void {
     this.armedAt = at;
+    this.armedVersion = version;
     this.detection = undefined;
     for (const c of this.cells.values()) c.failStreak = 0;
   }
@@ -157,7 +163,8 @@ export class FleetMonitor {
         const now = this.fleet.get(s.region, s.cell);
         if (now && now.pid !== s.pid) return;
         const bad = health !== 'ok' || blob !== 'ok';
-        const counts = this.armedAt !== undefined && started >= this.armedAt;
+        const counts =
+          this.armedAt !== undefined && started >= this.armedAt && (this.armedVersion === undefined || s.version === this.armedVersion);
         const next: CellHealth = {
           region: s.region,
           cell: s.cell,

@@ -63,6 +63,8 @@ export interface DemoReporterOptions {
   customerTimeoutMs: number;
   /** How often the status page is rebuilt during the run (default statuspage.buildEvery). */
   buildEveryMs?: number;
+  /** Publish the status page and write the SLA report (default true); without, only the counts are stored. */
+  reports?: boolean;
 }
 
 export interface DemoReports {
@@ -103,8 +105,9 @@ export class DemoReporter {
   }
 
   start(): void {
-    mkdirSync(join(this.o.dir, 'status'), { recursive: true });
     this.timer = setInterval(() => void this.pump(false), 500);
+    if (this.o.reports === false) return;
+    mkdirSync(join(this.o.dir, 'status'), { recursive: true });
     this.publisher = startStatusPublisher({
       store: this.o.store,
       config: this.o.config,
@@ -128,12 +131,13 @@ export class DemoReporter {
 
   /**
    * After the run (the traffic stopped): the last counts, the last status build (with the incident rules), and
-   * the SLA report over [fromMs, toMs). Returns what was written.
+   * the SLA report over [fromMs, toMs). Returns what was written (nothing without reports).
    */
-  async finish(window: { fromMs: number; toMs: number; label: string }): Promise<DemoReports> {
+  async finish(window: { fromMs: number; toMs: number; label: string }): Promise<DemoReports | undefined> {
     if (this.timer) clearInterval(this.timer);
     await this.pump(true);
     await this.publisher?.stop();
+    if (this.o.reports === false) return undefined;
     return writeStatusAndSla({ store: this.o.store, config: this.o.config, dir: this.o.dir, ...window });
   }
 

@@ -3,17 +3,18 @@
 // Controller, Store, probes and fleet driver). Each run gets a fresh fleet and the same customer traffic;
 // the verdict compares what customers and the fleet went through.
 import { setMaxListeners } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../core/clock.js';
 import { EtapeError } from '../core/errors.js';
 import type { EtapeConfig } from '../config/schema.js';
 import type { Plan } from '../plan/types.js';
-import type { EventRecord, Store } from '../store/store.js';
+import type { EventRecord, NewEvent, Store } from '../store/store.js';
 import { createDriver } from '../drivers/index.js';
 import { fleetDriverMaker } from './fleet-driver.js';
 import { FAULTS, type Fault } from './blob-server.js';
-import { defaultFleetSpec, Fleet, isRunning, pairsOf, type FleetSpec, type VersionBehaviour } from './fleet.js';
+import { defaultFleetSpec, Fleet, isRunning, pairsOf, type FleetSpec, type Incarnation, type VersionBehaviour } from './fleet.js';
+import { PROCESS_HUNG, PROCESS_READY, PROCESS_STARTED, runFacts, runFactsFromStore, type RunFacts } from './facts.js';
 import { failed, LoadGenerator, type Counts } from './load.js';
 import { FleetMonitor } from './monitor.js';
 import { createView, type CellView, type Frame, type Health, type RegionView, type View } from './view.js';
@@ -67,6 +68,8 @@ export interface RunResult {
   cellsAffected: string[];
   /** Share of fleet capacity (by weight) that ran the bad version at some point, 0–1. */
   badCapacityShare: number;
+  /** Regions the status page's rules saw failing during the run (from the evidence in the run's store). */
+  regionsOut: string[];
   requests: number;
   failedRequests: number;
   failedByRegion: Record<string, number>;
@@ -129,7 +132,6 @@ export interface DemoVerdict {
   aborted: boolean;
 }
 
-const LOST_SHARE = 0.25;
 /** The demo customers' bills (per month, in this currency). */
 
 /** How the bad version misbehaves for each fault. */
@@ -258,8 +260,10 @@ interface Harness {
   /** The run's folder and its etape.yaml (the running fleet's ports). */
   dir: string;
   config: EtapeConfig;
-  /** The run's evidence store, once the run collects evidence; the status page and SLA report read it. */
-  evidence?: { store: Store; from: number; reporter?: DemoReporter; close?: () => Promise<void> };
+  /** The run's evidence store, once the run collects evidence; the status page, SLA report and verdict read it. */
+  evidence?: { store: Store; from: number; reporter: DemoReporter; close?: () => Promise<void> };
+  /** Records an event in the run's store (held until the store is there). */
+  record(type: string, at: number, data: Record<string, unknown>): void;
   /** Starts the status page and the customers' counts on the run's store (both runs alike). */
   collect(store: Store, close?: () => Promise<void>): void;
 }
@@ -296,6 +300,17 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
   });
   const events: Harness['events'] = [];
   const stage = new Map<string, string>();
+  // What the run records in its store, in order: held until the run has a store, then written one batch at a time.
+  let held: NewEvent[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  const writeHeld = () => {
+    const store = h.evidence?.store;
+    if (!store || held.length === 0) return writing;
+    const batch = held;
+    held = [];
+    writing = writing.then(() => store.appendEvents(batch)).catch(() => undefined);
+    return writing;
+  };
   const h: Harness = {
     fleet,
     monitor,
@@ -309,16 +324,33 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     note(type, text, data = {}) {
       const at = Date.now();
       events.push({ at, actor: 'demo', type, data: { ...data, text } });
+      h.record(`demo.${type}`, at, { ...data, text });
       view?.event(text, at);
     },
+    record(type, at, data) {
+      held.push({ rolloutId: null, at, actor: 'demo', type, data });
+      void writeHeld();
+    },
     collect(store, close) {
-      const reporter = o.reports
-        ? new DemoReporter({ store, config, dir, timeline: () => load.timeline(), customerTimeoutMs: o.customerTimeoutMs })
-        : undefined;
-      reporter?.start();
+      const reporter = new DemoReporter({
+        store,
+        config,
+        dir,
+        timeline: () => load.timeline(),
+        customerTimeoutMs: o.customerTimeoutMs,
+        reports: o.reports,
+      });
+      reporter.start();
       h.evidence = { store, from: Date.now(), reporter, close };
+      void writeHeld();
     },
   };
+  // Every process the fleet starts, as it starts, becomes ready and hangs: the verdict reads these from the store.
+  const proc = (type: string) => (i: { region: string; cell: string; version: string; pid: number; cause?: string }, at: number) =>
+    h.record(type, at, { target: `${i.region}/${i.cell}`, version: i.version, pid: i.pid, ...(i.cause ? { cause: i.cause } : {}) });
+  fleet.on('start', (i: Incarnation) => proc(PROCESS_STARTED)(i, i.startedAt));
+  fleet.on('ready', (i: Incarnation) => proc(PROCESS_READY)(i, i.readyAt ?? Date.now()));
+  fleet.on('hang', (e: { region: string; cell: string; version: string; pid: number; at: number }) => proc(PROCESS_HUNG)(e, e.at));
   // Every hang goes to the log; the live view shows the first few and then a count, not a wall of lines.
   const hung = new Set<string>();
   const cellsTotal = spec.regions.reduce((n, r) => n + r.cells.length, 0);
@@ -369,54 +401,42 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
   }
   const endedAt = Date.now();
   let reports: DemoReports | undefined;
+  // The verdict's figures come from the run's store, as the status page's and the SLA report's do.
+  let facts: RunFacts = runFacts({ events: [], customers: [], spec, badVersion: BAD, mode });
+  const eventLog = join(ctx.out, `${mode}.events.jsonl`);
   if (h.evidence) {
-    const { reporter, from, close } = h.evidence;
+    const { store, reporter, from, close } = h.evidence;
+    await writeHeld();
     try {
-      if (reporter && !aborted) reports = await reporter.finish({ fromMs: from, toMs: endedAt, label: `${mode} run` });
-      else await reporter?.abort();
+      if (!aborted) reports = await reporter.finish({ fromMs: from, toMs: endedAt, label: `${mode} run` });
+      else await reporter.abort();
     } catch (e) {
       view?.event(`the status page or the SLA report could not be written: ${e instanceof Error ? e.message : String(e)}`);
     }
+    try {
+      facts = await runFactsFromStore(store, { spec, badVersion: BAD, mode, service: config.services[0].name });
+      if (mode === 'all-at-once') {
+        const stored = await store.listEvents({});
+        writeFileSync(eventLog, stored.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      }
+    } catch (e) {
+      view?.event(`the run's store could not be read for the verdict: ${e instanceof Error ? e.message : String(e)}`);
+    }
     await close?.().catch(() => undefined);
   }
-  const stats = load.snapshot();
+  if (mode === 'all-at-once' && !existsSync(eventLog)) writeFileSync(eventLog, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
   const pids = fleet.pids();
-  const incs = fleet.incarnations();
-  const bad = incs.filter((i) => i.version === BAD);
-  const cellsAffected = [...new Set(bad.map((i) => `${i.region}/${i.cell}`))];
-  const regionsAffected = [...new Set(bad.map((i) => i.region))];
-  const totalWeight = spec.regions.reduce((n, r) => n + r.weight, 0);
-  const share = cellsAffected.reduce((n, id) => {
-    const [region] = id.split('/');
-    const r = spec.regions.find((x) => x.id === region)!;
-    return n + r.weight / r.cells.length;
-  }, 0);
-  const firstBadAt = min(bad.map((i) => i.readyAt ?? i.startedAt));
-  const firstHangAt = min(bad.map((i) => i.hungAt).filter((x): x is number => x !== undefined));
-  const onset = o.fault === 'hang' ? (firstHangAt ?? firstBadAt) : firstBadAt;
-  const failedByRegion: Record<string, number> = {};
-  for (const [r, c] of Object.entries(stats.regions)) failedByRegion[r] = failed(c);
-  const eventLog = join(ctx.out, `${mode}.events.jsonl`);
-  if (mode === 'all-at-once') writeFileSync(eventLog, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const onset = o.fault === 'hang' ? (facts.firstHangAt ?? facts.firstBadAt) : facts.firstBadAt;
+  const { detectedAt, detection, ...measured } = facts;
   const r: RunResult = {
     mode,
     fault: o.fault,
     regionsTotal: spec.regions.length,
     cellsTotal: spec.regions.reduce((n, x) => n + x.cells.length, 0),
-    regionsAffected,
-    cellsAffected,
-    badCapacityShare: share / totalWeight,
-    requests: stats.total.ok + failed(stats.total),
-    failedRequests: failed(stats.total),
-    failedByRegion,
-    firstBadAt,
-    firstHangAt,
+    ...measured,
     recovered: false,
-    pairsLostBoth: pairsLost(ctx.spec, load.timeline()),
     pairsTotal: pairsOf(ctx.spec).length,
     customerTimeline: load.timeline().map((b) => ({ at: b.at, regions: b.regions })),
-    forcedCells: [...new Set(incs.filter((i) => i.cause === 'force').map((i) => `${i.region}/${i.cell}`))],
-    hungCells: [...new Set(incs.filter((i) => i.hungAt !== undefined).map((i) => `${i.region}/${i.cell}`))],
     pids,
     leftoverPids: pids.filter(isRunning),
     startedAt,
@@ -426,9 +446,11 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     dir,
     ...(reports ? { reports, slaCredits: reports.sla.totals, statusPage: reports.statusUrl } : {}),
     ...result,
+    // Detection as the store recorded it (the demo's own, or the rollout's halt), not as a loop remembers it.
+    ...(detectedAt !== undefined ? { detectedAt, detection } : {}),
   };
   if (r.detectedAt !== undefined && onset !== undefined) r.detectionMs = Math.max(0, r.detectedAt - onset);
-  if (r.detectedAt !== undefined && firstBadAt !== undefined) r.detectionFromDeployMs = Math.max(0, r.detectedAt - firstBadAt);
+  if (r.detectedAt !== undefined && facts.firstBadAt !== undefined) r.detectionFromDeployMs = Math.max(0, r.detectedAt - facts.firstBadAt);
   return r;
 }
 
@@ -444,7 +466,8 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
     h.beforeStop.push(() => prober.stop());
     const cells = fleet.list();
     note('deploy.all', `deploying ${BAD} to all ${cells.length} cells at once`, { version: BAD, cells: cells.length });
-    monitor.arm();
+    // Only the bad version's failures count, as etape's gates judge only the new version (I9).
+    monitor.arm(Date.now(), BAD);
     let detectedAt: number | undefined;
     let detection: string | undefined;
     // As etape's controller does on a halt, detection stops the deploy calls still waiting: a new process
@@ -456,16 +479,19 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
     monitor.onDetect((d) => {
       detectedAt = d.at;
       detection = `${d.region}/${d.cell}: ${d.detail}`;
-      note('detected', `detected: ${detection}`, { target: `${d.region}/${d.cell}` });
+      note('detected', `detected: ${detection}`, { target: `${d.region}/${d.cell}`, detection });
       stopDeploy.abort();
     });
     let waiting = 0;
+    let notDeployed = 0;
     await Promise.all(
       cells.map(async (c) => {
         const id = `${c.region}/${c.cell}`;
         stage.set(id, 'deploying');
-        const r = await fleet.gracefulRestart(c.region, c.cell, BAD, { askTimeoutMs: 2000, signal: stopDeploy.signal });
+        // Every cell is asked, as in 2014; detection only stops waiting for new processes to answer.
+        const r = await fleet.gracefulRestart(c.region, c.cell, BAD, { askTimeoutMs: 2000, stopWaiting: stopDeploy.signal });
         if (!r.ok && stopDeploy.signal.aborted) waiting++;
+        else if (!r.ok) notDeployed++;
         if (stage.get(id) === 'deploying') stage.set(id, r.ok ? 'deployed' : 'deploy failed');
       }),
     );
@@ -474,6 +500,8 @@ async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {
       note('deploy.stopped', `deploy stopped at detection: ${waiting} of ${cells.length} cells had not answered /health on ${BAD} yet`, {
         cells: waiting,
       });
+    else if (notDeployed)
+      note('deploy.incomplete', `${notDeployed} of ${cells.length} cells could not be restarted on ${BAD}`, { cells: notDeployed });
     else note('deploy.done', `every cell restarted on ${BAD}`);
     const found = await monitor.waitFor(() => monitor.detected() !== undefined, 30_000, ctx.signal);
     if (!found) note('not_detected', `no probe failed ${o.k} times in a row within 30s; reverting anyway`);
@@ -637,15 +665,6 @@ function planSummary(plan: Plan): string {
 
 /** One line for a stored event, or undefined for the ones the live view leaves out (the log keeps all). */
 // --------------------------------------------------------------------------------------- the verdict
-
-function pairsLost(spec: FleetSpec, timeline: ReturnType<LoadGenerator['timeline']>): string[] {
-  const lost = (c: Counts | undefined) => !!c && c.ok + failed(c) >= 2 && failed(c) / (c.ok + failed(c)) >= LOST_SHARE;
-  const out: string[] = [];
-  for (const [a, b] of pairsOf(spec)) {
-    if (timeline.some((t) => lost(t.regions[a]) && lost(t.regions[b]))) out.push(`${a}+${b}`);
-  }
-  return out;
-}
 
 /** The side-by-side table people read at the end. */
 // ------------------------------------------------------------------------------------------- helpers

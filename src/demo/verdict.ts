@@ -11,6 +11,7 @@ export function verdictTable(v: DemoVerdict): string {
   const cols: Array<[string, (r: RunResult) => string]> = [
     ['regions affected', (r) => `${r.regionsAffected.length} of ${r.regionsTotal}`],
     ['cells affected', (r) => `${r.cellsAffected.length} of ${r.cellsTotal}`],
+    ['regions failing on the status page', (r) => `${r.regionsOut.length} of ${r.regionsTotal}`],
     ['fleet capacity on the bad version', (r) => `${(r.badCapacityShare * 100).toFixed(r.badCapacityShare < 0.1 ? 1 : 0)}%`],
     ['failed customer requests', (r) => `${r.failedRequests} of ${r.requests}`],
     [

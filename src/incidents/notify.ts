@@ -48,7 +48,7 @@ export function incidentNotification(type: NotificationType, i: IncidentRecord, 
   };
 }
 
-export function componentNotification(c: ComponentChange): Notification {
+export function componentNotification(c: Omit<ComponentChange, 'track'>): Notification {
   return {
     type: 'component.status_changed',
     at: new Date(c.at).toISOString(),

@@ -75,6 +75,8 @@ export interface ComponentChange {
   to: ComponentStatus;
   at: number;
   reason: string;
+  /** The component's track from this change on (what is stored, so a restart remembers it). */
+  track: ComponentTrack;
 }
 
 export interface IncidentDecision {
@@ -132,13 +134,14 @@ export function decideIncidents(
     const prev = tracks[c.id];
     const health = healthOf(c.status, rules);
     if (!prev || prev.status !== c.status) {
-      changes.push({ id: c.id, from: prev?.status ?? null, to: c.status, at: now, reason: c.reason });
-      tracks[c.id] = {
+      const track: ComponentTrack = {
         status: c.status,
         since: now,
         health,
         healthSince: prev && prev.health === health ? prev.healthSince : now,
       };
+      changes.push({ id: c.id, from: prev?.status ?? null, to: c.status, at: now, reason: c.reason, track });
+      tracks[c.id] = track;
     }
   }
 
@@ -187,7 +190,7 @@ export function decideIncidents(
           },
           now,
         );
-        touch({ ...next, data: { ...next.data, gateKeys: keys, lastGateAt: now } }, 'update', `gate failure ${g.key}`);
+        touch(withoutEnd({ ...next, data: { ...next.data, gateKeys: keys, lastGateAt: now } }), 'update', `gate failure ${g.key}`);
       } else {
         const id = newIncidentId('incident', now, fnv(`gate:${g.key}`));
         const inc = openIncident(
@@ -250,16 +253,18 @@ export function decideIncidents(
           },
           now,
         );
-        touch(next, 'update', `components ${fresh.map((c) => c.id).join(',') || 'worse'}`);
+        touch(relapse ? withoutEnd(next) : next, 'update', `components ${fresh.map((c) => c.id).join(',') || 'worse'}`);
       }
       continue;
     }
     if (fresh.length === 0) continue;
     const regions = [...new Set(fresh.map((c) => c.region))].sort();
     const worst = fresh.reduce((a, b) => (rank(b.status) > rank(a.status) ? b : a));
-    const id = newIncidentId('incident', now, fnv(`components:${service}:${now}`));
     const since = Math.min(...fresh.map((c) => tracks[c.id].healthSince));
-    const inc = openIncident(
+    // The id and the start come from the evidence (when the components went bad), so the same evidence
+    // gives the same incident whenever the rules look at it.
+    const id = newIncidentId('incident', since, fnv(`components:${service}:${since}`));
+    const opened = openIncident(
       {
         id,
         title: `${service}: ${STATUS_LABEL[worst.status].toLowerCase()} in ${list(regions)}`,
@@ -272,7 +277,7 @@ export function decideIncidents(
       },
       now,
     );
-    touch(inc, 'open', `components ${fresh.map((c) => c.id).join(',')}`);
+    touch({ ...opened, createdAt: since }, 'open', `components ${fresh.map((c) => c.id).join(',')}`);
   }
 
   // 4. Automatic incidents whose components are healthy again: monitoring, then resolved.
@@ -288,12 +293,12 @@ export function decideIncidents(
         i,
         {
           status: 'resolved',
-          body: `Every affected component has had fresh passing evidence for ${formatDuration(now - healthyFrom)}. This incident is resolved.`,
+          body: `Every affected component has had fresh passing evidence for ${formatDuration(now - healthyFrom)}. This incident is resolved. By our checks it lasted ${formatDuration(Math.max(0, healthyFrom - i.createdAt))}, from ${isoMinute(i.createdAt)} to ${isoMinute(healthyFrom)}.`,
           actor: ACTOR,
         },
         now,
       );
-      touch(next, 'resolve', 'healthy');
+      touch({ ...next, data: { ...next.data, endedAt: healthyFrom } }, 'resolve', 'healthy');
     } else if (i.status !== 'monitoring') {
       const next = addUpdate(
         i,
@@ -304,7 +309,7 @@ export function decideIncidents(
         },
         now,
       );
-      touch(next, 'update', 'recovering');
+      touch({ ...next, data: { ...next.data, endedAt: healthyFrom } }, 'update', 'recovering');
     }
   }
 
@@ -314,6 +319,18 @@ export function decideIncidents(
     actions.push({ kind, incident, why: t.why.join('; ') });
   }
   return { actions, components: tracks, componentChanges: changes };
+}
+
+function isoMinute(t: number): string {
+  return new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** Problems are back: the incident's end (data.endedAt, when its components passed again) no longer holds. */
+function withoutEnd(i: IncidentRecord): IncidentRecord {
+  if (!('endedAt' in i.data)) return i;
+  const data = { ...i.data };
+  delete data.endedAt;
+  return { ...i, data };
 }
 
 function rank(s: ComponentStatus): number {

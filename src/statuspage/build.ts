@@ -25,6 +25,7 @@ import { ms } from '../config/common.js';
 import type { StatusPageConfig } from '../config/statuspage.js';
 import { isOpenAt } from '../incidents/lifecycle.js';
 import { componentStatuses, headline, statusRulesFromConfig, type ComponentDef } from '../status/status.js';
+import type { MaintenanceSchedule } from '../status/timeline.js';
 import type { ComponentHistory } from './history.js';
 import type { IncidentImpact } from '../sla/incident-impact.js';
 
@@ -48,13 +49,7 @@ export interface SiteModelInput {
 /** Everything one build shows, from evidence, incidents and history. Pure. */
 export function createSiteModel(i: SiteModelInput): SiteModel {
   const sp = i.statuspage;
-  const maintenance = new Set<string>();
-  for (const r of i.incidents)
-    if (r.kind === 'maintenance' && isOpenAt(r, i.now))
-      for (const c of r.components) {
-        if (c.includes('/')) maintenance.add(c);
-        else for (const d of i.defs) if (d.service === c) maintenance.add(d.id);
-      }
+  const maintenance = maintenanceSchedule(i.incidents, i.defs).at(i.now);
   const components = componentStatuses(i.defs, i.observations, i.now, statusRulesFromConfig(sp.rules), maintenance);
   const open = i.incidents.filter((r) => isOpenAt(r, i.now));
   return {
@@ -73,6 +68,24 @@ export function createSiteModel(i: SiteModelInput): SiteModel {
     ...(i.measuredSince ? { measuredSince: i.measuredSince } : {}),
     ...(i.impacts ? { impacts: i.impacts } : {}),
     ...(i.signupBaseUrl ? { signupUrl: `${i.signupBaseUrl.replace(/\/+$/, '')}/subscribe` } : {}),
+  };
+}
+
+/** Which components maintenance windows cover at a time (a bare service name covers all its regions). */
+export function maintenanceSchedule(incidents: readonly IncidentRecord[], defs: readonly ComponentDef[]): MaintenanceSchedule {
+  const maint = incidents.filter((r) => r.kind === 'maintenance');
+  return {
+    at(t) {
+      const out = new Set<string>();
+      for (const r of maint)
+        if (isOpenAt(r, t))
+          for (const c of r.components) {
+            if (c.includes('/')) out.add(c);
+            else for (const d of defs) if (d.service === c) out.add(d.id);
+          }
+      return out;
+    },
+    boundaries: maint.flatMap((r) => [r.scheduledFor, r.scheduledUntil].filter((x): x is number => x !== null)),
   };
 }
 

@@ -19,12 +19,14 @@ import { availabilityEvidence, seriesOptionsFromConfig } from '../sla/from-store
 import { MeasurementTracker, type MeasurementStarts } from '../sla/measurement.js';
 import { incidentImpactFromStore, type IncidentImpact } from '../sla/incident-impact.js';
 import { isOverdue, lastPublicUpdateAt } from '../incidents/lifecycle.js';
-import { decideIncidents, incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
+import { incidentRulesFromConfig, type ComponentTrack, type GateFailure } from '../incidents/rules.js';
+import { deriveIncidents } from '../incidents/derive.js';
+import { StatusTimeline, type StatusChange } from '../status/timeline.js';
 import { componentNotification, incidentNotification, type Notifier } from '../incidents/notify.js';
 import { componentsFromConfig, statusRulesFromConfig, type ComponentDef, type ComponentState } from '../status/status.js';
 import { StatusChangeWatch } from './on-change.js';
 import { maintenanceFromIncidents, measureFromSlaConfig, StoreHistorySource, type HistorySource } from './history.js';
-import { createSiteModel, newBuildState, renderSite, writeSite, type BuildState, type WriteResult } from './build.js';
+import { createSiteModel, maintenanceSchedule, newBuildState, renderSite, writeSite, type BuildState, type WriteResult } from './build.js';
 import type { SiteModel } from './model.js';
 
 export interface StatusBuildOptions {
@@ -64,12 +66,19 @@ const LATEST_LOOKBACK_MS = DAY_MS;
 const IMPACT_REFRESH_MS = 10 * 60_000;
 /** Gate failures older than this are history, not a reason to open an incident now. */
 const GATE_FAILURE_HORIZON_MS = DAY_MS;
+/** How far back a restarted publisher replays the evidence it did not see. */
+const RULES_HORIZON_MS = DAY_MS;
+/** Evidence is read for the rules this much at a time. */
+const REPLAY_SLICE_MS = 60 * 60_000;
 
 /** A status builder that keeps what it can between builds (history, hashes, rule state). */
 export class StatusBuilder {
   private state: BuildState = newBuildState();
   private history: HistorySource;
   private tracks: Record<string, ComponentTrack> | undefined;
+  /** The components' status over time from the evidence, built up to where the rules last looked. */
+  private timeline: StatusTimeline | undefined;
+  private heldLease = false;
   private gateCursor = 0;
   private gateCursorReady = false;
   private overdueLogged = new Map<string, number>();
@@ -105,6 +114,7 @@ export class StatusBuilder {
   /** Waits for deliveries and lets another process apply the incident rules at once. */
   async close(): Promise<void> {
     await this.notifier.idle();
+    this.heldLease = false;
     await this.o.store.releaseLease('statuspage.incidents', this.holder).catch(() => {});
   }
 
@@ -118,15 +128,30 @@ export class StatusBuilder {
     return [...by.values()].sort((a, b) => b.createdAt - a.createdAt);
   }
 
-  private async loadTracks(): Promise<Record<string, ComponentTrack>> {
+  /**
+   * Where the rules pick up after a restart, or after another process held the lease: the components' tracks
+   * as the stored `component.status_changed` events left them, and the newest of those changes (the rules
+   * have seen everything before it). Nothing older than RULES_HORIZON_MS is replayed.
+   */
+  private async resume(now: number, incidents: IncidentRecord[]): Promise<void> {
     const tracks: Record<string, ComponentTrack> = {};
+    const at: Record<string, number> = {};
+    let last = -Infinity;
     const evs = await this.o.store.listEvents({ types: ['component.status_changed'] });
     for (const e of evs) {
       const d = e.data as Partial<ComponentTrack> & { id?: string };
-      if (d.id && d.status && typeof d.since === 'number' && d.health && typeof d.healthSince === 'number')
-        tracks[d.id] = { status: d.status, since: d.since, health: d.health, healthSince: d.healthSince };
+      if (!(d.id && d.status && typeof d.since === 'number' && d.health && typeof d.healthSince === 'number')) continue;
+      // The newest by time: a replay may store a change after one it happened later than.
+      if (at[d.id] !== undefined && e.at < at[d.id]) continue;
+      at[d.id] = e.at;
+      tracks[d.id] = { status: d.status, since: d.since, health: d.health, healthSince: d.healthSince };
+      last = Math.max(last, e.at);
     }
-    return tracks;
+    const from = Math.min(now, Math.max(last, now - RULES_HORIZON_MS));
+    const rules = statusRulesFromConfig(this.o.config.statuspage.rules);
+    const seed = (await this.o.store.queryObservations({ from: from - rules.freshForMs, to: from + 1 })).filter(this.counts);
+    this.tracks = tracks;
+    this.timeline = new StatusTimeline(this.defs, seed, from, rules, maintenanceSchedule(incidents, this.defs));
   }
 
   private async gateFailures(now: number): Promise<GateFailure[]> {
@@ -164,10 +189,15 @@ export class StatusBuilder {
     const { config, store } = this.o;
     const interval = ms(config.statuspage.buildEvery);
     const got = await store.acquireLease('statuspage.incidents', this.holder, Math.max(60_000, 4 * interval));
-    if (!got) return { incidents, actions: [] };
+    if (!got) {
+      // Another process applies the rules; when this one takes over, it picks up from what that one stored.
+      this.heldLease = false;
+      return { incidents, actions: [] };
+    }
+    if (!this.heldLease || !this.timeline || !this.tracks) await this.resume(now, incidents);
+    this.heldLease = true;
     // The rules' writes carry this holding: a builder that lost it (paused, then woken) changes nothing.
     const fence: Fence = { lease: 'statuspage.incidents', holder: this.holder, token: got.token };
-    this.tracks ??= await this.loadTracks();
     if (!this.gateCursorReady) {
       this.gateCursorReady = true;
       // Start from the horizon: older failures are history.
@@ -176,24 +206,45 @@ export class StatusBuilder {
       this.gateCursor = firstRecent ? firstRecent.seq - 1 : (evs[evs.length - 1]?.seq ?? 0);
     }
     const gates = await this.gateFailures(now);
-    const decision = decideIncidents(
-      { incidents, components: this.tracks },
-      components,
-      gates,
-      now,
-      incidentRulesFromConfig(config.incidents),
-    );
+    // The evidence since the rules last looked, read a slice at a time (a restart may replay up to a day).
+    const timeline = this.timeline!;
+    const from = timeline.at;
+    const initial = timeline.states();
+    const maintenance = maintenanceSchedule(incidents, this.defs);
+    const fresh = statusRulesFromConfig(config.statuspage.rules).freshForMs;
+    const changes: StatusChange[] = [];
+    for (let t = from; t < now;) {
+      const to = Math.min(now, t + REPLAY_SLICE_MS);
+      const obs = (await store.queryObservations({ from: t - fresh, to: to + 1 })).filter(this.counts);
+      changes.push(...timeline.advance(obs, to, maintenance));
+      t = to;
+    }
+    const decision = deriveIncidents({
+      state: { incidents, components: this.tracks! },
+      initial,
+      changes,
+      gateFailures: gates,
+      fromMs: from,
+      toMs: now,
+      rules: incidentRulesFromConfig(config.incidents),
+    });
     this.tracks = decision.components;
     const by = new Map(incidents.map((i) => [i.id, i]));
     const actions: StatusBuildReport['actions'] = [];
+    // Each incident is saved as the last action left it; every action is an event at the time it was taken.
+    const final = new Map(decision.actions.map((a) => [a.incident.id, a.incident]));
+    // Until every write below is done the store is behind this builder: a failure makes the next build
+    // pick up from what was stored.
+    this.heldLease = false;
+    this.gateCursorReady = false;
+    for (const i of final.values()) await store.saveIncident(i, fence);
     for (const a of decision.actions) {
-      await store.saveIncident(a.incident, fence);
       const type = a.kind === 'open' ? 'incident.opened' : a.kind === 'resolve' ? 'incident.resolved' : 'incident.updated';
       await store.appendEvents(
         [
           {
             rolloutId: typeof a.incident.data.rolloutId === 'string' ? a.incident.data.rolloutId : null,
-            at: now,
+            at: a.at,
             actor: 'etape',
             type,
             data: {
@@ -208,7 +259,10 @@ export class StatusBuilder {
         ],
         fence,
       );
-      this.log.info({ incident: a.incident.id, why: a.why, status: a.incident.status }, `automatic ${type}`);
+      this.log.info(
+        { incident: a.incident.id, why: a.why, status: a.incident.status, at: new Date(a.at).toISOString() },
+        `automatic ${type}`,
+      );
       this.notifier.notify(incidentNotification(type, a.incident, config.statuspage.url));
       by.set(a.incident.id, a.incident);
       actions.push({ kind: a.kind, id: a.incident.id, why: a.why });
@@ -217,16 +271,18 @@ export class StatusBuilder {
       await store.appendEvents(
         decision.componentChanges.map((c) => ({
           rolloutId: null,
-          at: now,
+          at: c.at,
           actor: 'etape',
           type: 'component.status_changed',
-          data: { ...this.tracks![c.id], id: c.id, from: c.from, reason: c.reason },
+          data: { ...c.track, id: c.id, from: c.from, reason: c.reason },
         })),
         fence,
       );
       // The first sight of a component is not a change worth telling subscribers about.
       for (const c of decision.componentChanges) if (c.from !== null) this.notifier.notify(componentNotification(c));
     }
+    this.heldLease = true;
+    this.gateCursorReady = true;
     return { incidents: [...by.values()].sort((a, b) => b.createdAt - a.createdAt), actions };
   }
 
