@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** The decision core: plan, rollout, gates, judge, stop-the-line, and the pure status and availability rules (DESIGN.md). */
+/** The decision core: plan, rollout, gates, judge, stop-the-line, drift, and the pure status and availability rules (DESIGN.md). */
 const CORE = [
   'src/plan/**/*.ts',
   'src/rollout/**/*.ts',
@@ -11,6 +11,7 @@ const CORE = [
   'src/judge/**/*.ts',
   'src/status/**/*.ts',
   'src/linestop/**/*.ts',
+  'src/drift/**/*.ts',
   'src/incidents/rules.ts',
   'src/sla/availability.ts',
   'src/sla/series.ts',
@@ -19,7 +20,7 @@ const CORE = [
   'src/sla/uptime.ts',
 ];
 /** Core files that are the core's edge on purpose: store-level operations (they read and write the store). */
-const CORE_EDGE = ['src/rollout/operations.ts', 'src/rollout/freeze-operations.ts'];
+const CORE_EDGE = ['src/rollout/operations.ts', 'src/rollout/freeze-operations.ts', 'src/drift/operations.ts'];
 /** Folders whose code does I/O or wiring; the core may use their types, never their code. */
 const EDGE_FOLDERS = ['store', 'drivers', 'evidence', 'api', 'cli', 'controller', 'demo'];
 

@@ -6,6 +6,7 @@ import type { RouteRegistrar } from './app.js';
 import { registerIncidentRoutes } from './incidents.js';
 import { registerFreezeRoutes } from './freezes.js';
 import { registerSubscriptionRoutes } from './subscriptions.js';
+import { registerDriftRoutes } from './drift.js';
 import { registerDashboard } from '../dashboard/index.js';
 
 // The operator dashboard under /ui (it reads which action routes exist from the OpenAPI document at request time).
@@ -13,5 +14,6 @@ export const extraRoutes: RouteRegistrar[] = [
   registerIncidentRoutes,
   (app, ctx) => registerFreezeRoutes(app, ctx),
   registerSubscriptionRoutes,
+  registerDriftRoutes,
   registerDashboard,
 ];

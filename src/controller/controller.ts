@@ -499,10 +499,22 @@ export class Controller {
     return this.store.queryObservations({ service: state.service, from: now - window });
   }
 
-  /** Observes what a target runs through its driver and stores it as an observation (I9); one at a time per target. */
+  /** Asks the driver what a target runs for a rollout proving a version, then reconciles the rollout again. */
   private observe(rolloutId: string, target: Target): void {
+    void this.observeTarget(target).finally(() => {
+      this.again.add(rolloutId);
+      this.nudge();
+    });
+  }
+
+  /**
+   * Observes what a target runs through its driver and stores it as an observation (I9); one call at a time
+   * per target (a caller while one runs shares it). Resolves once it is stored; never rejects.
+   */
+  observeTarget(target: Target): Promise<void> {
     const slot = `observe|${target.service}|${target.region}/${target.cell}`;
-    if (this.observing.has(slot)) return;
+    const running = this.observing.get(slot);
+    if (running) return running;
     const p = (async () => {
       const at = this.clock.now();
       let o: Observed;
@@ -526,12 +538,9 @@ export class Controller {
       ]);
     })()
       .catch((e) => this.log.error({ err: e, target }, 'observe failed'))
-      .finally(() => {
-        this.observing.delete(slot);
-        this.again.add(rolloutId);
-        this.nudge();
-      });
+      .finally(() => this.observing.delete(slot));
     this.observing.set(slot, p);
+    return p;
   }
 
   private driver(service: string): Promise<Driver> {

@@ -2,7 +2,8 @@
 // the Controller, the probe runner over every probe of every target, and the runners of metric and judge
 // gates. `etape serve`, `etape rollout follow` (when no server runs) and the demo all start them here, with
 // the same settings unless a user sets others, so the demo's figures describe what `etape serve` does.
-// Evidence goes through the controller's sink: a failing observation wakes it at once.
+// Evidence goes through the controller's sink: a failing observation wakes it at once. With `drift`, the drift
+// watcher looks at every target on a schedule through the controller's observe (`etape serve`).
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -14,6 +15,7 @@ import { Controller, type ControllerOptions } from './controller.js';
 import { metricRunners } from './metric-runners.js';
 import { healthProbeChecks, LineStop } from './line-stop.js';
 import { Membership, ownerOf } from './membership.js';
+import { DriftWatcher } from './drift.js';
 
 export interface RuntimeSettings {
   /** The probe runner writes to the store once this many observations wait… */
@@ -46,6 +48,8 @@ export interface RuntimeOptions {
    * live member that rendezvous hashing gives it. Default false: this process probes every target.
    */
   shareProbes?: boolean;
+  /** Watch every target for drift (`etape serve`; default false: a follower drives its one rollout only). */
+  drift?: boolean;
   /** Hooks the controller calls (the store's health, metrics). */
   hooks?: Pick<ControllerOptions, 'onError' | 'onLease' | 'onDriverCall' | 'onReconcile'>;
   /**
@@ -70,6 +74,8 @@ export interface Runtime {
   prober?: Prober;
   /** The live servers the probes are shared with (with `shareProbes`). */
   membership?: Membership;
+  /** The drift watcher (with `drift: true`). */
+  drift?: DriftWatcher;
   settings: RuntimeSettings;
   /** Starts the controller with its probe and metric runners. */
   start(): void;
@@ -160,18 +166,32 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
         })
       : undefined;
   if (membership) prober!.setChecks([]);
+  const drift = opts.drift
+    ? new DriftWatcher({
+        store,
+        config,
+        clock,
+        log,
+        holder: controller.holder,
+        observe: (t) => controller.observeTarget(t),
+        onRevert: () => controller.nudge({ relist: true }),
+      })
+    : undefined;
   return {
     controller,
     lineStop,
     prober,
     membership,
+    ...(drift ? { drift } : {}),
     settings,
     start: () => {
       controller.start();
       lineStop.start();
       void membership?.start();
+      drift?.start();
     },
     stop: async (o) => {
+      await drift?.stop();
       await membership?.stop();
       await lineStop.stop();
       await controller.stop(o);

@@ -122,6 +122,7 @@ const stateSchema = z.looseObject({
     .optional(),
   force: z.boolean().optional(),
   rollback: z.looseObject({ startedAt: time, order: z.array(z.string()), round: z.number() }).optional(),
+  drift: z.looseObject({ version: z.string(), expected: z.string() }).optional(),
   pausedBy: z.string().optional(),
   stop: z.looseObject({ kind: z.enum(['halt', 'abort']), by: z.string(), reason: z.string(), at: time }).optional(),
   completedAt: time.optional(),

@@ -142,6 +142,8 @@ export interface RolloutState {
   force?: boolean;
   /** The rollback in progress or done: when it began and the order targets go back in. */
   rollback?: { startedAt: number; order: string[]; round: number };
+  /** Set on a rollout etape started itself to revert drift (`drift: revert`): the drifted version and the verified one. */
+  drift?: { version: string; expected: string };
   pausedBy?: string;
   stop?: StopReason;
   completedAt?: number;

@@ -16,6 +16,7 @@ import { isTerminal } from '../../rollout/phases.js';
 import { renderEvent, renderSummary, summarize, type RolloutSummary } from '../../rollout/view.js';
 import type { Runtime } from '../../controller/runtime.js';
 import { serverRunning } from '../../controller/presence.js';
+import { driftReport, renderDrift } from '../../drift/operations.js';
 
 /** Writes to stdout without the escape sequences user text may carry (titles, reasons, command output). */
 const say = (s: string): boolean => process.stdout.write(printable(s));
@@ -116,9 +117,15 @@ export function registerRolloutCommands(program: Command): void {
         const list = (await ops.listRollouts(store, { service: opts.service, active: !opts.all, limit: opts.all ? 20 : undefined })).map(
           summarize,
         );
-        if (opts.json) say(JSON.stringify({ rollouts: list }, null, 2) + '\n');
-        else if (list.length === 0) say(opts.all ? 'no rollouts yet\n' : 'no active rollouts (see recent ones with --all)\n');
-        else say(list.map(renderSummary).join('\n\n') + '\n');
+        // Targets running a version etape did not verify (drift, I9), per service of the config.
+        const drift = config ? await driftReport(store, config, opts.service) : [];
+        if (opts.json) say(JSON.stringify({ rollouts: list, ...(config ? { drift } : {}) }, null, 2) + '\n');
+        else {
+          if (list.length === 0) say(opts.all ? 'no rollouts yet\n' : 'no active rollouts (see recent ones with --all)\n');
+          else say(list.map(renderSummary).join('\n\n') + '\n');
+          const lines = renderDrift(drift);
+          if (lines.length) say(lines.join('\n') + '\n');
+        }
       });
     });
 

@@ -77,6 +77,7 @@ export function registerServeCommand(program: Command): void {
         clock: systemClock,
         log,
         probes: opts.probes,
+        drift: true,
         settings: { leaseMs },
         shareProbes: true,
         hooks: {
