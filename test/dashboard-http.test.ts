@@ -450,7 +450,7 @@ test('force from the dashboard: a target whose rollback failed is forced inside 
 });
 
 test('the fleet grid counts a forced target on the version it was forced to as verified, not drift', async () => {
-  const { store, clock, api } = await setup();
+  const { store, clock, api, signIn, get } = await setup();
   const { forceTarget } = await import('../src/rollout/operations.js');
   const { fleetView } = await import('../src/dashboard/model.js');
   const finish = async (id: string) => {
@@ -468,6 +468,8 @@ test('the fleet grid counts a forced target on the version it was forced to as v
   const forced = await forceTarget({ store, config, clock }, { service: 'blob', target: 'r3/c1', version: 'v1', actor: 'test' });
   assert.equal(forced.via, 'force');
   await finish(forced.rollout.id);
+  const op = await signIn(OP);
+  assert.match((await get('/ui/rollouts', op.cookie)).html, /force of r3\/c1: v2 → <strong>v1<\/strong>/, 'the list says it is a force');
   const seen = (region: string, cell: string, version: string) => ({
     service: 'blob',
     region,

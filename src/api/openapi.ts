@@ -259,6 +259,7 @@ export function openApiDocument(): OpenApiDocument {
               type: 'string',
               enum: ['pending', 'running', 'paused', 'completed', 'halted', 'aborted', 'rolling_back', 'rolled_back', 'failed'],
             },
+            force: { type: 'boolean', description: 'a force of one target (`etape target force`), not a release' },
             revision: { type: 'integer' },
             createdAt: { type: 'string', format: 'date-time' },
             updatedAt: { type: 'string', format: 'date-time' },

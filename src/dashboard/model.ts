@@ -38,6 +38,8 @@ export interface RolloutRow {
   service: string;
   version: string;
   fromVersion: string | null;
+  /** A force of one target (`etape target force`), by its id; null for a release. */
+  forceOf: string | null;
   phase: string;
   active: boolean;
   /** The wave in progress (or the last one when all are verified), 1-based, and how many there are. */
@@ -120,6 +122,7 @@ export function rolloutRow(rec: RolloutRecord): RolloutRow {
     service: rec.service,
     version: rec.version,
     fromVersion: s.fromVersion ?? null,
+    forceOf: s.force ? (s.waves[0]?.targets[0] ?? null) : null,
     phase: rec.phase,
     active: isActive(rec.phase),
     wave: cur?.index ?? null,
@@ -141,6 +144,7 @@ function invalidRow(rec: RolloutRecord, e: EtapeError): RolloutRow {
     service: rec.service,
     version: rec.version,
     fromVersion: null,
+    forceOf: null,
     phase: rec.phase,
     active: isActive(rec.phase),
     wave: null,

@@ -13,6 +13,7 @@ export const rolloutHref = (id: string) => `${UI}/rollouts/${enc(id)}`;
 function Versions(props: { row: RolloutRow }) {
   return (
     <span class="ver">
+      {props.row.forceOf ? `force of ${props.row.forceOf}: ` : ''}
       {props.row.fromVersion ?? '?'} → <strong>{props.row.version}</strong>
     </span>
   );

@@ -12,6 +12,8 @@ export interface RolloutSummary {
   version: string;
   fromVersion: string | null;
   phase: string;
+  /** A force (`etape target force`) of one target, not a release. */
+  force: boolean;
   revision: number;
   createdAt: string;
   updatedAt: string;
@@ -54,6 +56,7 @@ export function summarize(rec: RolloutRecord): RolloutSummary {
     version: rec.version,
     fromVersion: s.fromVersion ?? null,
     phase: rec.phase,
+    force: s.force === true,
     revision: rec.revision,
     createdAt: iso(rec.createdAt),
     updatedAt: iso(rec.updatedAt),
@@ -113,7 +116,9 @@ const WAVE_MARK: Record<string, string> = {
 
 /** Several lines: the rollout, then one line per wave with its targets, bake and verdicts. */
 export function renderSummary(x: RolloutSummary): string {
-  const lines = [`${x.id}  ${x.service} ${x.fromVersion ?? '?'} → ${x.version}  ${x.phase.toUpperCase()}`];
+  const lines = [
+    `${x.id}  ${x.service} ${x.force ? `force of ${x.waves[0]?.targets[0]?.id ?? '?'}: ` : ''}${x.fromVersion ?? '?'} → ${x.version}  ${x.phase.toUpperCase()}`,
+  ];
   if (x.pausedBy) lines.push(`  paused by ${x.pausedBy}`);
   if (x.stop) lines.push(`  ${x.stop.kind === 'abort' ? 'aborted' : 'halted'} by ${x.stop.by}: ${x.stop.reason}`);
   for (const w of x.waves) {
