@@ -75,7 +75,7 @@ test('etape serve killed with SIGKILL at 20+ points finishes the rollout exactly
         name: 'blob',
         initialVersion: 'v1',
         driver: fleet.execDriver({ timeout: '5s', retries: 0 }),
-        probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '100ms', timeout: '500ms' }],
+        probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '100ms', timeout: '2s' }],
         gates: [{ kind: 'probe', name: 'health', probe: 'http', failAfter: 3 }],
       },
     ],

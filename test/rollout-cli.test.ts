@@ -44,7 +44,7 @@ test('rollout start --follow, status, history, and clear errors', { timeout: 180
             name: 'blob',
             initialVersion: 'v1',
             driver: fleet.execDriver(),
-            probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '100ms', timeout: '500ms' }],
+            probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '100ms', timeout: '2s' }],
             gates: [{ kind: 'probe', name: 'health', probe: 'http' }],
           },
         ],

@@ -39,7 +39,7 @@ test(
               observe: `curl -sS -f -m 2 -o /dev/null -w '%header{x-etape-version}' http://127.0.0.1:{port}/health`,
             },
             version: { from: 'observe', timeout: '2s', every: '1s' },
-            probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '200ms', timeout: '500ms' }],
+            probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '200ms', timeout: '2s' }],
             gates: [{ kind: 'probe', name: 'health', probe: 'http', failAfter: 3 }],
           },
         ],

@@ -47,7 +47,7 @@ test('etape serve halts a rollout on a failing metric gate and lets a good versi
         name: 'blob',
         initialVersion: 'v1',
         driver: fleet.execDriver(),
-        probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '250ms', timeout: '500ms' }],
+        probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '250ms', timeout: '2s' }],
         gates: [
           { kind: 'probe', name: 'health', probe: 'http', failAfter: 3 },
           {
