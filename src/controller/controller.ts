@@ -69,8 +69,8 @@ export interface ControllerOptions {
   onReconcile?: (id: string, ms: number, d: Decision | undefined) => void;
   /** Called when a reconcile fails (the store's health, metrics). */
   onError?: (err: unknown) => void;
-  /** Called when this process takes or loses a rollout's lease (metrics). */
-  onLease?: (id: string, what: 'acquired' | 'lost') => void;
+  /** Called when this process takes or loses a rollout's lease (metrics); `token` > 1 on taking: someone held it before. */
+  onLease?: (id: string, what: 'acquired' | 'lost', token?: number) => void;
   /** Called after each driver call with its result and duration in ms (metrics). */
   onDriverCall?: (kind: string, result: DriverResult, ms: number) => void;
 }
@@ -340,7 +340,7 @@ export class Controller {
     const cur = this.holdings.get(id);
     // The store judged `until` by its own clock at or after t0: t0 + ttl is a safe local bound.
     this.holdings.set(id, { token: g.token, localUntil: Math.max(cur?.token === g.token ? cur.localUntil : 0, t0 + this.leaseMs) });
-    if (!h || h.token !== g.token) this.opts.onLease?.(id, 'acquired');
+    if (!h || h.token !== g.token) this.opts.onLease?.(id, 'acquired', g.token);
     return true;
   }
 

@@ -204,6 +204,11 @@ export class Prober {
     return out;
   }
 
+  /** Observations measured and not yet stored (they wait for the next flush, or for the store to come back). */
+  get backlog(): number {
+    return this.buffer.length;
+  }
+
   /** Writes buffered observations to the store. On a store error they stay buffered for the next flush. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {

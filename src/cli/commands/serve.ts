@@ -51,7 +51,11 @@ export function registerServeCommand(program: Command): void {
       let stopServe: ((why: string, code: number) => Promise<void>) | undefined;
       // The store's health is the server's: /healthz fails while it cannot be written, and a SQLite file
       // that disappears stops the server rather than let it go on without history.
-      const metrics = new EtapeMetrics({ store, heldRollouts: () => runtime.controller.heldRollouts.length });
+      const metrics = new EtapeMetrics({
+        store,
+        heldRollouts: () => runtime.controller.heldRollouts.length,
+        backlog: () => runtime.prober?.backlog ?? 0,
+      });
       const health = new StoreHealth({
         onChange: (h) => {
           metrics.storeUp.set(h.ok ? 1 : 0);
@@ -71,7 +75,13 @@ export function registerServeCommand(program: Command): void {
       // Set once the publisher starts (below): what the runtime records reaches it, so a change is published at once.
       const page: { publisher?: StatusPublisher } = {};
       const runtime = composeRuntime({
-        listener: { evidence: (obs) => page.publisher?.evidence(obs), events: (evs) => page.publisher?.events(evs) },
+        listener: {
+          evidence: (obs) => {
+            metrics.onObservations(obs);
+            page.publisher?.evidence(obs);
+          },
+          events: (evs) => page.publisher?.events(evs),
+        },
         store,
         config,
         clock: systemClock,
@@ -85,7 +95,7 @@ export function registerServeCommand(program: Command): void {
             metrics.storeErrors.inc();
             health.report(e);
           },
-          onLease: (_id, what) => metrics.leases.inc({ event: what }),
+          onLease: (_id, what, token) => metrics.onLease(what, token),
           onDriverCall: (kind, r, ms) => metrics.onDriverCall(kind, r, ms),
           onReconcile: (_id, ms) => metrics.reconcileSeconds.observe(ms / 1000),
         },
