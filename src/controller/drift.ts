@@ -18,7 +18,7 @@ import { compileGate } from '../gates/index.js';
 import { isActive, isTerminal } from '../rollout/phases.js';
 import { touchedTargets } from '../rollout/state.js';
 import { stateIfValid } from '../rollout/state-schema.js';
-import { driverObserves, lastVerifiedVersion, newRolloutId, versionCheckOf } from '../rollout/operations.js';
+import { driverObserves, newRolloutId, verifiedVersions, versionCheckOf } from '../rollout/operations.js';
 import { decideDrift, DRIFT_ACTOR, marksOf, revertRolloutState, type DriftDecision, type DriftMark } from '../drift/drift.js';
 import { driftSources, driftTargets, readDriftMarks } from '../drift/operations.js';
 
@@ -125,7 +125,7 @@ export class DriftWatcher {
               .map((t) => t.id),
           }
         : undefined;
-    const verified = await lastVerifiedVersion(store, svc);
+    const { version: verified, targets: verifiedFor } = await verifiedVersions(store, svc);
     if (verified !== undefined && versionCheckOf(svc).observe) {
       const ask = targets
         .filter((t) => !active?.touched.includes(`${t.region}/${t.cell}`))
@@ -141,6 +141,7 @@ export class DriftWatcher {
       mode: svc.drift,
       targets,
       verified,
+      verifiedFor,
       observations,
       sources: driftSources(svc),
       since,

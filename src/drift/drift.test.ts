@@ -202,3 +202,14 @@ test('the revert is a rollback along the pair-safe order: a region and its partn
   );
   assert.ok(calls[1].at > calls[0].at);
 });
+
+test('a target forced since the last release is verified on the version it was forced to, not drift', () => {
+  const d = decideDrift(
+    input({ mode: 'revert', verifiedFor: { 'r2/c1': 'v0' }, observations: [seen('r2', 'v0', 10), seen('r3', 'v0', 20)] }),
+  );
+  assert.deepEqual([...d.marks.keys()], ['r3/c1'], 'only the target nobody forced to v0 drifted');
+  assert.deepEqual(
+    d.revert?.targets.map((t) => t.target),
+    ['r3/c1'],
+  );
+});

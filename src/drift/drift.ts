@@ -105,6 +105,8 @@ export interface DriftInput {
   targets: readonly { region: string; cell: string }[];
   /** What etape last verified for the service; undefined: nothing to compare with, nothing is judged. */
   verified: string | undefined;
+  /** Targets forced (`etape target force`) since the service's last release, with the version each was forced to and proven on. */
+  verifiedFor?: Readonly<Record<string, string>>;
   /** Recent observations of the service; the core keeps those that say which version answered. */
   observations: readonly Observation[];
   /** Sources whose versions count (`services[].version.from`); null: any observation with a version. */
@@ -164,7 +166,7 @@ export function decideDrift(input: DriftInput): DriftDecision {
     const o = seen.get(id);
     if (!o) continue; // nothing new said: the mark, if any, stands
     const mark = marks.get(id);
-    if (o.version === verified) {
+    if (o.version === verified || (o.version !== undefined && o.version === input.verifiedFor?.[id])) {
       if (mark) {
         cleared.push({ target: id, region: t.region, cell: t.cell, version: o.version, reportedBy: o.source, since: mark.since });
         marks.delete(id);
