@@ -35,7 +35,7 @@ test('target force: a hung target is forced to a known version by the driver, pr
           initialVersion: 'v1',
           driver: fleet.execDriver(),
           version: { from: 'probe', timeout: '5s', every: '1s' },
-          probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '200ms', timeout: '300ms' }],
+          probes: [{ name: 'http', url: 'http://127.0.0.1:{port}/health', interval: '200ms', timeout: '2s' }],
           gates: [{ kind: 'probe', name: 'health', probe: 'http' }],
         },
       ],
