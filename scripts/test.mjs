@@ -52,10 +52,23 @@ if (!noTypecheck) {
   }
 }
 
+// `*.alone.test.ts` files load the machine on purpose (a CPU-bound load beside the demo): they run after the
+// others, one at a time, so the load they make is not a race for the tests that would run beside them.
 const concurrency = Math.max(2, cpus().length);
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, ETAPE_LOG_LEVEL: process.env.ETAPE_LOG_LEVEL ?? 'silent' } },
+const run = (list, n) =>
+  list.length === 0
+    ? 0
+    : (spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, '--test-reporter=spec', ...list], {
+        cwd: root,
+        stdio: 'inherit',
+        env: { ...process.env, ETAPE_LOG_LEVEL: process.env.ETAPE_LOG_LEVEL ?? 'silent' },
+      }).status ?? 1);
+const together = run(
+  files.filter((f) => !f.endsWith('.alone.test.ts')),
+  concurrency,
 );
-process.exit(r.status ?? 1);
+const alone = run(
+  files.filter((f) => f.endsWith('.alone.test.ts')),
+  1,
+);
+process.exit(together || alone);
