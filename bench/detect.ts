@@ -1,7 +1,8 @@
 // How fast etape catches each kind of bad version on the local fleet, and what it costs: for each fault,
 // N staged demo runs (fresh fleet each), then the medians of detection time against both floors (the fixed
 // schedule's and the one follow-up probes allow; the ratio is to the lower), rollback
-// time, blast radius and failed customer requests. Prints figures; asserts nothing.
+// time, blast radius, failed customer requests (with drain), and how long the status page took to show the
+// first failing probe (published on change). Prints figures; asserts nothing.
 //
 //   npm run bench:detect                       10 runs of each fault
 //   npm run bench:detect -- --runs 3 --faults hang,errors
@@ -73,6 +74,10 @@ function median(xs: number[]): number | undefined {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** From the first failing probe of a bad cell coming back to the status page (rebuilt during the run) showing its region. */
+const pageLag = (r: RunResult) =>
+  r.pageShownAt !== undefined && r.failingProbeAt !== undefined ? r.pageShownAt - r.failingProbeAt : undefined;
+
 const fmt = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)}s`);
 
 const stamp = new Date()
@@ -112,15 +117,15 @@ for (const fault of faults) {
       intervalMs,
       timeoutMs,
       k,
-      reports: false, // detection is measured; status pages and SLA reports would only add load
+      reports: true, // the status page rebuilt during the run: when it shows the first failing probe
       out: join(outRoot, `${fault}-${i + 1}`),
       signal: ac.signal,
     });
     const r = v.runs.staged!;
     row.results.push(r);
     process.stdout.write(
-      `  ${fault.padEnd(10)} run ${String(i + 1).padStart(2)}: detected ${fmt(r.detectionMs)}, healthy ${fmt(r.rollbackMs)} after, ` +
-        `${r.cellsAffected.length}/${r.cellsTotal} cells on v2, ${r.failedRequests}/${r.requests} requests failed, ${r.rolloutPhase}\n`,
+      `  ${fault.padEnd(10)} run ${String(i + 1).padStart(2)}: detected ${fmt(r.detectionMs)}, page ${fmt(pageLag(r))} after the first failing probe, healthy ${fmt(r.rollbackMs)} after, ` +
+        `${r.cellsAffected.length}/${r.cellsTotal} cells on v2 (${r.drainedCells.length} drained), ${r.failedRequests}/${r.requests} requests failed, ${r.rolloutPhase}\n`,
     );
     if (v.leftover_pids.length) console.log(`    WARNING: processes left running: ${v.leftover_pids.join(', ')}`);
   }
@@ -134,10 +139,12 @@ const head = [
   'schedule floor',
   'confirm floor',
   'ratio to the lower',
+  'median page lag',
   'median rollback',
   'cells on v2',
   'capacity on v2',
   'failed requests',
+  'failed per bad cell',
   'ended',
 ];
 const table: string[][] = [head];
@@ -155,10 +162,12 @@ for (const { fault, results } of rows) {
     fmt(fixed.ms),
     fmt(confirmed?.ms),
     md === undefined ? '—' : (md / floor.ms).toFixed(2),
+    fmt(median(results.map(pageLag).filter((x): x is number => x !== undefined))),
     fmt(median(results.map((r) => r.rollbackMs).filter((x): x is number => x !== undefined))),
     String(median(results.map((r) => r.cellsAffected.length)) ?? '—'),
     `${((median(results.map((r) => r.badCapacityShare)) ?? 0) * 100).toFixed(1)}%`,
     String(median(results.map((r) => r.failedRequests)) ?? '—'),
+    (median(results.map((r) => r.failedRequests / Math.max(1, r.cellsAffected.length))) ?? 0).toFixed(1),
     phases,
   ]);
 }
@@ -180,7 +189,8 @@ if (faults.some((f) => f === 'errors' || f === 'latency')) {
   );
 }
 console.log("detection is measured from the fault's onset: the first cell entering the loop (hang), else the first cell up on v2;");
-console.log('rollback from detection until every cell answers both probes on v1 again.');
+console.log('rollback from detection until every cell answers both probes on v1 again; page lag from the first failing probe');
+console.log('of a bad cell coming back until the status page, rebuilt on change and every buildEvery, was written showing its region.');
 console.log(`took ${((Date.now() - t0) / 1000).toFixed(0)}s; runs written to ${outRoot}`);
 console.log('');
 console.log(

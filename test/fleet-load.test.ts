@@ -72,3 +72,42 @@ test('a region whose cells are all down fails at the front door, immediately', a
   assert.equal(s.total.error, 10);
   assert.equal(s.total.ok, 0);
 });
+
+test('the front door honours drain: a drained cell gets no customers; a region with none in rotation spills over', async () => {
+  const two: FleetSpec = {
+    regions: [
+      { id: 'r1', geography: 'g', weight: 1, canary: false, cells: ['cell-1', 'cell-2'] },
+      { id: 'r2', geography: 'g', weight: 1, canary: false, cells: ['cell-1'] },
+    ],
+  };
+  const fleet = await Fleet.start({ spec: two, initialVersion: 'v1' });
+  fleets.push(fleet);
+  const run = async () => {
+    const load = new LoadGenerator({
+      targets: two.regions.map((r) => ({ region: r.id, cells: r.cells })),
+      resolve: (reg, c) => fleet.frontDoor(reg, c),
+      ratePerRegion: 50,
+      timeoutMs: 1000,
+      maxRequests: 20,
+    });
+    load.start();
+    await waitFor('20 requests answered', () => {
+      const s = load.snapshot();
+      return s.sent >= 20 && s.inFlight === 0;
+    });
+    await load.stop();
+    return load.snapshot();
+  };
+  fleet.drain('r1', 'cell-1');
+  let s = await run();
+  assert.equal(s.regions.r1.cells['cell-1'].ok + failed(s.regions.r1.cells['cell-1']), 0, 'nothing sent to the drained cell');
+  assert.equal(s.regions.r1.ok, 10);
+  fleet.drain('r1', 'cell-2');
+  s = await run();
+  assert.equal(s.regions.r1.ok, 10, "r1's customers are all served");
+  assert.equal(s.regions.r2.cells['cell-1'].ok, 20, 'by the cell of r2');
+  fleet.restore('r1', 'cell-1');
+  s = await run();
+  assert.equal(s.regions.r1.cells['cell-1'].ok, 10, 'back in rotation');
+  await fleet.stop();
+});

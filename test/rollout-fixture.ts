@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 
 export interface Applied {
-  action: 'deploy' | 'rollback' | 'force';
+  action: 'deploy' | 'rollback' | 'force' | 'drain' | 'restore';
   target: string;
   version: string;
   key: string;
@@ -95,6 +95,8 @@ export class TargetFleet {
   restartMs = 0;
   /** Which targets a "hang" version hangs (all when unset): a fault that shows only in some regions. */
   hangsOn?: (target: string) => boolean;
+  /** Targets a load balancer in front of them would not send customers to (the driver's drain). */
+  readonly drained = new Set<string>();
   /** When each target answered nothing, as the targets saw it (not as etape's events say). */
   readonly downLog: DownSpan[] = [];
 
@@ -133,7 +135,7 @@ export class TargetFleet {
     const version = q.get('version') ?? '';
     const key = q.get('key') ?? '';
     const t = this.targets.get(id);
-    if (!t || !['deploy', 'rollback', 'force'].includes(action) || !version || !key) {
+    if (!t || !['deploy', 'rollback', 'force', 'drain', 'restore'].includes(action) || !version || !key) {
       res.writeHead(400).end('bad request\n');
       return;
     }
@@ -144,6 +146,15 @@ export class TargetFleet {
       await first;
       this.applied.push({ action, target: id, version, key, at: Date.now(), repeat: true });
       res.writeHead(200).end(`already done: ${key}\n`);
+      return;
+    }
+    if (action === 'drain' || action === 'restore') {
+      // The load balancer's rotation: it answers whatever the target does.
+      if (action === 'drain') this.drained.add(id);
+      else this.drained.delete(id);
+      this.seen.set(key, Promise.resolve());
+      this.applied.push({ action, target: id, version, key, at: Date.now(), repeat: false });
+      res.writeHead(200).end(`${action} ${id}\n`);
       return;
     }
     if (action !== 'force' && t.hung) return; // a hung process does not take a graceful deploy either
@@ -172,7 +183,7 @@ export class TargetFleet {
   }
 
   /** exec driver commands that call the control server (form-encoded, so keys with ":" and "/" travel safely). */
-  execDriver(opts: { timeout?: string; retries?: number } = {}) {
+  execDriver(opts: { timeout?: string; retries?: number; drain?: boolean } = {}) {
     const call = (action: string) =>
       `curl -sS -f -m 5 --data-urlencode "target=$ETAPE_REGION/$ETAPE_CELL" --data-urlencode "version=$ETAPE_VERSION" --data-urlencode "key=$ETAPE_IDEMPOTENCY_KEY" http://127.0.0.1:${this.controlPort}/${action}`;
     return {
@@ -180,6 +191,7 @@ export class TargetFleet {
       deploy: call('deploy'),
       rollback: call('rollback'),
       force: call('force'),
+      ...(opts.drain ? { drain: call('drain'), restore: call('restore') } : {}),
       timeout: opts.timeout ?? '3s',
       retries: opts.retries ?? 0,
     };

@@ -82,7 +82,9 @@ export interface SimOptions {
   pairs?: [string, string][];
   /** How targets prove their version (I9); observe actions are answered from what the sim's targets run. */
   versionCheck?: RolloutState['versionCheck'];
-  /** Whether a successful driver call really changes what the target runs (default: yes). */
+  /** The driver drains and restores (RolloutState.drain). */
+  drain?: boolean;
+  /** Whether a successful driver call really changes what the target runs (default: yes; drain and restore never do). */
   takesEffect?: (a: DriverAction) => boolean;
 }
 
@@ -112,6 +114,7 @@ export class Sim {
       createdBy: 'test',
       pairs: opts.pairs,
       versionCheck: opts.versionCheck,
+      drain: opts.drain,
     });
     for (const id of Object.keys(this.state.targets)) this.versions.set(id, from);
   }
@@ -132,7 +135,9 @@ export class Sim {
       if (!isDriverAction(a) || this.outcomes.has(a.key)) continue;
       this.calls.push(a);
       const o = this.opts.driver ? this.opts.driver(a, this) : { ok: true, detail: 'ok' };
-      if (o.ok && (this.opts.takesEffect?.(a) ?? true)) this.versions.set(`${a.target.region}/${a.target.cell}`, a.version);
+      const changesVersion = a.kind !== 'drain' && a.kind !== 'restore';
+      if (o.ok && changesVersion && (this.opts.takesEffect?.(a) ?? true))
+        this.versions.set(`${a.target.region}/${a.target.cell}`, a.version);
       this.outcomes.set(a.key, o);
     }
     this.last = d;

@@ -3,21 +3,35 @@ import { z } from 'zod';
 import { duration, FLOORS, id, instant, secretRef } from './common.js';
 import { planWaveSchema } from './policy.js';
 
-export const execDriverSchema = z.strictObject({
-  kind: z.literal('exec'),
-  /** Commands run through the shell; they also get ETAPE_* variables (target, version, idempotency key). */
-  deploy: z.string().min(1),
-  rollback: z.string().min(1).optional(),
-  force: z.string().min(1).optional(),
-  observe: z.string().min(1).optional(),
-  timeout: duration(FLOORS.driverTimeout).default('60s'),
-  retries: z.number().int().min(0).max(20).default(2),
-  /**
-   * Names of this process's environment variables the commands also get. By default they get only the
-   * ETAPE_* call variables and the basics (PATH, HOME, USER, LANG, TZ, …): never etape's own secrets.
-   */
-  passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name, like AWS_PROFILE' })).default([]),
-});
+export const execDriverSchema = z
+  .strictObject({
+    kind: z.literal('exec'),
+    /** Commands run through the shell; they also get ETAPE_* variables (target, version, idempotency key). */
+    deploy: z.string().min(1),
+    rollback: z.string().min(1).optional(),
+    force: z.string().min(1).optional(),
+    observe: z.string().min(1).optional(),
+    /**
+     * Take a target out of rotation, and put it back (both or neither): a failing target is drained before its
+     * rollback or force and restored once it passes on the old version. Tried once each time (no retries), with
+     * `timeout`: the way back does not wait longer for a drain.
+     */
+    drain: z.string().min(1).optional(),
+    restore: z.string().min(1).optional(),
+    timeout: duration(FLOORS.driverTimeout).default('60s'),
+    retries: z.number().int().min(0).max(20).default(2),
+    /**
+     * Names of this process's environment variables the commands also get. By default they get only the
+     * ETAPE_* call variables and the basics (PATH, HOME, USER, LANG, TZ, …): never etape's own secrets.
+     */
+    passEnv: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name, like AWS_PROFILE' }))
+      .default([]),
+  })
+  .refine((d) => (d.drain === undefined) === (d.restore === undefined), {
+    message: 'give drain and restore together: a target drained without a way to restore it stays out of rotation',
+    path: ['restore'],
+  });
 
 export const httpDriverSchema = z.strictObject({
   kind: z.literal('http'),
@@ -26,6 +40,8 @@ export const httpDriverSchema = z.strictObject({
   secret: secretRef(),
   timeout: duration(FLOORS.driverTimeout).default('30s'),
   retries: z.number().int().min(0).max(20).default(3),
+  /** The receiver also handles `drain` and `restore` (take a target out of rotation, put it back). */
+  drain: z.boolean().default(false),
 });
 
 export const fleetDriverSchema = z.strictObject({
@@ -34,6 +50,8 @@ export const fleetDriverSchema = z.strictObject({
   url: z.string().default('http://127.0.0.1:{controlPort}'),
   timeout: duration(FLOORS.driverTimeout).default('10s'),
   retries: z.number().int().min(0).max(20).default(1),
+  /** Drain a failing cell at the fleet's front door before its way back, and restore it after. */
+  drain: z.boolean().default(false),
 });
 
 export const driverSchema = z.discriminatedUnion('kind', [execDriverSchema, httpDriverSchema, fleetDriverSchema]);

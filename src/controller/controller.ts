@@ -676,7 +676,10 @@ export class Controller {
       if (driver instanceof Error) throw driver;
       // A driver that does not arm each attempt is armed once for the whole call.
       if (!driver.armsAttempts && (await this.arm(a.rolloutId, a.key, driver.callMs ?? this.leaseMs)) === undefined) return undefined;
-      result = await driver[a.kind](call, signal);
+      const method = driver[a.kind]?.bind(driver);
+      result = method
+        ? await method(call, signal)
+        : { ok: false, detail: `this driver cannot ${a.kind} (configure ${a.kind} for it)`, durationMs: 0, attempts: 0 };
     } catch (e) {
       // Drivers return failures as values; an exception is a bug or a missing driver, and still a failure.
       result = { ok: false, detail: `driver error: ${(e as Error).message}`, durationMs: 0, attempts: 1 };

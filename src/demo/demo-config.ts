@@ -40,7 +40,7 @@ export function demoConfig(
         name: 'blob',
         description: 'the blob front-ends of the demo fleet',
         initialVersion: GOOD,
-        driver: { kind: 'fleet', timeout: '2s', retries: 0 },
+        driver: { kind: 'fleet', timeout: '2s', retries: 0, drain: true },
         probes: [
           { name: 'health', url: 'http://127.0.0.1:{port}/health', interval: `${o.intervalMs}ms`, timeout: `${o.timeoutMs}ms` },
           { name: 'blob', url: 'http://127.0.0.1:{port}/blobs/probe', interval: `${o.intervalMs}ms`, timeout: `${o.timeoutMs}ms` },

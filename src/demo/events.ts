@@ -35,6 +35,14 @@ export function describeEvent(e: { type: string; data: unknown }): string | unde
       return `roll back to ${d.version} → ${target}`;
     case 'target.forcing':
       return `force ${d.version} → ${target}${d.reason ? ` (${d.reason})` : ''}`;
+    case 'target.drained':
+      return `${target} out of rotation: customers are no longer sent to it`;
+    case 'target.drain_failed':
+      return `drain failed: ${target}${d.detail ? ` — ${d.detail}` : ''}; going on with the ${d.then ?? 'way back'}`;
+    case 'target.restored':
+      return `${target} back in rotation on ${d.version}`;
+    case 'target.restore_failed':
+      return `restore failed: ${target}${d.detail ? ` — ${d.detail}` : ''}${d.retrying ? '; trying again' : '; it stays out of rotation'}`;
     case 'target.deploy_failed':
     case 'target.rollback_failed':
     case 'target.force_failed':

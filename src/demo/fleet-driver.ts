@@ -15,10 +15,12 @@ export interface FleetDriverOptions {
   startTimeoutMs?: number;
   /** Timeout of the /health check of observe(). */
   healthTimeoutMs?: number;
+  /** Offer drain and restore: the fleet's front door stops sending customers to a drained cell. */
+  drain?: boolean;
 }
 
 /** The subset of Fleet the driver needs (a test may hand in its own). */
-export type FleetLike = Pick<Fleet, 'gracefulRestart' | 'forceRestart' | 'health' | 'get'>;
+export type FleetLike = Pick<Fleet, 'gracefulRestart' | 'forceRestart' | 'health' | 'get'> & Partial<Pick<Fleet, 'drain' | 'restore'>>;
 
 export function createFleetDriver(fleet: FleetLike, opts: FleetDriverOptions = {}): Driver {
   const askTimeoutMs = opts.askTimeoutMs ?? 2000;
@@ -61,6 +63,15 @@ export function createFleetDriver(fleet: FleetLike, opts: FleetDriverOptions = {
     return { ok: false, detail: `no cell ${t.region}/${t.cell} in the local fleet`, durationMs: 0, attempts: 0 };
   }
 
+  /** The front door's rotation: answers at once, even for a cell that hangs (nothing asks the cell). */
+  const rotation = (call: DriverCall, what: 'drain' | 'restore') =>
+    once(call, async () => {
+      const missing = exists(call.target);
+      if (missing) return missing;
+      fleet[what]!(call.target.region, call.target.cell);
+      return { ok: true, detail: what === 'drain' ? 'out of rotation at the front door' : 'back in rotation', durationMs: 0, attempts: 1 };
+    });
+
   const graceful = (call: DriverCall, signal?: AbortSignal) =>
     once(call, async () => {
       const missing = exists(call.target);
@@ -85,6 +96,12 @@ export function createFleetDriver(fleet: FleetLike, opts: FleetDriverOptions = {
         if (missing) return missing;
         return result(await fleet.forceRestart(call.target.region, call.target.cell, call.version, { timeoutMs: startTimeoutMs, signal }));
       }),
+    ...(opts.drain && fleet.drain && fleet.restore
+      ? {
+          drain: (call: DriverCall) => rotation(call, 'drain'),
+          restore: (call: DriverCall) => rotation(call, 'restore'),
+        }
+      : {}),
     async observe(target: Target): Promise<Observed> {
       const s = fleet.get(target.region, target.cell);
       if (!s) return { detail: `no cell ${target.region}/${target.cell} in the local fleet` };
@@ -105,6 +122,6 @@ export function createFleetDriver(fleet: FleetLike, opts: FleetDriverOptions = {
 export function fleetDriverMaker(fleet: FleetLike, opts: Omit<FleetDriverOptions, 'askTimeoutMs'> = {}): DriverMaker {
   return (cfg) => {
     if (cfg.kind !== 'fleet') throw new Error(`the fleet driver was given a ${cfg.kind} driver config`);
-    return createFleetDriver(fleet, { ...opts, askTimeoutMs: ms(cfg.timeout) });
+    return createFleetDriver(fleet, { ...opts, askTimeoutMs: ms(cfg.timeout), drain: cfg.drain });
   };
 }

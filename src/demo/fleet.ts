@@ -190,6 +190,8 @@ class Cell {
 export class Fleet extends EventEmitter {
   readonly spec: FleetSpec;
   private readonly cells = new Map<string, Cell>();
+  /** Cells the front door does not send customers to (drained). */
+  private readonly outOfRotation = new Set<string>();
   private readonly history: Incarnation[] = [];
   private readonly allPids: number[] = [];
   private readonly opts: Required<Omit<FleetOptions, 'versions'>> & { versions: Record<string, VersionBehaviour> };
@@ -242,6 +244,28 @@ export class Fleet extends EventEmitter {
     const c = this.cells.get(key(region, cell));
     if (!c || !c.alive() || c.state !== 'up') return undefined;
     return `http://127.0.0.1:${c.port}`;
+  }
+
+  /**
+   * The region's front door (load balancer): the cell's URL while it is up and in rotation. Customers go
+   * through it; probes and the driver reach a cell directly (`url`), drained or not.
+   */
+  frontDoor(region: string, cell: string): string | undefined {
+    return this.outOfRotation.has(key(region, cell)) ? undefined : this.url(region, cell);
+  }
+
+  /** Takes a cell out of the front door's rotation (the fleet driver's drain); idempotent. */
+  drain(region: string, cell: string): void {
+    this.mustGet(region, cell);
+    this.outOfRotation.add(key(region, cell));
+    this.emit('drain', { region, cell, at: this.opts.now() });
+  }
+
+  /** Puts a drained cell back into rotation (the fleet driver's restore); idempotent. */
+  restore(region: string, cell: string): void {
+    this.mustGet(region, cell);
+    this.outOfRotation.delete(key(region, cell));
+    this.emit('restore', { region, cell, at: this.opts.now() });
   }
 
   /** Stable port of a cell: kept across restarts, so probe URLs stay valid. */

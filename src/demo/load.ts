@@ -1,7 +1,9 @@
 // Customer traffic for the demo: steady GET/PUT requests to every region, at a bounded rate and count,
-// each with a timeout. Each region's front door spreads requests over its cells that have a running
-// process (a hung process is running: its requests time out, as customers' did). Counts successes,
-// errors and timeouts per region and cell, and per second for the timeline.
+// each with a timeout. Each region's front door spreads requests over its cells that are in rotation: a
+// running process that was not drained (a hung process is running: its requests time out, as customers'
+// did). A region with no cell in rotation sends its customers to the cells of the other regions, as a global
+// load balancer does. Counts successes, errors and timeouts per customer region and per serving cell, and
+// per second for the timeline.
 import http from 'node:http';
 
 export type Outcome = 'ok' | 'error' | 'timeout';
@@ -13,7 +15,7 @@ export interface LoadTarget {
 
 export interface LoadOptions {
   targets: LoadTarget[];
-  /** Base URL of a cell's running process, or undefined while it is down. */
+  /** Base URL of a cell in rotation, or undefined while it is down or drained. */
   resolve: (region: string, cell: string) => string | undefined;
   /** Requests per second to each region. */
   ratePerRegion?: number;
@@ -144,16 +146,32 @@ export class LoadGenerator {
     }
   }
 
+  /** The cell that serves a request of `t`'s customers: `region/cell`, and its URL unless nothing can. */
   private pickCell(t: LoadTarget): { cell: string; base?: string } {
+    const own = this.inRotation(t);
+    if (own) return own;
+    // No cell of the region is in rotation: the other regions' front doors take its customers, in turn.
+    const others = this.o.targets.filter((x) => x.region !== t.region);
+    const start = this.cursor.get('\u0000spill') ?? 0;
+    this.cursor.set('\u0000spill', start + 1);
+    for (let i = 0; i < others.length; i++) {
+      const spill = this.inRotation(others[(start + i) % others.length]);
+      if (spill) return spill;
+    }
+    // With none anywhere, the request fails at the front door.
+    return { cell: `${t.region}/${t.cells[0]}` };
+  }
+
+  /** Round robin over the region's cells in rotation. */
+  private inRotation(t: LoadTarget): { cell: string; base: string } | undefined {
     const start = this.cursor.get(t.region) ?? 0;
     this.cursor.set(t.region, start + 1);
-    // Round robin over cells with a running process; with none, the request fails at the front door.
     for (let i = 0; i < t.cells.length; i++) {
       const cell = t.cells[(start + i) % t.cells.length];
       const base = this.o.resolve(t.region, cell);
-      if (base) return { cell, base };
+      if (base) return { cell: `${t.region}/${cell}`, base };
     }
-    return { cell: t.cells[start % t.cells.length] };
+    return undefined;
   }
 
   private send(t: LoadTarget, at: number): void {
@@ -163,7 +181,7 @@ export class LoadGenerator {
     const n = this.seq++;
     const isPut = Math.random() < this.o.putShare;
     const key = `k${n % 64}`;
-    const body = isPut ? Buffer.from(`blob ${n} for ${t.region}/${cell}`) : undefined;
+    const body = isPut ? Buffer.from(`blob ${n} for ${cell}`) : undefined;
     const u = new URL(`${base}/blobs/${key}`);
     let done = false;
     const finish = (o: Outcome) => {
@@ -202,18 +220,18 @@ export class LoadGenerator {
     req.end(body);
   }
 
-  private count(region: string, cell: string, at: number, o: Outcome): void {
+  /** `region`: the customers'; `servedBy`: the `region/cell` that answered (or should have). */
+  private count(region: string, servedBy: string, at: number, o: Outcome): void {
     const r = this.stats.regions[region];
-    if (r) {
-      r[o]++;
-      const c = (r.cells[cell] ??= zero());
-      c[o]++;
-    }
+    if (r) r[o]++;
+    const [servingRegion, cell] = servedBy.split('/');
+    const sr = this.stats.regions[servingRegion];
+    if (sr) (sr.cells[cell] ??= zero())[o]++;
     this.stats.total[o]++;
     const bucketAt = at - (at % this.o.bucketMs);
     let b = this.buckets.get(bucketAt);
     if (!b) this.buckets.set(bucketAt, (b = { at: bucketAt, regions: {}, cells: {} }));
     (b.regions[region] ??= zero())[o]++;
-    (b.cells[`${region}/${cell}`] ??= zero())[o]++;
+    (b.cells[servedBy] ??= zero())[o]++;
   }
 }

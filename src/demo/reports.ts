@@ -92,6 +92,8 @@ export class DemoReporter {
   private timer?: NodeJS.Timeout;
   private pumping: Promise<void> = Promise.resolve();
   private publisher?: StatusPublisher;
+  /** When each build during the run was written, and the components it showed with a problem. */
+  private readonly builds: Array<{ doneAt: number; bad: string[] }> = [];
   private readonly service: string;
 
   /** What the run's runtime records: a status change is published at once, as `etape serve` does. */
@@ -114,7 +116,17 @@ export class DemoReporter {
       clock: systemClock,
       outDir: join(this.o.dir, 'status'),
       intervalMs: this.o.buildEveryMs,
+      onBuilt: (r) =>
+        this.builds.push({
+          doneAt: Date.now(),
+          bad: r.components.filter((c) => !['operational', 'unknown', 'under_maintenance'].includes(c.status)).map((c) => c.id),
+        }),
     });
+  }
+
+  /** When the page first showed a problem with a component of `region`, written at or after `since`. */
+  firstShownBad(region: string, since: number): number | undefined {
+    return this.builds.find((b) => b.doneAt >= since && b.bad.some((id) => id.endsWith(`/${region}`)))?.doneAt;
   }
 
   /** Writes the buckets that are complete (all of them when `all`). */

@@ -2,6 +2,7 @@
 // once (the bad version to every cell together, as in 2014); then through etape (the staged plan, the real
 // Controller, Store, probes and fleet driver). Each run gets a fresh fleet and the same customer traffic;
 // the verdict compares what customers and the fleet went through.
+import type { Observation } from '../core/types.js';
 import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -93,6 +94,12 @@ export interface RunResult {
   pairsTotal: number;
   /** Cells that had to be killed to come back (a graceful request was not enough). */
   forcedCells: string[];
+  /** Cells the front door took out of rotation (the driver's drain) before their way back. */
+  drainedCells: string[];
+  /** When the first failing probe of a bad cell came back (its start plus its latency). */
+  failingProbeAt?: number;
+  /** When the status page, rebuilt during the run, first showed that cell's region with a problem, after that. */
+  pageShownAt?: number;
   /** Cells whose process reported entering the infinite loop. */
   hungCells: string[];
   rolloutId?: string;
@@ -292,7 +299,8 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
   const monitor = new FleetMonitor(fleet, { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, k: o.k });
   const load = new LoadGenerator({
     targets: spec.regions.map((r) => ({ region: r.id, cells: r.cells })),
-    resolve: (r, c) => fleet.url(r, c),
+    // Customers go through each region's front door, which skips a drained cell.
+    resolve: (r, c) => fleet.frontDoor(r, c),
     ratePerRegion: o.ratePerRegion,
     timeoutMs: o.customerTimeoutMs,
     maxDurationMs: 5 * 60_000,
@@ -404,12 +412,19 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
   // The verdict's figures come from the run's store, as the status page's and the SLA report's do.
   let facts: RunFacts = runFacts({ events: [], customers: [], spec, badVersion: BAD, mode });
   const eventLog = join(ctx.out, `${mode}.events.jsonl`);
+  let page: Pick<RunResult, 'failingProbeAt' | 'pageShownAt'> = {};
+  let drained: string[] = [];
   if (h.evidence) {
     const { store, reporter, from, close } = h.evidence;
     await writeHeld();
     try {
-      if (!aborted) reports = await reporter.finish({ fromMs: from, toMs: endedAt, label: `${mode} run` });
-      else await reporter.abort();
+      if (!aborted) {
+        page = await pageFollowing(store, config, reporter, fleet);
+        drained = [
+          ...new Set((await store.listEvents({ types: ['target.drained'] })).map((e) => String((e.data as { target?: unknown }).target))),
+        ];
+        reports = await reporter.finish({ fromMs: from, toMs: endedAt, label: `${mode} run` });
+      } else await reporter.abort();
     } catch (e) {
       view?.event(`the status page or the SLA report could not be written: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -437,6 +452,8 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
     recovered: false,
     pairsTotal: pairsOf(ctx.spec).length,
     customerTimeline: load.timeline().map((b) => ({ at: b.at, regions: b.regions })),
+    drainedCells: drained,
+    ...page,
     pids,
     leftoverPids: pids.filter(isRunning),
     startedAt,
@@ -452,6 +469,28 @@ async function withFleet(ctx: Ctx, mode: RunMode, body: (h: Harness) => Promise<
   if (r.detectedAt !== undefined && onset !== undefined) r.detectionMs = Math.max(0, r.detectedAt - onset);
   if (r.detectedAt !== undefined && facts.firstBadAt !== undefined) r.detectionFromDeployMs = Math.max(0, r.detectedAt - facts.firstBadAt);
   return r;
+}
+
+/** The first failing probe of a cell on the bad version, and when the page written during the run first showed it. */
+async function pageFollowing(
+  store: Store,
+  config: EtapeConfig,
+  reporter: DemoReporter,
+  fleet: Fleet,
+): Promise<Pick<RunResult, 'failingProbeAt' | 'pageShownAt'>> {
+  const svc = config.services[0];
+  const probes = new Set(svc.probes.map((p) => p.name));
+  const bad = fleet.incarnations().filter((i) => i.version === BAD);
+  const obs = await store.queryObservations({ service: svc.name, from: min(bad.map((i) => i.startedAt)) ?? Date.now() });
+  const onBad = (o: Observation) =>
+    bad.some((i) => i.region === o.region && i.cell === o.cell && o.at >= i.startedAt && (i.exitedAt === undefined || o.at < i.exitedAt));
+  const first = obs
+    .filter((o) => probes.has(o.source) && o.verdict !== 'pass' && onBad(o))
+    .map((o) => ({ region: o.region, answeredAt: o.at + (o.latencyMs ?? 0) }))
+    .sort((a, b) => a.answeredAt - b.answeredAt)[0];
+  if (!first) return {};
+  const shown = reporter.firstShownBad(first.region, first.answeredAt);
+  return { failingProbeAt: first.answeredAt, ...(shown !== undefined ? { pageShownAt: shown } : {}) };
 }
 
 async function runAllAtOnce(ctx: Ctx): Promise<RunResult> {

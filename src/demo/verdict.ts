@@ -15,6 +15,11 @@ export function verdictTable(v: DemoVerdict): string {
     ['fleet capacity on the bad version', (r) => `${(r.badCapacityShare * 100).toFixed(r.badCapacityShare < 0.1 ? 1 : 0)}%`],
     ['failed customer requests', (r) => `${r.failedRequests} of ${r.requests}`],
     [
+      'failed requests per bad cell',
+      (r) =>
+        `${(r.failedRequests / Math.max(1, r.cellsAffected.length)).toFixed(1)}${r.drainedCells.length ? ` (${r.drainedCells.length} drained before going back)` : ''}`,
+    ],
+    [
       'first bad deploy → detection',
       (r) => (r.detectionFromDeployMs !== undefined ? formatDuration(r.detectionFromDeployMs) : 'not detected'),
     ],

@@ -62,6 +62,15 @@ export interface Driver {
   rollback(call: DriverCall, signal?: AbortSignal): Promise<DriverResult>;
   /** Kills the target's process without asking and starts it on `call.version`: for a process that will not listen (I4). */
   force(call: DriverCall, signal?: AbortSignal): Promise<DriverResult>;
+  /**
+   * Optional, with `restore`: takes the target out of rotation (a load balancer stops sending it customers)
+   * without changing what it runs. Called on a failing target before its rollback or force; it must return
+   * promptly even when the target hangs, since the way back waits for it (a failure is logged and the way
+   * back goes on).
+   */
+  drain?(call: DriverCall, signal?: AbortSignal): Promise<DriverResult>;
+  /** Puts a drained target back into rotation (after it passed its probes on the old version). */
+  restore?(call: DriverCall, signal?: AbortSignal): Promise<DriverResult>;
   /** Reports what the target runs now, as far as the driver can tell. */
   observe(target: Target, signal?: AbortSignal): Promise<Observed>;
   close?(): Promise<void>;

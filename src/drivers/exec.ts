@@ -15,7 +15,7 @@ import type { Driver, DriverCall, DriverResult, Observed } from './driver.js';
 import { attemptWithRetries, OutputCollector, OUTPUT_LIMIT } from './retry.js';
 
 export type ExecDriverConfig = z.output<typeof execDriverSchema>;
-export type DriverAction = 'deploy' | 'rollback' | 'force' | 'observe';
+export type DriverAction = 'deploy' | 'rollback' | 'force' | 'drain' | 'restore' | 'observe';
 
 export interface ExecDriverOptions {
   /** Backoff between retries waits on this clock. Default: the system clock. */
@@ -255,12 +255,14 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
   const log = opts.log ?? silentLogger;
   const timeoutMs = ms(cfg.timeout);
   const retries = cfg.retries;
-  const commands: Record<Exclude<DriverAction, 'observe'>, string> = {
+  const commands: Partial<Record<Exclude<DriverAction, 'observe'>, string>> = {
     deploy: cfg.deploy,
     // A rollback is a deploy of the last verified version unless a dedicated command is given; a force
     // without its own command falls back the same way (ETAPE_ACTION tells the script which it is).
     rollback: cfg.rollback ?? cfg.deploy,
     force: cfg.force ?? cfg.rollback ?? cfg.deploy,
+    drain: cfg.drain,
+    restore: cfg.restore,
   };
 
   async function act(action: Exclude<DriverAction, 'observe'>, call: DriverCall, signal?: AbortSignal): Promise<DriverResult> {
@@ -276,10 +278,11 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
       };
     }
     const { vars, env } = callVariables(action, call, extra);
-    const command = expandCommand(commands[action], vars);
+    const command = expandCommand(commands[action] ?? '', vars);
     const graceMs = Math.max(100, opts.killGraceMs ?? 1000);
     return attemptWithRetries<RunOutcome>({
-      retries,
+      // A drain is tried once: the way back of a failing target waits for it.
+      retries: action === 'drain' ? 0 : retries,
       backoff: { baseMs: opts.backoffMs ?? 500, maxMs: opts.maxBackoffMs ?? 30_000, random: opts.random },
       clock,
       log,
@@ -310,6 +313,12 @@ export function createExecDriver(cfg: ExecDriverConfig, opts: ExecDriverOptions 
     deploy: (call, signal) => act('deploy', call, signal),
     rollback: (call, signal) => act('rollback', call, signal),
     force: (call, signal) => act('force', call, signal),
+    ...(cfg.drain && cfg.restore
+      ? {
+          drain: (call: DriverCall, signal?: AbortSignal) => act('drain', call, signal),
+          restore: (call: DriverCall, signal?: AbortSignal) => act('restore', call, signal),
+        }
+      : {}),
     async observe(target: Target, signal?: AbortSignal): Promise<Observed> {
       if (!cfg.observe) return { detail: 'no observe command configured' };
       let extra: Record<string, string | number>;

@@ -33,7 +33,7 @@ export interface HttpDriverOptions {
 
 /** What the webhook receives. */
 export interface WebhookBody {
-  action: 'deploy' | 'rollback' | 'force' | 'observe';
+  action: 'deploy' | 'rollback' | 'force' | 'drain' | 'restore' | 'observe';
   key: string;
   rolloutId: string;
   target: Target;
@@ -144,7 +144,7 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
     }
   }
 
-  async function act(action: 'deploy' | 'rollback' | 'force', call: DriverCall, signal?: AbortSignal): Promise<DriverResult> {
+  async function act(action: Exclude<WebhookBody['action'], 'observe'>, call: DriverCall, signal?: AbortSignal): Promise<DriverResult> {
     const body: Omit<WebhookBody, 'timestamp'> = {
       action,
       key: call.key,
@@ -154,7 +154,8 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
       ...(call.fromVersion !== undefined ? { fromVersion: call.fromVersion } : {}),
     };
     return attemptWithRetries<Attempt>({
-      retries: cfg.retries,
+      // A drain is tried once: the way back of a failing target waits for it.
+      retries: action === 'drain' ? 0 : cfg.retries,
       backoff: { baseMs: opts.backoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 10_000, random: opts.random },
       clock,
       log,
@@ -175,6 +176,12 @@ export function createHttpDriver(cfg: HttpDriverConfig, opts: HttpDriverOptions 
     deploy: (call, signal) => act('deploy', call, signal),
     rollback: (call, signal) => act('rollback', call, signal),
     force: (call, signal) => act('force', call, signal),
+    ...(cfg.drain
+      ? {
+          drain: (call: DriverCall, signal?: AbortSignal) => act('drain', call, signal),
+          restore: (call: DriverCall, signal?: AbortSignal) => act('restore', call, signal),
+        }
+      : {}),
     async observe(target: Target, signal?: AbortSignal): Promise<Observed> {
       const r = await post(
         {

@@ -7,7 +7,7 @@ import type { Target } from '../core/types.js';
 import type { DriverConfig, ServiceConfig } from '../config/service.js';
 import type { FleetConfig } from '../config/fleet.js';
 import { redactSecrets } from '../config/secrets.js';
-import type { Driver, DriverResult } from './driver.js';
+import type { Driver, DriverCall, DriverResult } from './driver.js';
 import { createExecDriver } from './exec.js';
 import { createHttpDriver } from './http.js';
 
@@ -60,6 +60,8 @@ export function redactingDriver(driver: Driver, secrets: readonly string[]): Dri
     deploy: async (call, signal) => clean(await driver.deploy(call, signal)),
     rollback: async (call, signal) => clean(await driver.rollback(call, signal)),
     force: async (call, signal) => clean(await driver.force(call, signal)),
+    ...(driver.drain ? { drain: async (call: DriverCall, signal?: AbortSignal) => clean(await driver.drain!(call, signal)) } : {}),
+    ...(driver.restore ? { restore: async (call: DriverCall, signal?: AbortSignal) => clean(await driver.restore!(call, signal)) } : {}),
     async observe(target, signal) {
       const o = await driver.observe(target, signal);
       return {

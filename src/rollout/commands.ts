@@ -74,6 +74,8 @@ export function applyCommand(
         t.waitReason = undefined;
         t.backAt = undefined;
         t.provenBackAt = undefined;
+        // A target whose drain failed may be drained in the new round; a drained one stays out of rotation.
+        if (!t.drained) t.drainTried = undefined;
         t.attemptBase = { ...t.attempts };
         again.push(t.id);
       }

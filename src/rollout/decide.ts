@@ -33,6 +33,8 @@ export interface Limits {
   rollbackAttempts: number;
   /** Force attempts per target before the rollout is `failed`. */
   forceAttempts: number;
+  /** Restore attempts per drained target before it is left out of rotation for a person (default 2). */
+  restoreAttempts?: number;
   /** Most targets with a driver call in flight at once (per rollout). */
   maxParallel: number;
   /** How long a target put back by the driver may take to pass a probe on the old version (at least 3 probe intervals). */
@@ -45,12 +47,20 @@ export const DEFAULT_LIMITS: Limits = {
   deployAttempts: 2,
   rollbackAttempts: 1,
   forceAttempts: 3,
+  restoreAttempts: 2,
   maxParallel: Infinity,
   proveBackMs: 120_000,
 };
 
 export type Action =
-  | { kind: 'deploy' | 'rollback' | 'force'; key: string; rolloutId: string; target: Target; version: string; fromVersion?: string }
+  | {
+      kind: 'deploy' | 'rollback' | 'force' | 'drain' | 'restore';
+      key: string;
+      rolloutId: string;
+      target: Target;
+      version: string;
+      fromVersion?: string;
+    }
   | { kind: 'start_bake'; wave: number }
   | { kind: 'mark_verified'; wave: number }
   | { kind: 'halt'; reason: string }
@@ -58,10 +68,10 @@ export type Action =
   | { kind: 'observe'; target: Target }
   | { kind: 'wake'; at: number };
 
-export type DriverAction = Extract<Action, { kind: 'deploy' | 'rollback' | 'force' }>;
+export type DriverAction = Extract<Action, { kind: 'deploy' | 'rollback' | 'force' | 'drain' | 'restore' }>;
 
 export function isDriverAction(a: Action): a is DriverAction {
-  return a.kind === 'deploy' || a.kind === 'rollback' || a.kind === 'force';
+  return a.kind === 'deploy' || a.kind === 'rollback' || a.kind === 'force' || a.kind === 'drain' || a.kind === 'restore';
 }
 
 export interface Decision {
@@ -156,12 +166,21 @@ function setWave(ctx: Ctx, w: WaveState, to: WaveState['status'], data: Record<s
   ctx.events.push(r.event);
 }
 
+const STEP_STATUS: Readonly<Record<DriverStep, TargetState['status']>> = {
+  deploy: 'deploying',
+  rollback: 'rolling_back',
+  force: 'forcing',
+  drain: 'draining',
+  restore: 'restoring',
+};
+
 function startStep(ctx: Ctx, t: TargetState, step: DriverStep, attempt: number, reason?: string): void {
   t.step = step;
   t.attempt = attempt;
   t.attempts = { ...t.attempts, [step]: attempt };
   t.key = idempotencyKey(ctx.s.id, t, step === 'deploy' && ctx.s.force ? 'force' : step, attempt);
-  t.status = step === 'deploy' ? 'deploying' : step === 'rollback' ? 'rolling_back' : 'forcing';
+  t.status = STEP_STATUS[step];
+  if (step === 'deploy') t.deployStartedAt = ctx.now;
   emit(ctx, `target.${t.status}`, {
     target: t.id,
     wave: t.wave,
@@ -237,13 +256,53 @@ function applyOutcome(ctx: Ctx, t: TargetState, o: DriverOutcome): void {
       emit(ctx, `target.${t.step}_failed`, { ...base, timedOut: o.timedOut ?? false });
       const inRound = t.attempt - (t.attemptBase?.[t.step] ?? 0);
       if (t.step === 'rollback' && inRound < limits.rollbackAttempts) startStep(ctx, t, 'rollback', t.attempt + 1);
-      else if (t.step === 'rollback') startStep(ctx, t, 'force', nextAttempt(t, 'force'), `rollback failed: ${o.detail}`);
-      else if (inRound < limits.forceAttempts) startStep(ctx, t, 'force', t.attempt + 1);
+      else if (t.step === 'rollback') {
+        // It did not take a graceful rollback: it is down, so it is drained (if it was not) before the force.
+        endStep(t);
+        goBack(ctx, t, 'force', { down: true, reason: `rollback failed: ${o.detail}` });
+      } else if (inRound < limits.forceAttempts) startStep(ctx, t, 'force', t.attempt + 1);
       else {
         endStep(t);
         t.status = 'failed';
         emit(ctx, 'target.failed', { ...base, version: t.fromVersion });
       }
+      return;
+    }
+    case 'drain': {
+      // Out of rotation or not, the way back goes on at once: a drain never holds a failing target on the
+      // bad version. The pair rule was checked when the drain began; the target stays in flight throughout.
+      const next = t.afterDrain ?? (t.hung ? 'force' : 'rollback');
+      const reason = t.afterDrainReason;
+      endStep(t);
+      t.afterDrain = undefined;
+      t.afterDrainReason = undefined;
+      if (o.ok) {
+        t.drained = true;
+        emit(ctx, 'target.drained', base);
+      } else {
+        t.lastError = o.detail;
+        emit(ctx, 'target.drain_failed', { ...base, timedOut: o.timedOut ?? false, then: next });
+      }
+      if (s.phase === 'rolling_back') goBack(ctx, t, next, { reason });
+      return;
+    }
+    case 'restore': {
+      endStep(t);
+      t.status = 'rolled_back';
+      if (o.ok) {
+        t.drained = false;
+        emit(ctx, 'target.restored', { ...base, version: t.fromVersion });
+        return;
+      }
+      const retrying = t.attempt - (t.attemptBase?.restore ?? 0) < (limits.restoreAttempts ?? DEFAULT_LIMITS.restoreAttempts!);
+      emit(ctx, 'target.restore_failed', {
+        ...base,
+        timedOut: o.timedOut ?? false,
+        retrying,
+        ...(retrying ? {} : { reason: 'it runs the old version but is out of rotation: put it back by hand' }),
+      });
+      if (retrying) startStep(ctx, t, 'restore', t.attempt + 1);
+      else t.lastError = `restore failed: ${o.detail}; it is out of rotation`;
       return;
     }
     default:
@@ -514,6 +573,8 @@ function confirmDeploy(ctx: Ctx, t: TargetState, observations: Observation[]): v
   if (proof) {
     t.status = 'deployed';
     t.deployedAt = proof.at;
+    // Kept: a target that hangs between its deploy returning and its proof is failing since then.
+    t.returnedAt = since;
     t.calledAt = undefined;
     emit(ctx, 'target.deployed', { target: t.id, wave: t.wave, attempt: t.attempt, version: s.version, reportedBy: proof.source });
     return;
@@ -706,7 +767,24 @@ function beginRollback(ctx: Ctx, observations: Observation[]): void {
 
 function beginBack(ctx: Ctx, t: TargetState): void {
   t.waitReason = undefined;
-  if (t.hung) startStep(ctx, t, 'force', nextAttempt(t, 'force'), `target does not answer: ${t.hungReason ?? 'its probes time out'}`);
+  goBack(ctx, t, t.hung ? 'force' : 'rollback');
+}
+
+/**
+ * Starts a target's way back by `step` (rollback, or force for one that does not answer). A target that is
+ * failing is first drained, when the driver can (taken out of rotation, so customers stop being sent to it),
+ * once per round; the way back follows when the drain returns, whether it worked or not.
+ */
+function goBack(ctx: Ctx, t: TargetState, step: 'rollback' | 'force', o: { down?: boolean; reason?: string } = {}): void {
+  if (ctx.s.drain && (t.failing || o.down) && !t.drainTried && !t.drained) {
+    t.drainTried = true;
+    t.afterDrain = step;
+    t.afterDrainReason = o.reason;
+    startStep(ctx, t, 'drain', nextAttempt(t, 'drain'), `out of rotation before its ${step}`);
+    return;
+  }
+  if (step === 'force')
+    startStep(ctx, t, 'force', nextAttempt(t, 'force'), o.reason ?? `target does not answer: ${t.hungReason ?? 'its probes time out'}`);
   else startStep(ctx, t, 'rollback', nextAttempt(t, 'rollback'));
 }
 
@@ -744,6 +822,8 @@ function continueRollback(ctx: Ctx, observations: Observation[] = []): void {
           .filter(Boolean)
           .join(', '),
       });
+      // Passing on the old version: back into rotation (I2 holds its partner while the restore runs).
+      if (t.drained) startStep(ctx, t, 'restore', nextAttempt(t, 'restore'));
     } else if (now >= t.backAt + proveMs) {
       const seen = vc && !reported ? reportedVersion(s, t, observations, t.backAt) : undefined;
       t.status = 'failed';
@@ -755,6 +835,21 @@ function continueRollback(ctx: Ctx, observations: Observation[] = []): void {
     } else {
       if (vc && !reported) askObserve(ctx, t);
       ctx.wake.push(Math.min(t.backAt + proveMs, now + Math.max(1, Math.min(...probeEvery, vc?.everyMs ?? Infinity))));
+    }
+  }
+
+  // A target that starts failing while it waits for its turn is failing from now on: it goes back with the
+  // failing ones (drained first, forced if a gate calls it hung), not after them.
+  const quiet = touched.filter((t) => stageOf(t) === 'waiting' && !t.failing);
+  if (quiet.length) {
+    const down = failingTargets(s, observations, hungTargets(ctx, observations));
+    for (const t of quiet) {
+      const d = down.get(t.id);
+      if (!d) continue;
+      t.failing = true;
+      t.hung = d.hung !== undefined;
+      t.hungReason = d.hung ? `gate ${d.hung.gate}: ${d.hung.reason}` : undefined;
+      emit(ctx, 'target.failing', { target: t.id, wave: t.wave, hung: t.hung, ...(t.hungReason ? { reason: t.hungReason } : {}) });
     }
   }
 

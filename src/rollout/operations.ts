@@ -107,6 +107,13 @@ export function driverObserves(service: ServiceConfig): boolean {
   return d.kind === 'exec' ? d.observe !== undefined : true;
 }
 
+/** Whether the service's driver can take a target out of rotation and put it back (exec drain/restore, http or fleet `drain`). */
+function driverDrains(service: ServiceConfig): boolean {
+  const d = service.driver;
+  if (!d) return false;
+  return d.kind === 'exec' ? d.drain !== undefined && d.restore !== undefined : d.drain;
+}
+
 /** How targets of the service prove the version they run (I9), from `services[].version`. */
 export function versionCheckOf(service: ServiceConfig): NonNullable<RolloutState['versionCheck']> {
   const v = service.version ?? { from: 'auto' as const, timeout: '1m', every: '30s' };
@@ -161,6 +168,7 @@ export async function startRollout(ctx: OperationsContext, input: StartInput): P
     rollbackOnHalt: input.rollbackOnHalt,
     pairs: pairEdges(buildFleet(ctx.config.fleet)),
     versionCheck: versionCheckOf(service),
+    drain: driverDrains(service),
   });
   if (await ctx.store.getRollout(id)) throw new EtapeError('conflict', `a rollout with id ${id} exists already`);
   return ctx.store.createRollout(

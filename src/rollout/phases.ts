@@ -79,9 +79,13 @@ export const TARGET_STATUSES = {
   pending: 'pending',
   deploying: 'deploying',
   deployed: 'deployed',
+  /** Being taken out of rotation before its way back (the driver's drain). */
+  draining: 'draining',
   rolling_back: 'rolling_back',
   forcing: 'forcing',
   rolled_back: 'rolled_back',
+  /** Back and proven on the old version; being put back into rotation (the driver's restore). */
+  restoring: 'restoring',
   failed: 'failed',
 } as const;
 export type TargetStatus = (typeof TARGET_STATUSES)[keyof typeof TARGET_STATUSES];

@@ -79,7 +79,10 @@ export function failingTargets(
     if (o.cell === null) continue;
     const id = `${o.region}/${o.cell}`;
     const t = s.targets[id];
-    const since = t?.deployedAt ?? t?.calledAt;
+    // Since the deploy returned: a version that hangs at once may never get to prove itself (I9), and its
+    // timeouts carry no version; evidence that names another version is left out below.
+    // A target whose deploy is still in flight counts what it showed since that call began.
+    const since = t?.returnedAt ?? t?.deployedAt ?? t?.calledAt ?? (t?.key && t.step === 'deploy' ? t.deployStartedAt : undefined);
     if (!t || since === undefined || o.at < since) continue;
     if (o.source === OBSERVE_SOURCE || (o.version !== undefined && o.version !== s.version)) continue;
     const cur = newest.get(id);

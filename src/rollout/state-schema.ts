@@ -51,7 +51,7 @@ function isDoc(v: unknown): v is Doc {
 const enumOf = <T extends Record<string, string>>(o: T) => z.enum(Object.values(o) as [T[keyof T], ...T[keyof T][]]);
 const verdict = z.enum(['pass', 'fail', 'inconclusive', 'error']);
 const time = z.number().finite();
-const step = z.enum(['deploy', 'rollback', 'force']);
+const step = z.enum(['deploy', 'rollback', 'force', 'drain', 'restore']);
 const attempts = z.looseObject({ deploy: z.number().optional(), rollback: z.number().optional(), force: z.number().optional() });
 
 const targetSchema = z.looseObject({
@@ -70,6 +70,12 @@ const targetSchema = z.looseObject({
   calledAt: time.optional(),
   backAt: time.optional(),
   provenBackAt: time.optional(),
+  returnedAt: time.optional(),
+  deployStartedAt: time.optional(),
+  drainTried: z.boolean().optional(),
+  drained: z.boolean().optional(),
+  afterDrain: z.enum(['rollback', 'force']).optional(),
+  afterDrainReason: z.string().optional(),
 });
 
 const waveSchema = z.looseObject({
@@ -121,6 +127,7 @@ const stateSchema = z.looseObject({
     .looseObject({ timeoutMs: z.number(), everyMs: z.number(), observe: z.boolean(), sources: z.array(z.string()).nullable() })
     .optional(),
   force: z.boolean().optional(),
+  drain: z.boolean().optional(),
   rollback: z.looseObject({ startedAt: time, order: z.array(z.string()), round: z.number() }).optional(),
   drift: z.looseObject({ version: z.string(), expected: z.string() }).optional(),
   pausedBy: z.string().optional(),

@@ -8,7 +8,12 @@ import { targetId } from '../core/types.js';
 import { STATE_SCHEMA } from './state-schema.js';
 import type { Phase, TargetStatus, WaveStatus } from './phases.js';
 
-export type DriverStep = 'deploy' | 'rollback' | 'force';
+/**
+ * The driver calls a target goes through. `drain` takes a failing target out of rotation before its way back
+ * (rollback or force), and `restore` puts it back once it passes on the old version; both only when the
+ * driver offers them (`RolloutState.drain`).
+ */
+export type DriverStep = 'deploy' | 'rollback' | 'force' | 'drain' | 'restore';
 
 export interface TargetState {
   id: string;
@@ -27,6 +32,10 @@ export interface TargetState {
   attempts?: Partial<Record<DriverStep, number>>;
   /** Attempts of each step before the current rollback round (`rollout retry`); limits count from here. */
   attemptBase?: Partial<Record<DriverStep, number>>;
+  /** When the deploy call in flight (or the last one) began. */
+  deployStartedAt?: number;
+  /** When the deploy call returned, before the target proved the new version (I9): failing evidence since then counts for the way back. */
+  returnedAt?: number;
   /** When the deploy call came back successful; evidence older than this is about the old version. */
   deployedAt?: number;
   /** The last driver failure, for people. */
@@ -49,6 +58,14 @@ export interface TargetState {
   waitReason?: string;
   /** Rollback: left on the new version because its partner region could not be brought back (I2). */
   held?: boolean;
+  /** Rollback: a drain was tried in this round (it succeeded or failed); the way back goes on either way. */
+  drainTried?: boolean;
+  /** Out of rotation: the driver drained it and has not restored it yet. */
+  drained?: boolean;
+  /** The way back that follows the drain in flight. */
+  afterDrain?: 'rollback' | 'force';
+  /** Why that way back was chosen, for its event. */
+  afterDrainReason?: string;
 }
 
 export interface GateSummary {
@@ -140,6 +157,11 @@ export interface RolloutState {
    * its last verified version stays, and the target's own is the forced version.
    */
   force?: boolean;
+  /**
+   * The service's driver can take a target out of rotation and put it back (`drain`, `restore`): a target
+   * that is failing when its way back begins is drained first, and restored once it passes on the old version.
+   */
+  drain?: boolean;
   /** The rollback in progress or done: when it began and the order targets go back in. */
   rollback?: { startedAt: number; order: string[]; round: number };
   /** Set on a rollout etape started itself to revert drift (`drift: revert`): the drifted version and the verified one. */
@@ -166,6 +188,7 @@ export interface NewRolloutInput {
   pairs?: [string, string][];
   versionCheck?: RolloutState['versionCheck'];
   force?: boolean;
+  drain?: boolean;
 }
 
 export function newRolloutState(input: NewRolloutInput): RolloutState {
@@ -213,6 +236,7 @@ export function newRolloutState(input: NewRolloutInput): RolloutState {
     rollbackOnHalt: input.rollbackOnHalt ?? true,
     ...(input.versionCheck ? { versionCheck: input.versionCheck } : {}),
     ...(input.force ? { force: true } : {}),
+    ...(input.drain ? { drain: true } : {}),
     pairs: pairsWithin(input.pairs ?? [], new Set(input.plan.waves.flatMap((w) => w.regions))),
   };
 }

@@ -465,6 +465,8 @@ export function startStatusPublisher(o: {
    * renewed every fifth of it) builds and publishes; another takes over within the lease time after it stops.
    */
   elect?: { holder: string; leaseMs: number };
+  /** Told of each build once its files are written (benchmarks: when the page showed a change). */
+  onBuilt?: (r: StatusBuildReport) => void;
 }): StatusPublisher {
   const log = o.log ?? silentLogger;
   let wake: AbortController | undefined;
@@ -498,6 +500,7 @@ export function startStatusPublisher(o: {
     chain = p.catch(() => {});
     return p.then((r) => {
       last = r;
+      o.onBuilt?.(r);
       return r;
     });
   };
