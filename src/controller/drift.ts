@@ -126,7 +126,7 @@ export class DriftWatcher {
           }
         : undefined;
     const { version: verified, targets: verifiedFor } = await verifiedVersions(store, svc);
-    if (verified !== undefined && versionCheckOf(svc).observe) {
+    if ((verified !== undefined || Object.keys(verifiedFor).length > 0) && versionCheckOf(svc).observe) {
       const ask = targets
         .filter((t) => !active?.touched.includes(`${t.region}/${t.cell}`))
         .map((t) => ({ service: svc.name, region: t.region, cell: t.cell }));

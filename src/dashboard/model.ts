@@ -15,6 +15,7 @@ import { componentsFromConfig, componentStatuses, statusRulesFromConfig, type Co
 import { listIncidentsOp, type IncidentView } from '../incidents/service.js';
 import { activeFreezes } from '../rollout/freeze-operations.js';
 import { verifiedVersions } from '../rollout/operations.js';
+import { readDriftMarks } from '../drift/operations.js';
 import { holdCovers, type Freeze } from '../linestop/line.js';
 import type { EventRecord, RolloutRecord, Store } from '../store/store.js';
 
@@ -565,7 +566,7 @@ export interface FleetCell {
   cells: number;
   /** The version the service should run here: the active rollout's where it deployed, else the last verified. */
   expected: string | null;
-  /** A cell runs a version that is neither expected nor in flight. */
+  /** A cell runs a version that is neither expected nor in flight, or the drift watcher marked one (docs/drift.md). */
   drift: boolean;
   /** Freezes set by people (`etape freeze`, /api/freezes) that cover this service in this region. */
   frozen: Freeze[];
@@ -604,6 +605,8 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
     if ((cellVersion.get(k)?.at ?? -1) < o.at) cellVersion.set(k, { v: o.version, at: o.at });
   }
   const held = await activeFreezes(src.store);
+  // Drift the watcher of `etape serve` found and has not seen end (docs/drift.md), by service/region.
+  const drifted = new Set([...(await readDriftMarks(src.store)).marks.values()].map((m) => `${m.service}/${m.region}`));
   const cells = new Map<string, FleetCell>();
   for (const d of defs) {
     const st = byId.get(d.id);
@@ -640,7 +643,7 @@ export async function fleetView(src: DashboardSource): Promise<FleetView> {
       versions,
       cells: d.cells.length,
       expected,
-      drift: allowed.size > 0 && versions.some((v) => !allowed.has(v.version)),
+      drift: drifted.has(d.id) || (allowed.size > 0 && versions.some((v) => !allowed.has(v.version))),
       frozen: held.filter((f) => holdCovers(f, d.service, [d.region])),
       rollout,
     });

@@ -213,3 +213,16 @@ test('a target forced since the last release is verified on the version it was f
     ['r3/c1'],
   );
 });
+
+test('a forced target on any other version is drift, and goes back to the version it was forced to', () => {
+  const verifiedFor = { 'r1/c1': 'v0' };
+  assert.equal(decideDrift(input({ verifiedFor, observations: [seen('r1', 'v0', 10)] })).events.length, 0);
+  const d = decideDrift(input({ mode: 'revert', verifiedFor, observations: [seen('r1', 'v1', 10), seen('r2', 'v1', 10)] }));
+  assert.deepEqual(
+    [...d.marks.values()].map((m) => [m.target, m.version, m.expected]),
+    [['r1/c1', 'v1', 'v0']],
+  );
+  assert.equal(d.revert?.expected, 'v0');
+  const marks = foldDriftEvents(new Map(), d.events);
+  assert.equal(marks.get('blob|r1/c1')?.expected, 'v0');
+});

@@ -43,6 +43,8 @@ interface DriftEventTarget {
   region: string;
   cell: string;
   version: string;
+  /** What etape verified for this target, when it differs from the service's (a target forced since). */
+  expected?: string;
   reportedBy?: string;
   since?: number;
 }
@@ -76,7 +78,7 @@ export function foldDriftEvents(
           region: t.region,
           cell: t.cell,
           version: t.version,
-          expected: d.expected ?? '',
+          expected: t.expected ?? d.expected ?? '',
           since: t.since ?? e.at,
           reportedBy: t.reportedBy ?? '',
         });
@@ -105,7 +107,7 @@ export interface DriftInput {
   targets: readonly { region: string; cell: string }[];
   /** What etape last verified for the service; undefined: nothing to compare with, nothing is judged. */
   verified: string | undefined;
-  /** Targets forced (`etape target force`) since the service's last release, with the version each was forced to and proven on. */
+  /** Targets whose own verified version differs (forced since the last release: `etape target force`). */
   verifiedFor?: Readonly<Record<string, string>>;
   /** Recent observations of the service; the core keeps those that say which version answered. */
   observations: readonly Observation[];
@@ -155,7 +157,7 @@ export function decideDrift(input: DriftInput): DriftDecision {
   const { service, verified, now } = input;
   const marks = new Map(input.marks);
   const events: NewEvent[] = [];
-  if (verified === undefined) return { events, marks };
+  const expectedOf = (id: string): string | undefined => input.verifiedFor?.[id] ?? verified;
   const exempt = new Set(input.active?.touched ?? []);
   const seen = newestVersions(input.observations, input.sources, input.since);
   const detected: DriftEventTarget[] = [];
@@ -164,29 +166,39 @@ export function decideDrift(input: DriftInput): DriftDecision {
     const id = targetId(t);
     if (exempt.has(id)) continue; // a rollout is changing it: its own proof covers it
     const o = seen.get(id);
-    if (!o) continue; // nothing new said: the mark, if any, stands
+    const expected = expectedOf(id);
+    if (!o || expected === undefined) continue; // nothing new said, or nothing to compare with: the mark, if any, stands
     const mark = marks.get(id);
-    if (o.version === verified || (o.version !== undefined && o.version === input.verifiedFor?.[id])) {
+    if (o.version === expected) {
       if (mark) {
         cleared.push({ target: id, region: t.region, cell: t.cell, version: o.version, reportedBy: o.source, since: mark.since });
         marks.delete(id);
       }
       continue;
     }
-    if (mark && mark.version === o.version && mark.expected === verified) continue;
-    detected.push({ target: id, region: t.region, cell: t.cell, version: o.version!, reportedBy: o.source, since: o.at });
+    if (mark && mark.version === o.version && mark.expected === expected) continue;
+    detected.push({
+      target: id,
+      region: t.region,
+      cell: t.cell,
+      version: o.version!,
+      ...(expected !== verified ? { expected } : {}),
+      reportedBy: o.source,
+      since: o.at,
+    });
     marks.set(id, {
       service,
       target: id,
       region: t.region,
       cell: t.cell,
       version: o.version!,
-      expected: verified,
+      expected,
       since: o.at,
       reportedBy: o.source,
     });
   }
-  const list = (ts: DriftEventTarget[]) => ts.map((t) => `${t.target} ${t.version}`).join(', ');
+  const list = (ts: DriftEventTarget[]) =>
+    ts.map((t) => `${t.target} ${t.version}${t.expected !== undefined ? ` where ${t.expected} was verified` : ''}`).join(', ');
   if (detected.length)
     events.push({
       rolloutId: null,
@@ -197,7 +209,7 @@ export function decideDrift(input: DriftInput): DriftDecision {
         service,
         expected: verified,
         targets: detected,
-        reason: `${detected.length} target(s) run a version etape did not verify (${list(detected)}); etape last verified ${verified}`,
+        reason: `${detected.length} target(s) run a version etape did not verify (${list(detected)}); etape last verified ${verified ?? 'nothing'} for the service`,
       },
     });
   if (cleared.length)
@@ -210,13 +222,13 @@ export function decideDrift(input: DriftInput): DriftDecision {
         service,
         expected: verified,
         targets: cleared,
-        reason: `${cleared.length} target(s) run the verified version ${verified} again (${cleared.map((t) => t.target).join(', ')})`,
+        reason: `${cleared.length} target(s) run their verified version again (${cleared.map((t) => `${t.target} ${t.version}`).join(', ')})`,
       },
     });
   const out: DriftDecision = { events, marks };
   if (input.mode !== 'revert') return out;
   const leftOver = new Set(input.left?.targets ?? []);
-  const open = [...marks.values()].filter((m) => m.expected === verified && !exempt.has(m.target));
+  const open = [...marks.values()].filter((m) => m.expected === expectedOf(m.target) && !exempt.has(m.target));
   if (input.left && open.some((m) => leftOver.has(m.target)))
     out.revertWaits = `rollout ${input.left.id} could not bring some back: \`etape rollout retry ${input.left.id}\``;
   const due = open.filter((m) => !leftOver.has(m.target));
@@ -228,11 +240,16 @@ export function decideDrift(input: DriftInput): DriftDecision {
     out.revertWaits = `rollout ${input.active.id} is active: the revert waits for it to end`;
     return out;
   }
-  // One revert at a time (one active rollout per service), for one drifted version: the most common, then by name.
-  const byVersion = new Map<string, DriftMark[]>();
-  for (const m of fresh) byVersion.set(m.version, [...(byVersion.get(m.version) ?? []), m]);
-  const [version, targets] = [...byVersion].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))[0];
-  out.revert = { version, expected: verified, targets: targets.sort((a, b) => (a.target < b.target ? -1 : 1)) };
+  // One revert at a time (one active rollout per service), from one drifted version to one verified version:
+  // the most common pair, then by name.
+  const byPair = new Map<string, DriftMark[]>();
+  for (const m of fresh) byPair.set(`${m.version}\n${m.expected}`, [...(byPair.get(`${m.version}\n${m.expected}`) ?? []), m]);
+  const [, targets] = [...byPair].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))[0];
+  out.revert = {
+    version: targets[0].version,
+    expected: targets[0].expected,
+    targets: targets.sort((a, b) => (a.target < b.target ? -1 : 1)),
+  };
   return out;
 }
 

@@ -19,7 +19,7 @@ export function matches(pattern: string, type: string): boolean {
   return pattern === type;
 }
 
-const BAD = /halted|rolled_back|failed|drift|overdue|aborted/;
+const BAD = /halted|rolled_back|failed|drift\.(detected|revert)|overdue|aborted/;
 
 /** An event as something people read. */
 export function announcementFromEvent(e: EventRecord, rollout?: { service: string; version: string }, baseUrl?: string): Announcement {
