@@ -79,6 +79,19 @@ describe('exec driver', () => {
     ]);
   });
 
+  it('a command that ended in time while this process was stalled past its timeout is not called timed out', async () => {
+    const d = createExecDriver(execDriverSchema.parse({ kind: 'exec', deploy: 'sleep 0.2; echo done', timeout: '1s', retries: 0 }));
+    const p = d.deploy({ ...call(), leaseToken: 7 });
+    // This process does nothing for 2 s (a GC pause, SIGSTOP): the command exits at 0.2 s, the timer is due at 1 s.
+    const until = Date.now() + 2000;
+    while (Date.now() < until) {
+      /* stalled */
+    }
+    const r = await p;
+    assert.equal(r.ok, true, r.detail);
+    assert.ok(!r.timedOut, r.detail);
+  });
+
   it("gives commands only the ETAPE_* variables, the basics and passEnv: never etape's secrets", async () => {
     const env = {
       PATH: process.env.PATH,

@@ -25,6 +25,23 @@ export interface DownSpan {
   why: 'hung' | 'restart';
 }
 
+/** One request to the control server, as the driver's own log: who sent it, with which lease token, and when it ran. */
+export interface DriverCallLog {
+  action: Applied['action'];
+  target: string;
+  version: string;
+  key: string;
+  /** The sender (the `by` form field: which controller process ran the command), if the command sent it. */
+  by: string;
+  /** The lease token the controller made the call under (ETAPE_LEASE_TOKEN), if sent. */
+  token: number | null;
+  arrived: number;
+  /** When it was answered or given up. */
+  finished?: number;
+  /** applied: the work was done; repeat: answered as already done; cancelled: the command went away before the work was done, nothing changed. */
+  outcome?: 'applied' | 'repeat' | 'cancelled';
+}
+
 class Target {
   server!: Server;
   port = 0;
@@ -82,8 +99,15 @@ class Target {
 export class TargetFleet {
   readonly targets = new Map<string, Target>();
   readonly applied: Applied[] = [];
-  /** Keys taken, with the work they started: a repeat waits for the first and is answered as done. */
-  private seen = new Map<string, Promise<void>>();
+  /** Every request in order of arrival, with when it was answered (the driver's log). */
+  readonly calls: DriverCallLog[] = [];
+  /**
+   * A deploy, rollback or force whose command goes away before the work is done (killed at its timeout) is not
+   * applied: the target stays as it was, like a deploy script killed midway. Default false.
+   */
+  cancelOnDisconnect = false;
+  /** Keys taken, with the work they started (true once applied): a repeat waits for the first and is answered as done. */
+  private seen = new Map<string, Promise<boolean>>();
   control!: Server;
   controlPort = 0;
   /** Extra time a deploy takes (ms), so that crashes land inside driver calls too. */
@@ -139,12 +163,28 @@ export class TargetFleet {
       res.writeHead(400).end('bad request\n');
       return;
     }
+    const token = q.get('token');
+    const log: DriverCallLog = {
+      action,
+      target: id,
+      version,
+      key,
+      by: q.get('by') ?? '',
+      token: token ? Number(token) : null,
+      arrived: Date.now(),
+    };
+    this.calls.push(log);
+    let gone = false;
+    res.on('close', () => {
+      gone = !res.writableFinished;
+      if (gone && !log.outcome) [log.outcome, log.finished] = ['cancelled', Date.now()];
+    });
     // Idempotent by key, atomically: the key is taken before any work, so a repeat arriving while the first
     // call still runs (an orphaned call of a killed controller) waits for it instead of deploying again.
-    const first = this.seen.get(key);
-    if (first) {
-      await first;
+    for (let first = this.seen.get(key); first; first = this.seen.get(key)) {
+      if (!(await first)) continue; // the first was cancelled: this one does the work
       this.applied.push({ action, target: id, version, key, at: Date.now(), repeat: true });
+      [log.outcome, log.finished] = ['repeat', Date.now()];
       res.writeHead(200).end(`already done: ${key}\n`);
       return;
     }
@@ -152,19 +192,26 @@ export class TargetFleet {
       // The load balancer's rotation: it answers whatever the target does.
       if (action === 'drain') this.drained.add(id);
       else this.drained.delete(id);
-      this.seen.set(key, Promise.resolve());
+      this.seen.set(key, Promise.resolve(true));
       this.applied.push({ action, target: id, version, key, at: Date.now(), repeat: false });
+      [log.outcome, log.finished] = ['applied', Date.now()];
       res.writeHead(200).end(`${action} ${id}\n`);
       return;
     }
     if (action !== 'force' && t.hung) return; // a hung process does not take a graceful deploy either
-    let done!: () => void;
-    this.seen.set(key, new Promise<void>((r) => (done = r)));
+    let done!: (applied: boolean) => void;
+    this.seen.set(key, new Promise<boolean>((r) => (done = r)));
     if (action === 'deploy' && this.deployDelayMs > 0) await new Promise((r) => setTimeout(r, this.deployDelayMs));
+    if (gone && this.cancelOnDisconnect) {
+      this.seen.delete(key);
+      done(false);
+      return;
+    }
     if (action === 'force' || (action === 'rollback' && this.restartMs > 0)) await t.restart(version);
     else t.setVersion(version);
     this.applied.push({ action, target: id, version, key, at: Date.now(), repeat: false });
-    done();
+    [log.outcome, log.finished] = ['applied', Date.now()];
+    done(true);
     res.writeHead(200).end(`${action} ${id} ${version}\n`);
   }
 
@@ -183,9 +230,11 @@ export class TargetFleet {
   }
 
   /** exec driver commands that call the control server (form-encoded, so keys with ":" and "/" travel safely). */
-  execDriver(opts: { timeout?: string; retries?: number; drain?: boolean } = {}) {
+  /** `by`: the environment variable that names the controller process (passed to the command), for the call log. */
+  execDriver(opts: { timeout?: string; retries?: number; drain?: boolean; by?: string } = {}) {
+    const by = opts.by ? ` --data-urlencode "by=$${opts.by}"` : '';
     const call = (action: string) =>
-      `curl -sS -f -m 5 --data-urlencode "target=$ETAPE_REGION/$ETAPE_CELL" --data-urlencode "version=$ETAPE_VERSION" --data-urlencode "key=$ETAPE_IDEMPOTENCY_KEY" http://127.0.0.1:${this.controlPort}/${action}`;
+      `curl -sS -f -m 5 --data-urlencode "target=$ETAPE_REGION/$ETAPE_CELL" --data-urlencode "version=$ETAPE_VERSION" --data-urlencode "key=$ETAPE_IDEMPOTENCY_KEY" --data-urlencode "token=$ETAPE_LEASE_TOKEN"${by} http://127.0.0.1:${this.controlPort}/${action}`;
     return {
       kind: 'exec' as const,
       deploy: call('deploy'),
@@ -194,6 +243,7 @@ export class TargetFleet {
       ...(opts.drain ? { drain: call('drain'), restore: call('restore') } : {}),
       timeout: opts.timeout ?? '3s',
       retries: opts.retries ?? 0,
+      ...(opts.by ? { passEnv: [opts.by] } : {}),
     };
   }
 

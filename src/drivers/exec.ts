@@ -192,9 +192,15 @@ export function runCommand(
       killTimer = setTimeout(() => killGroup('SIGKILL'), o.killGraceMs ?? 1000);
       killTimer.unref();
     };
+    let exited = false;
     const timer = setTimeout(() => {
-      timedOut = true;
-      stop();
+      // After a stall of this process (SIGSTOP, a long pause) the command's exit may wait in the event loop
+      // behind this timer: let that I/O in first, so a command that ended in time is not called timed out.
+      setImmediate(() => {
+        if (exited || settled) return;
+        timedOut = true;
+        stop();
+      });
     }, timeoutMs);
     const onAbort = () => {
       aborted = true;
@@ -232,6 +238,7 @@ export function runCommand(
 
     child.on('error', (e) => finish(`could not start: ${e.message}`, false));
     child.on('exit', (code, sig) => {
+      exited = true;
       const detail = code !== null ? `exit ${code}` : `killed by ${sig}`;
       // Output pipes close when every process holding them is gone. A command may leave a background
       // process running (a server it started): wait briefly for the pipes, then stop reading.
