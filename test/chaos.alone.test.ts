@@ -89,7 +89,7 @@ test(
   `three etape serve on one PostgreSQL through ${DISRUPTIONS}+ kills and pauses: the driver's log shows each rollout driven once`,
   { timeout: 300_000 },
   async () => {
-    process.stdout.write(`# chaos seed ${SEED} (replay: ETAPE_CHAOS_SEED=${SEED} node --import tsx --test test/chaos.test.ts)\n`);
+    process.stdout.write(`# chaos seed ${SEED} (replay: ETAPE_CHAOS_SEED=${SEED} node --import tsx --test test/chaos.alone.test.ts)\n`);
     const rnd = seededRandom(SEED);
     await admin(`CREATE DATABASE ${dbName}`);
     const url = PG_URL.replace(/\/[^/?]*(\?|$)/, `/${dbName}$1`);
