@@ -22,9 +22,8 @@ import { seededRandom } from '../src/core/random.js';
 import type { Store } from '../src/store/store.js';
 import type { RolloutState } from '../src/rollout/state.js';
 import { TargetFleet, type DriverCallLog } from './rollout-fixture.js';
-import { killChildren, startChild, waitFor, type Child } from './helpers.js';
+import { killChildren, startServe, waitFor, type Child } from './helpers.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const PG_URL = process.env.ETAPE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SEED = Number(process.env.ETAPE_CHAOS_SEED ?? randomBytes(4).readUInt32BE(0));
 const LEASE_MS = 1000;
@@ -132,24 +131,7 @@ test(
     const slots: Slot[] = ['a', 'b', 'c'].map((name) => ({ name, gen: 0, up: false, paused: false }));
     const launch = (s: Slot) => {
       s.gen++;
-      const serve = startChild(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'src/cli/run.ts',
-          'serve',
-          '-c',
-          cfgFile,
-          '--store',
-          url,
-          '--listen',
-          '127.0.0.1:0',
-          '--lease',
-          `${LEASE_MS}ms`,
-        ],
-        { cwd: ROOT, env: { ...process.env, ETAPE_LOG_LEVEL: 'warn', ETAPE_TEST_SERVE: `${s.name}${s.gen}` } },
-      );
+      const serve = startServe(cfgFile, url, ['--lease', `${LEASE_MS}ms`], { ETAPE_TEST_SERVE: `${s.name}${s.gen}` });
       s.serve = serve;
       s.up = false;
       s.ready = waitFor(`serve ${s.name}${s.gen} listening`, () => serve.output().includes('listening on'), 60_000).then(() => {

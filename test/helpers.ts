@@ -74,6 +74,34 @@ export function startChild(command: string, args: string[], opts: SpawnOptions =
   return { child, exited, output: () => out };
 }
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Starts `etape serve` from source on a free port (`--listen 127.0.0.1:0`), logging at warn unless `env`
+ * says otherwise, as a child kept for `killChildren`. `serveUrl` waits for it to listen.
+ */
+export function startServe(cfg: string, store: string, extra: string[] = [], env: Record<string, string> = {}): Child {
+  return startChild(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/run.ts', 'serve', '-c', cfg, '--store', store, '--listen', '127.0.0.1:0', ...extra],
+    { cwd: ROOT, env: { ...process.env, ETAPE_LOG_LEVEL: 'warn', ...env } },
+  );
+}
+
+/** The base URL a started `etape serve` listens on, once it says so; its output is in the error when it does not. */
+export async function serveUrl(serve: Child, timeoutMs = 60_000): Promise<string> {
+  return waitFor(
+    'etape serve to listen',
+    () => {
+      if (serve.child.exitCode !== null) throw new Error(`etape serve exited (${serve.child.exitCode})`);
+      return /listening on (http:\/\/[^\s]+)/.exec(serve.output())?.[1];
+    },
+    timeoutMs,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}\n${serve.output()}`);
+  });
+}
+
 /** SIGKILLs every child started through `startChild` that still runs. */
 export function killChildren(): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

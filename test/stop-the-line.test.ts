@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killChildren, startChild, waitFor } from './helpers.js';
+import { killChildren, serveUrl, startChild, startServe, waitFor } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 after(killChildren);
@@ -62,28 +62,8 @@ test(
           server: { tokens: [{ name: 'ops', token: { env: 'LINE_TEST_TOKEN' }, role: 'operator' }], reconcileEvery: '200ms' },
         }),
       );
-      const serve = startChild(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'src/cli/run.ts',
-          'serve',
-          '-c',
-          cfgFile,
-          '--store',
-          join(dir, 'etape.db'),
-          '--listen',
-          '127.0.0.1:0',
-          '--no-status-page',
-        ],
-        { cwd: ROOT, env: { ...process.env, ETAPE_LOG_LEVEL: 'warn', LINE_TEST_TOKEN: 'secret-ops' } },
-      );
-      const base = await waitFor('serve listens', () => /listening on (http:\/\/[^\s]+)/.exec(serve.output())?.[1], 60_000).catch(
-        (e: Error) => {
-          throw new Error(`${e.message}\n${serve.output()}`);
-        },
-      );
+      const serve = startServe(cfgFile, join(dir, 'etape.db'), ['--no-status-page'], { LINE_TEST_TOKEN: 'secret-ops' });
+      const base = await serveUrl(serve);
       const api = async (method: string, path: string, body?: unknown) => {
         const r = await fetch(`${base}${path}`, {
           method,

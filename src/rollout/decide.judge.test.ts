@@ -114,18 +114,22 @@ const judgeWith = (inconclusive: 'pause' | 'fail'): GateSpec => ({
   config: { kind: 'judge', name: 'canary-judge', inconclusive } as unknown as GateSpec['config'],
 });
 
-test('a judge still inconclusive (too few data) at the end of the bake pauses the rollout for a person; resume accepts the wave', () => {
-  let fraction = 0.3;
-  const sim = new Sim({
+/** A rollout whose judge gate (inconclusive: pause) has too few data until `data.fraction` reaches 1. */
+const pausingJudge = (data: { fraction: number }) =>
+  new Sim({
     plan: twoWaves(),
     gates: [judgeWith('pause')],
     probe: (_id, version) =>
       version === 'v2'
-        ? fraction < 1
-          ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: fraction, detail: 'too few data' }
+        ? data.fraction < 1
+          ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: data.fraction, detail: 'too few data' }
           : { source: 'canary-judge', verdict: 'pass', value: 100, evidenceFraction: 1 }
         : undefined,
   });
+
+test('a judge still inconclusive (too few data) at the end of the bake pauses the rollout for a person; resume accepts the wave', () => {
+  const data = { fraction: 0.3 };
+  const sim = pausingJudge(data);
   sim.run({ until: (s) => s.phase === 'paused', maxMs: 30 * MIN });
   assert.equal(sim.state.phase, 'paused', 'paused, not holding the wave in silence');
   assert.equal(sim.state.pausedBy, 'gate canary-judge');
@@ -147,7 +151,7 @@ test('a judge still inconclusive (too few data) at the end of the bake pauses th
   sim.run({ until: (s) => s.waves[0].status === 'verified', maxMs: 15 * MIN });
   assert.equal(sim.state.waves[0].status, 'verified', 'the person accepted wave 1 without the verdict');
   // Wave 2's judge gets enough data and decides on its own.
-  fraction = 1;
+  data.fraction = 1;
   sim.run();
   assert.equal(sim.state.phase, 'completed');
   assert.equal(sim.eventsOf('rollout.paused').length, 1, 'wave 2 did not pause');
@@ -172,20 +176,11 @@ test('with inconclusive: fail, or before the bake time is over, an inconclusive 
 });
 
 test('a rollout paused for an inconclusive judge resumes by itself when the judge then decides pass', () => {
-  let fraction = 0.3;
-  const sim = new Sim({
-    plan: twoWaves(),
-    gates: [judgeWith('pause')],
-    probe: (_id, version) =>
-      version === 'v2'
-        ? fraction < 1
-          ? { source: 'canary-judge', verdict: 'inconclusive', evidenceFraction: fraction, detail: 'too few data' }
-          : { source: 'canary-judge', verdict: 'pass', value: 100, evidenceFraction: 1 }
-        : undefined,
-  });
+  const data = { fraction: 0.3 };
+  const sim = pausingJudge(data);
   sim.run({ until: (s) => s.phase === 'paused', maxMs: 30 * MIN });
   assert.equal(sim.state.phase, 'paused');
-  fraction = 1;
+  data.fraction = 1;
   sim.run();
   assert.equal(sim.state.phase, 'completed', 'nobody had to resume it');
   const resumed = sim.eventsOf('rollout.running').filter((e) => (e.data as { from?: string }).from === 'paused');
