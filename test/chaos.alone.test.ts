@@ -29,6 +29,8 @@ const SEED = Number(process.env.ETAPE_CHAOS_SEED ?? randomBytes(4).readUInt32BE(
 const LEASE_MS = 1000;
 const DEPLOY_MS = 1500; // longer than the lease
 const DISRUPTIONS = 30;
+/** At least this many of each kind of disruption (kill, pause). */
+const MIX = 5;
 const ROLLOUTS_PER_SERVICE = 5;
 const TERMINAL = ['completed', 'rolled_back', 'failed', 'aborted'];
 
@@ -183,7 +185,12 @@ test(
     while (disruptions.length < DISRUPTIONS && !finished) {
       await new Promise((r) => setTimeout(r, 400 + rnd() * 600));
       const pick = rnd();
-      const kill = rnd() < 0.3;
+      // At least MIX of each kind: the last slots go to whichever kind is short.
+      const left = DISRUPTIONS - disruptions.length;
+      const kills = disruptions.filter((d) => d.startsWith('kill')).length;
+      const pauses = disruptions.length - kills;
+      const coin = rnd() < 0.3;
+      const kill = kills < MIX && left <= MIX - kills ? true : pauses < MIX && left <= MIX - pauses ? false : coin;
       const pauseMs = LEASE_MS * (1.5 + rnd() * 1.5);
       const candidates = slots.filter((s) => s.up && !s.paused);
       if (candidates.length < 2) {
@@ -230,7 +237,9 @@ test(
       `# ${disruptions.length} disruptions (${midCall} of a process with a driver call in flight): ${disruptions.join(', ')}\n`,
     );
     assert.ok(disruptions.length >= DISRUPTIONS);
-    assert.ok(disruptions.filter((d) => d.startsWith('kill')).length >= 5 && disruptions.filter((d) => d.startsWith('pause')).length >= 5);
+    assert.ok(
+      disruptions.filter((d) => d.startsWith('kill')).length >= MIX && disruptions.filter((d) => d.startsWith('pause')).length >= MIX,
+    );
     for (const s of slots) {
       s.serve!.child.kill('SIGTERM');
       await s.serve!.exited;
